@@ -10,7 +10,7 @@
 #include "util.h"
 
 static const char *const state_names[SK_STATE_MAX] = {
-	[SK_ESTABLISHED] = "ESTABLISHED", [SK_SYN_SENT] = "SYN-SENT",
+	[SK_ESTABLISHED] = "ESTAB", [SK_SYN_SENT] = "SYN-SENT",
 	[SK_SYN_RECV] = "SYN-RECV", [SK_FIN_WAIT1] = "FIN-WAIT-1",
 	[SK_FIN_WAIT2] = "FIN-WAIT-2", [SK_TIME_WAIT] = "TIME-WAIT",
 	[SK_CLOSE] = "CLOSE", [SK_CLOSE_WAIT] = "CLOSE-WAIT",
@@ -47,7 +47,7 @@ uint32_t sock_state_parse(const char *name)
 {
 	static const struct { const char *name; uint32_t mask; } extra[] = {
 		{ "all", SK_ALL_STATES },
-		{ "estab", 1u << SK_ESTABLISHED },
+		{ "established", 1u << SK_ESTABLISHED },
 		{ "closed", 1u << SK_CLOSE },
 		{ "unconn", 1u << SK_CLOSE },
 		{ "listening", 1u << SK_LISTEN },

@@ -1,0 +1,117 @@
+#include "audit.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "util.h"
+
+static char *argv_to_json(int argc, char **argv)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fputc('[', f);
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			fputc(',', f);
+		json_str(f, argv[i]);
+	}
+	fputc(']', f);
+	fclose(f);
+	return buf;
+}
+
+int audit_open(struct audit *a, const char *path, const struct options *o)
+{
+	*a = (struct audit){ .fd = -1, .uid = getuid() };
+	a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (a->fd < 0)
+		return -errno;
+	gethostname(a->host, sizeof(a->host) - 1);
+	const char *user = getenv("SUDO_USER");
+	if (!user || !*user)
+		user = getlogin();
+	snprintf(a->user, sizeof(a->user), "%s", user ? user : "");
+	a->argv_json = argv_to_json(o->argc, o->argv);
+	if (!a->argv_json) {
+		audit_close(a);
+		return -ENOMEM;
+	}
+	openlog("sockreap", LOG_PID, LOG_AUTHPRIV);
+	return 0;
+}
+
+static void rfc3339_ms(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	char zone[8];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(zone, sizeof(zone), "%z", &tm); /* +0100 -> +01:00 */
+	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%03ld%.3s:%s", ts.tv_nsec / 1000000, zone, zone + 3);
+}
+
+int audit_record(struct audit *a, const struct plan *p, const struct row *rw,
+		 const struct options *o, const char *phase)
+{
+	char *buf = NULL, when[40], exe[256] = "";
+	size_t len = 0;
+
+	if (a->fd < 0)
+		return -EBADF;
+	if (rw->owner >= 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)p->owners.v[rw->owner].pid);
+		ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = '\0';
+	}
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	rfc3339_ms(when, sizeof(when));
+	fprintf(f, "{\"time\":\"%s\",\"host\":", when);
+	json_str(f, a->host);
+	fprintf(f, ",\"uid\":%u,\"user\":", (unsigned)a->uid);
+	json_str(f, a->user[0] ? a->user : NULL);
+	fprintf(f, ",\"argv\":%s,\"phase\":\"%s\",\"method\":\"%s\",\"exe\":", a->argv_json, phase,
+		method_name(o));
+	json_str(f, exe[0] ? exe : NULL);
+	fputc(',', f);
+	report_row_json_fields(f, p, rw, o);
+	fputs("}\n", f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	/* One write(2) per record with O_APPEND: records of concurrent runs
+	 * never interleave. */
+	ssize_t w = write(a->fd, buf, len);
+	int r = w == (ssize_t)len ? 0 : w < 0 ? -errno : -EIO;
+	if (r == 0)
+		syslog(LOG_NOTICE, "%.*s", (int)(len - 1), buf);
+	free(buf);
+	return r;
+}
+
+void audit_close(struct audit *a)
+{
+	if (a->fd >= 0) {
+		close(a->fd);
+		closelog();
+	}
+	a->fd = -1;
+	free(a->argv_json);
+	a->argv_json = NULL;
+}

@@ -1,0 +1,27 @@
+/* The audit trail: one JSON line per (socket, owner) row appended to the
+ * log (O_APPEND) and sent to syslog. Acting rows get an "intent" record
+ * before anything is done and a "result" record after, so a crash cannot
+ * leave an action unrecorded; refusals, skips and dry runs get one record. */
+#pragma once
+#include <stdbool.h>
+
+#include "cli.h"
+#include "plan.h"
+
+#define AUDIT_DEFAULT_PATH "/var/log/sockreap.log"
+
+struct audit {
+	int fd;
+	char host[256];
+	char user[64];   /* SUDO_USER or the login name, "" if unknown */
+	uid_t uid;
+	char *argv_json; /* the command line as a JSON array */
+};
+
+/* Open the log (created 0600 if missing). 0 or -errno. */
+int audit_open(struct audit *a, const char *path, const struct options *o);
+/* Append one record for row; phase is "intent", "result" or "plan". 0 or
+ * -errno (the caller must not act when an intent could not be written). */
+int audit_record(struct audit *a, const struct plan *p, const struct row *rw,
+		 const struct options *o, const char *phase);
+void audit_close(struct audit *a);

@@ -1,0 +1,273 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "util.h"
+
+enum {
+	OPT_SPORT = 0x100, OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMM, OPT_UID,
+	OPT_INODE, OPT_SHUTDOWN, OPT_RESET, OPT_INJECT, OPT_MAX, OPT_ALLOW_LISTEN,
+	OPT_ALLOW_ANCESTORS, OPT_EXCLUDE_PID, OPT_EXCLUDE_COMM, OPT_AUDIT_LOG,
+	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION,
+};
+
+static const struct option longopts[] = {
+	{ "port", required_argument, NULL, 'p' },
+	{ "sport", required_argument, NULL, OPT_SPORT },
+	{ "dport", required_argument, NULL, OPT_DPORT },
+	{ "state", required_argument, NULL, 's' },
+	{ "src", required_argument, NULL, OPT_SRC },
+	{ "dst", required_argument, NULL, OPT_DST },
+	{ "tcp", no_argument, NULL, 't' },
+	{ "udp", no_argument, NULL, 'u' },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "inode", required_argument, NULL, OPT_INODE },
+	{ "shutdown", optional_argument, NULL, OPT_SHUTDOWN },
+	{ "reset", no_argument, NULL, OPT_RESET },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "inject", no_argument, NULL, OPT_INJECT },
+	{ "yes", no_argument, NULL, 'y' },
+	{ "max", required_argument, NULL, OPT_MAX },
+	{ "allow-listen", no_argument, NULL, OPT_ALLOW_LISTEN },
+	{ "allow-ancestors", no_argument, NULL, OPT_ALLOW_ANCESTORS },
+	{ "exclude-pid", required_argument, NULL, OPT_EXCLUDE_PID },
+	{ "exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM },
+	{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
+	{ "backtrace", no_argument, NULL, OPT_BACKTRACE },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ 0 }
+};
+static const char shortopts[] = ":p:s:tu46nyqv";
+
+void cli_usage(FILE *f)
+{
+	fputs("Usage: sockreap [FILTERS] [ACTION] [OPTIONS]\n"
+	      "Free stuck sockets inside the processes that hold them.\n"
+	      "\n"
+	      "Filters (all must match; a comma list within one flag matches any):\n"
+	      "  -p, --port P[,P|P-Q]   local or remote port\n"
+	      "      --sport P, --dport P  local / remote port\n"
+	      "  -s, --state S[,S]      ss state names in any case (close-wait, CLOSE_WAIT),\n"
+	      "                         or all, connected, synchronized, bucket (default all)\n"
+	      "      --src A[/N], --dst A[/N]  local / remote address or CIDR (v4 or v6)\n"
+	      "  -t, --tcp  -u, --udp  -4  -6\n"
+	      "      --pid N[,N]  --comm NAME  --uid N[,N]  --inode N[,N]\n"
+	      "\n"
+	      "Action (default: close(fd) inside each owner through ptrace):\n"
+	      "      --shutdown[=rd|wr|rdwr]  shutdown(fd, how) instead; the fd stays (default rdwr)\n"
+	      "      --reset            close with SO_LINGER {1,0}: the peer gets RST, no TIME_WAIT\n"
+	      "  -n, --dry-run          show what would be done, touch nothing\n"
+	      "      --inject           do shutdown/reset inside the target, not on a pidfd duplicate\n"
+	      "\n"
+	      "Safety:\n"
+	      "  -y, --yes              act without asking (required without a terminal)\n"
+	      "      --max N            act on nothing if more than N sockets would be touched\n"
+	      "      --allow-listen     allow acting on LISTEN sockets\n"
+	      "      --allow-ancestors  allow acting on sockreap's own ancestors (your ssh session)\n"
+	      "      --exclude-pid N[,N]  --exclude-comm NAME  never touch these owners\n"
+	      "\n"
+	      "Output:\n"
+	      "      --audit-log PATH   audit log (default /var/log/sockreap.log)\n"
+	      "      --backtrace        record each target thread's stack while it is stopped\n"
+	      "      --json             JSON Lines, one object per (socket, owner)\n"
+	      "  -q, --quiet            no summary line on stderr\n"
+	      "  -v, --verbose          more detail on stderr\n"
+	      "      --help, --version\n"
+	      "\n"
+	      "Exit status: 0 done (or dry run with matches), 1 nothing matched, 2 bad input,\n"
+	      "3 some actions failed or were refused, 4 no permission or unusable environment.\n",
+	      f);
+}
+
+static int errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* The flag as the user typed it, for messages: "--port" or "-p". */
+static const char *flag_name(int c, char *buf, size_t size)
+{
+	for (const struct option *o = longopts; o->name; o++)
+		if (o->val == c) {
+			snprintf(buf, size, "--%s", o->name);
+			return buf;
+		}
+	snprintf(buf, size, "-%c", c);
+	return buf;
+}
+
+static const char *why(int r, const char *what)
+{
+	switch (r) {
+	case -ERANGE: return "out of range";
+	case -EDOM: return "reversed range";
+	case -ENOMEM: return "out of memory";
+	default: return what;
+	}
+}
+
+static int parse_one(struct options *o, int c, const char *arg, char *err, size_t errlen)
+{
+	struct query *q = &o->q;
+	char flag[32];
+	int r;
+
+	flag_name(c, flag, sizeof(flag));
+	switch (c) {
+	case 'p':
+		r = port_list_parse(&q->port, arg);
+		goto port;
+	case OPT_SPORT:
+		r = port_list_parse(&q->sport, arg);
+		goto port;
+	case OPT_DPORT:
+		r = port_list_parse(&q->dport, arg);
+	port:
+		if (r < 0)
+			return errf(err, errlen, "%s: invalid port list '%s' (%s; expected 0-65535, e.g. 80,443,8000-8100)",
+				    flag, arg, why(r, "not a port number"));
+		return 0;
+	case 's':
+		if ((r = state_list_parse(&q->states, arg)) < 0)
+			return errf(err, errlen, "%s: unknown state in '%s' (expected ss names like close-wait, estab, listen, time-wait, or all)",
+				    flag, arg);
+		return 0;
+	case OPT_SRC:
+	case OPT_DST:
+		if ((r = cidr_list_parse(c == OPT_SRC ? &q->src : &q->dst, arg)) < 0)
+			return errf(err, errlen, "%s: invalid address or prefix '%s' (expected e.g. 10.0.0.0/8, ::1, [fe80::]/64)",
+				    flag, arg);
+		return 0;
+	case 't': q->tcp = true; return 0;
+	case 'u': q->udp = true; return 0;
+	case '4': q->v4 = true; return 0;
+	case '6': q->v6 = true; return 0;
+	case OPT_PID:
+	case OPT_EXCLUDE_PID:
+		r = u64_list_parse(c == OPT_PID ? &q->pid : &o->exclude_pid, arg, 1, INT32_MAX);
+		if (r < 0)
+			return errf(err, errlen, "%s: invalid pid '%s' (%s)", flag, arg,
+				    why(r, "expected a positive number"));
+		return 0;
+	case OPT_UID:
+		if ((r = u64_list_parse(&q->uid, arg, 0, UINT32_MAX - 1)) < 0)
+			return errf(err, errlen, "%s: invalid uid '%s' (%s)", flag, arg,
+				    why(r, "expected a number"));
+		return 0;
+	case OPT_INODE:
+		if ((r = u64_list_parse(&q->inode, arg, 1, UINT64_MAX)) < 0)
+			return errf(err, errlen, "%s: invalid inode '%s' (%s)", flag, arg,
+				    why(r, "expected a positive number"));
+		return 0;
+	case OPT_COMM:
+	case OPT_EXCLUDE_COMM:
+		if (!*arg || strlen(arg) > 15)
+			return errf(err, errlen, "%s: invalid process name '%s' (1 to 15 characters, as in /proc/PID/comm)",
+				    flag, arg);
+		if (str_list_add(c == OPT_COMM ? &q->comm : &o->exclude_comm, arg) < 0)
+			return errf(err, errlen, "out of memory");
+		return 0;
+	case OPT_SHUTDOWN:
+		if (o->method == METHOD_RESET)
+			return errf(err, errlen, "--shutdown: conflicts with --reset (choose one method)");
+		o->method = METHOD_SHUTDOWN;
+		if (!arg || !strcmp(arg, "rdwr"))
+			o->how = SHUT_RDWR;
+		else if (!strcmp(arg, "rd"))
+			o->how = SHUT_RD;
+		else if (!strcmp(arg, "wr"))
+			o->how = SHUT_WR;
+		else
+			return errf(err, errlen, "--shutdown: invalid direction '%s' (expected rd, wr or rdwr)", arg);
+		return 0;
+	case OPT_RESET:
+		if (o->method == METHOD_SHUTDOWN)
+			return errf(err, errlen, "--reset: conflicts with --shutdown (choose one method)");
+		o->method = METHOD_RESET;
+		return 0;
+	case 'n': o->dry_run = true; return 0;
+	case OPT_INJECT: o->inject = true; return 0;
+	case 'y': o->yes = true; return 0;
+	case OPT_MAX:
+		if ((r = parse_u64(arg, INT32_MAX, &o->max)) < 0 || o->max == 0)
+			return errf(err, errlen, "--max: invalid count '%s' (expected a number from 1)", arg);
+		o->has_max = true;
+		return 0;
+	case OPT_ALLOW_LISTEN: o->allow_listen = true; return 0;
+	case OPT_ALLOW_ANCESTORS: o->allow_ancestors = true; return 0;
+	case OPT_AUDIT_LOG:
+		if (!*arg)
+			return errf(err, errlen, "--audit-log: empty path");
+		o->audit_log = arg;
+		return 0;
+	case OPT_BACKTRACE: o->backtrace = true; return 0;
+	case OPT_JSON: o->json = true; return 0;
+	case 'q': o->quiet = true; return 0;
+	case 'v': o->verbose++; return 0;
+	}
+	return errf(err, errlen, "internal error: option %d not handled", c);
+}
+
+int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+	*o = (struct options){ .how = SHUT_RDWR, .argc = argc, .argv = argv };
+	opterr = 0;
+	optind = 0; /* full re-initialisation: unit tests parse many times */
+
+	for (;;) {
+		int idx = -1;
+		int c = getopt_long(argc, argv, shortopts, longopts, &idx);
+		if (c == -1)
+			break;
+		if (c == '?') {
+			if (optopt && optopt < 0x100)
+				return errf(err, errlen, "unknown option '-%c' (see --help)", optopt);
+			return errf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+		if (c == ':') {
+			char flag[32];
+			const char *name = argv[optind - 1];
+			if (optopt)
+				name = flag_name(optopt, flag, sizeof(flag));
+			return errf(err, errlen, "%s: missing argument", name);
+		}
+		if (c == OPT_HELP) {
+			cli_usage(stdout);
+			return CLI_EXIT;
+		}
+		if (c == OPT_VERSION) {
+			printf("sockreap %s\n", SOCKREAP_VERSION);
+			return CLI_EXIT;
+		}
+		int r = parse_one(o, c, optarg, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	if (optind < argc)
+		return errf(err, errlen, "unexpected argument '%s' (filters are flags, e.g. --port %s)",
+			    argv[optind], argv[optind]);
+	return CLI_OK;
+}
+
+void options_free(struct options *o)
+{
+	query_free(&o->q);
+	free(o->exclude_pid.v);
+	for (size_t i = 0; i < o->exclude_comm.n; i++)
+		free(o->exclude_comm.s[i]);
+	free(o->exclude_comm.s);
+}

@@ -1,0 +1,257 @@
+/* sockreap: find sockets, find their owners, plan, ask, act, verify, report.
+ * Modules return -errno; only main prints errors and chooses the exit status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "act.h"
+#include "audit.h"
+#include "cli.h"
+#include "diag.h"
+#include "plan.h"
+#include "procfd.h"
+#include "report.h"
+#include "util.h"
+
+enum { EXIT_MATCH = 0, EXIT_NOMATCH = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_ENV = 4 };
+
+#define PROC_ROOT "/proc"
+
+static int discover(const struct options *o, struct sock_list *out)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	struct sock_list all = { 0 };
+
+	for (size_t f = 0; f < ARRAY_SIZE(families); f++)
+		for (size_t p = 0; p < ARRAY_SIZE(protos); p++) {
+			if (!query_wants(&o->q, families[f], protos[p]))
+				continue;
+			int r = diag_dump(families[f], protos[p], query_states(&o->q), &all, NULL);
+			if (r < 0) {
+				fprintf(stderr, "sockreap: sock_diag dump of %s%s sockets failed: %s%s\n",
+					protos[p] == IPPROTO_TCP ? "tcp" : "udp", families[f] == AF_INET6 ? "6" : "",
+					strerror(-r),
+					r == -ENOENT || r == -EPROTONOSUPPORT || r == -EOPNOTSUPP
+						? " (is the kernel's inet_diag/udp_diag available? try modprobe inet_diag udp_diag)"
+						: "");
+				sock_list_free(&all);
+				return r;
+			}
+		}
+	/* The kernel filtered by state; everything else is filtered here. */
+	for (size_t i = 0; i < all.n; i++)
+		if (query_match_sock(&o->q, &all.v[i]) && sock_list_push(out, &all.v[i]) < 0) {
+			sock_list_free(&all);
+			return -ENOMEM;
+		}
+	sock_list_free(&all);
+	return 0;
+}
+
+/* Bit 19 of CapEff: CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
+ * from) processes of other users. */
+static bool have_cap_sys_ptrace(void)
+{
+	char buf[4096];
+	if (read_small_file(AT_FDCWD, PROC_ROOT "/self/status", buf, sizeof(buf)) < 0)
+		return false;
+	const char *p = strstr(buf, "\nCapEff:");
+	uint64_t caps;
+	return p && sscanf(p + 8, "%" SCNx64, &caps) == 1 && (caps & (1ull << 19));
+}
+
+/* Can we act at all? A message naming the cause and the fix, or NULL. */
+static const char *environment_problem(void)
+{
+	char buf[16];
+	if (read_small_file(AT_FDCWD, "/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)) > 0 &&
+	    atoi(buf) >= 3)
+		return "Yama ptrace_scope is 3: no process may be traced until reboot "
+		       "(set kernel.yama.ptrace_scope to 2 or lower at boot)";
+	if (!have_cap_sys_ptrace())
+		return "no CAP_SYS_PTRACE: run sockreap as root (sudo), or in a container started with "
+		       "--cap-add SYS_PTRACE";
+	return NULL;
+}
+
+/* Ask once on the terminal. true: go on. */
+static bool consent(const struct plan *p, const struct options *o)
+{
+	char line[32];
+	FILE *tty = fopen("/dev/tty", "r+");
+	if (!tty)
+		return false;
+	fprintf(tty, "sockreap: about to %s %zu socket%s in %zu process%s (see the plan above). Proceed? [y/N] ",
+		method_name(o), p->nsockets_acting, p->nsockets_acting == 1 ? "" : "s", p->nprocs_acting,
+		p->nprocs_acting == 1 ? "" : "es");
+	fflush(tty);
+	bool yes = fgets(line, sizeof(line), tty) &&
+		   (!strcmp(line, "y\n") || !strcmp(line, "yes\n") || !strcmp(line, "Y\n") ||
+		    !strcmp(line, "YES\n"));
+	fclose(tty);
+	return yes;
+}
+
+static void on_signal(int sig)
+{
+	act_interrupted = sig;
+}
+
+static void install_signal_handlers(void)
+{
+	/* No SA_RESTART: a wait in the engine must see EINTR and check the flag. */
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int exit_status(const struct plan *p, const struct options *o)
+{
+	bool bad = false;
+	if (!p->n)
+		return EXIT_NOMATCH;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->rows[i].result == RES_FAILED || p->rows[i].result == RES_REFUSED)
+			bad = true;
+	return bad && !o->dry_run ? EXIT_PARTIAL : EXIT_MATCH;
+}
+
+static int record_all(struct audit *a, const struct plan *p, const struct options *o, bool only_unplanned)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (only_unplanned && p->rows[i].result == RES_PLANNED)
+			continue;
+		int r = audit_record(a, p, &p->rows[i], o, "plan");
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int run(const struct options *o)
+{
+	struct sock_list socks = { 0 };
+	struct owner_list owners = { 0 };
+	struct plan plan = { 0 };
+	struct audit audit = { .fd = -1 };
+	_cleanup_free_ pid_t *anc = NULL;
+	size_t nanc = 0;
+	int r, status;
+
+	if ((r = discover(o, &socks)) < 0)
+		return EXIT_ENV;
+	if ((r = procfd_scan(PROC_ROOT, &socks, &owners)) < 0) {
+		fprintf(stderr, "sockreap: cannot read %s: %s\n", PROC_ROOT, strerror(-r));
+		sock_list_free(&socks);
+		return EXIT_ENV;
+	}
+	if (plan_ancestors(PROC_ROOT, getpid(), &anc, &nanc) < 0)
+		nanc = 0;
+	struct plan_env env = { .proc_root = PROC_ROOT, .self = getpid(), .ancestors = anc, .nancestors = nanc };
+	if ((r = plan_build(&plan, &socks, &owners, o, &env)) < 0) {
+		fprintf(stderr, "sockreap: %s\n", strerror(-r));
+		sock_list_free(&socks);
+		owner_list_free(&owners);
+		plan_free(&plan);
+		return EXIT_ENV;
+	}
+
+	const char *log = o->audit_log ? o->audit_log : AUDIT_DEFAULT_PATH;
+	bool acting = !o->dry_run && plan.nsockets_acting > 0;
+
+	if (acting) {
+		const char *why = environment_problem();
+		if (why) {
+			report_print(stdout, &plan, o);
+			fprintf(stderr, "sockreap: cannot act: %s\n", why);
+			status = EXIT_ENV;
+			goto out;
+		}
+	}
+	r = plan.n ? audit_open(&audit, log, o) : 0;
+	if (r < 0) {
+		if (acting) {
+			report_print(stdout, &plan, o);
+			fprintf(stderr, "sockreap: cannot write the audit log %s: %s; nothing is done unlogged "
+					"(choose another with --audit-log PATH)\n", log, strerror(-r));
+			status = EXIT_ENV;
+			goto out;
+		}
+		fprintf(stderr, "sockreap: warning: cannot write the audit log %s: %s (dry run: nothing is touched)\n",
+			log, strerror(-r));
+	}
+
+	if (acting && !o->yes) {
+		bool tty = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+		if (!tty) {
+			report_print(stdout, &plan, o);
+			fprintf(stderr, "sockreap: refusing to act without a terminal to ask on: add --yes to act, "
+					"or --dry-run to see the plan\n");
+			status = EXIT_ENV;
+			goto out;
+		}
+		report_print(stderr, &plan, o);
+		if (!consent(&plan, o)) {
+			fprintf(stderr, "sockreap: not confirmed; nothing was touched\n");
+			status = EXIT_PARTIAL;
+			goto out;
+		}
+	}
+
+	if (audit.fd >= 0 && (r = record_all(&audit, &plan, o, acting)) < 0 && acting) {
+		fprintf(stderr, "sockreap: cannot write the audit log %s: %s; nothing is done unlogged\n", log,
+			strerror(-r));
+		status = EXIT_ENV;
+		goto out;
+	}
+	if (acting) {
+		install_signal_handlers();
+		r = act_run(&plan, o, &audit);
+		if (r < 0)
+			fprintf(stderr, "sockreap: %s\n", strerror(-r));
+		if (act_interrupted)
+			fprintf(stderr, "sockreap: interrupted by signal %d: every target was restored and detached\n",
+				(int)act_interrupted);
+	}
+	report_print(stdout, &plan, o);
+	status = exit_status(&plan, o);
+	if (acting && act_interrupted)
+		status = EXIT_PARTIAL;
+out:
+	if (!o->quiet)
+		report_summary(stderr, &plan, o);
+	fflush(stdout);
+	audit_close(&audit);
+	plan_free(&plan);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	char err[256];
+
+	int r = cli_parse(argc, argv, &o, err, sizeof(err));
+	if (r == CLI_EXIT) {
+		options_free(&o);
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "sockreap: %s\n", err);
+		options_free(&o);
+		return EXIT_USAGE;
+	}
+	int status = run(&o);
+	options_free(&o);
+	return status;
+}

@@ -1,0 +1,226 @@
+#include "plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "util.h"
+
+const char *result_name(enum result r)
+{
+	static const char *const names[] = {
+		[RES_PLANNED] = "planned", [RES_DONE] = "done", [RES_SKIPPED] = "skipped",
+		[RES_REFUSED] = "refused", [RES_FAILED] = "failed",
+	};
+	return names[r];
+}
+
+const char *method_name(const struct options *o)
+{
+	switch (o->method) {
+	case METHOD_SHUTDOWN:
+		return o->how == SHUT_RD ? "shutdown-rd" : o->how == SHUT_WR ? "shutdown-wr" : "shutdown-rdwr";
+	case METHOD_RESET:
+		return "reset";
+	default:
+		return "close";
+	}
+}
+
+int plan_ancestors(const char *proc_root, pid_t pid, pid_t **ret, size_t *n)
+{
+	pid_t *v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	/* Walk up through PPid; stop at 1 or 0 (kthreadd's children) or when
+	 * a process vanished. The bound protects against a loop in a fixture. */
+	for (int depth = 0; pid > 1 && depth < 4096; depth++) {
+		char path[64], buf[512];
+		snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid);
+		if (read_small_file(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+			break;
+		/* "pid (comm) state ppid ...": comm may contain ')' and spaces. */
+		const char *p = strrchr(buf, ')');
+		int ppid;
+		if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1 || ppid <= 0)
+			break;
+		if (GROW(v, cap, *n) < 0) {
+			free(v);
+			return -ENOMEM;
+		}
+		v[(*n)++] = ppid;
+		pid = ppid;
+	}
+	*ret = v;
+	return 0;
+}
+
+static bool is_ancestor(const struct plan_env *env, pid_t pid)
+{
+	for (size_t i = 0; i < env->nancestors; i++)
+		if (env->ancestors[i] == pid)
+			return true;
+	return false;
+}
+
+/* The safety policy: why this owner's socket must not be touched, or NULL. */
+static const char *refusal(const struct sock *s, const struct owner *o, const struct options *opt,
+			   const struct plan_env *env)
+{
+	if (s->state == SK_LISTEN && s->proto == IPPROTO_TCP && !opt->allow_listen)
+		return "LISTEN socket: closing it stops the service accepting (use --allow-listen)";
+	if (o->pid == 1)
+		return "PID 1 is never touched";
+	if (o->pid == env->self)
+		return "sockreap's own socket";
+	if (!opt->allow_ancestors && is_ancestor(env, o->pid))
+		return "ancestor of sockreap, e.g. your own session (use --allow-ancestors)";
+	if (u64_list_has(&opt->exclude_pid, (uint64_t)o->pid))
+		return "excluded by --exclude-pid";
+	if (str_list_has(&opt->exclude_comm, o->comm))
+		return "excluded by --exclude-comm";
+	return NULL;
+}
+
+static int push_row(struct plan *p, size_t sock, ssize_t owner, unsigned nowners)
+{
+	int r = GROW(p->rows, p->cap, p->n);
+	if (r < 0)
+		return r;
+	p->rows[p->n++] = (struct row){ .sock = sock, .owner = owner, .nowners = nowners };
+	return 0;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	if (x->sock != y->sock)
+		return x->sock < y->sock ? -1 : 1;
+	return (x->owner > y->owner) - (x->owner < y->owner);
+}
+
+/* Mark rows whose owner's epoll set watches the fd. One pid at a time, as
+ * rows of one socket may have several owners. */
+static void mark_epoll(struct plan *p, const struct options *o, const struct plan_env *env)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct row *rw = &p->rows[i];
+		if (rw->owner < 0 || rw->result != RES_PLANNED)
+			continue;
+		const struct owner *ow = &p->owners.v[rw->owner];
+		if (procfd_epoll_watched(env->proc_root, ow->pid, ow->fd, p->socks.v[rw->sock].inode) > 0) {
+			rw->epoll = true;
+			if (o->method != METHOD_SHUTDOWN)
+				rw->note = "the process's event loop still watches this fd: after close "
+					   "it may reuse the number; --shutdown is safer";
+		}
+	}
+}
+
+static int pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+size_t plan_count_pids(const struct plan *p, bool planned_only)
+{
+	pid_t *pids = malloc((p->n + 1) * sizeof(*pids));
+	size_t n = 0, distinct = 0;
+
+	if (!pids)
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct row *rw = &p->rows[i];
+		if (rw->owner >= 0 && (!planned_only || rw->result == RES_PLANNED))
+			pids[n++] = p->owners.v[rw->owner].pid;
+	}
+	qsort(pids, n, sizeof(*pids), pid_cmp);
+	for (size_t i = 0; i < n; i++)
+		distinct += i == 0 || pids[i] != pids[i - 1];
+	free(pids);
+	return distinct;
+}
+
+int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owners,
+	       const struct options *o, const struct plan_env *env)
+{
+	*p = (struct plan){ .socks = *socks, .owners = *owners };
+	*socks = (struct sock_list){ 0 };
+	*owners = (struct owner_list){ 0 };
+
+	_cleanup_free_ unsigned *count = calloc(p->socks.n + 1, sizeof(*count));
+	if (!count)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->owners.n; i++)
+		count[p->owners.v[i].sock]++;
+
+	int r = 0;
+	for (size_t i = 0; i < p->owners.n && r >= 0; i++) {
+		const struct owner *ow = &p->owners.v[i];
+		if (query_match_owner(&o->q, ow))
+			r = push_row(p, ow->sock, (ssize_t)i, count[ow->sock]);
+	}
+	for (size_t i = 0; i < p->socks.n && r >= 0; i++)
+		if (!count[i] && !query_has_owner_filter(&o->q))
+			r = push_row(p, i, -1, 0);
+	if (r < 0)
+		return r;
+	qsort(p->rows, p->n, sizeof(*p->rows), row_cmp);
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct row *rw = &p->rows[i];
+		const struct sock *s = &p->socks.v[rw->sock];
+		if (rw->owner < 0) {
+			rw->result = RES_SKIPPED;
+			rw->reason = s->inode ? "no process holds this socket (or its fds are not visible to us)"
+					      : "no owner: no process holds this socket (TIME-WAIT, request or orphan), "
+						"so neither ptrace nor pidfd can reach it; only the kernel's SOCK_DESTROY can";
+			continue;
+		}
+		rw->reason = refusal(s, &p->owners.v[rw->owner], o, env);
+		rw->result = rw->reason ? RES_REFUSED : RES_PLANNED;
+	}
+
+	/* --max counts sockets, not owners: a socket with two owners is one. */
+	size_t nsock = 0, nproc = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->rows[i].result != RES_PLANNED)
+			continue;
+		bool first_of_sock = true;
+		for (size_t j = i; j-- > 0 && p->rows[j].sock == p->rows[i].sock;)
+			if (p->rows[j].result == RES_PLANNED)
+				first_of_sock = false;
+		nsock += first_of_sock;
+	}
+	nproc = plan_count_pids(p, true);
+	if (o->has_max && nsock > o->max) {
+		static char why[128];
+		snprintf(why, sizeof(why), "the run would touch %zu sockets, more than --max %llu: nothing is touched",
+			 nsock, (unsigned long long)o->max);
+		for (size_t i = 0; i < p->n; i++)
+			if (p->rows[i].result == RES_PLANNED) {
+				p->rows[i].result = RES_REFUSED;
+				p->rows[i].reason = why;
+			}
+		nsock = nproc = 0;
+	}
+	p->nsockets_acting = nsock;
+	p->nprocs_acting = nproc;
+	mark_epoll(p, o, env);
+	return 0;
+}
+
+void plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->rows[i].backtrace);
+	free(p->rows);
+	sock_list_free(&p->socks);
+	owner_list_free(&p->owners);
+	*p = (struct plan){ 0 };
+}

@@ -1,0 +1,260 @@
+#include "procfd.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+/* Open-addressing hash set from inode to socket index: a /proc walk looks up
+ * every socket fd of every process, so this must not be a list scan. */
+struct inode_set {
+	size_t mask;
+	struct { uint64_t inode; size_t sock; } *slot;
+};
+
+static size_t inode_hash(uint64_t v)
+{
+	v ^= v >> 33;
+	v *= 0xff51afd7ed558ccdull;
+	v ^= v >> 33;
+	return (size_t)v;
+}
+
+static int inode_set_init(struct inode_set *h, const struct sock_list *socks)
+{
+	size_t size = 16;
+	while (size < socks->n * 2)
+		size <<= 1;
+	h->slot = calloc(size, sizeof(*h->slot));
+	if (!h->slot)
+		return -ENOMEM;
+	h->mask = size - 1;
+	for (size_t i = 0; i < socks->n; i++) {
+		uint64_t ino = socks->v[i].inode;
+		if (!ino)
+			continue;
+		size_t j = inode_hash(ino) & h->mask;
+		while (h->slot[j].inode && h->slot[j].inode != ino)
+			j = (j + 1) & h->mask;
+		/* The same inode twice would be the same socket seen twice in
+		 * one dump: keep the first. */
+		if (!h->slot[j].inode) {
+			h->slot[j].inode = ino;
+			h->slot[j].sock = i;
+		}
+	}
+	return 0;
+}
+
+static bool inode_set_get(const struct inode_set *h, uint64_t ino, size_t *sock)
+{
+	for (size_t j = inode_hash(ino) & h->mask; h->slot[j].inode; j = (j + 1) & h->mask)
+		if (h->slot[j].inode == ino) {
+			*sock = h->slot[j].sock;
+			return true;
+		}
+	return false;
+}
+
+/* "socket:[12345]" -> 12345; 0 if the link is not a socket. */
+static uint64_t socket_link_inode(const char *link)
+{
+	uint64_t ino;
+	char tail;
+
+	if (strncmp(link, "socket:[", 8) != 0)
+		return 0;
+	if (sscanf(link + 8, "%" SCNu64 "%c", &ino, &tail) != 2 || tail != ']')
+		return 0;
+	return ino;
+}
+
+static bool parse_pid(const char *name, pid_t *pid)
+{
+	uint64_t v;
+	if (parse_u64(name, INT32_MAX, &v) < 0 || v == 0)
+		return false;
+	*pid = (pid_t)v;
+	return true;
+}
+
+/* Fill comm and uid of a process, once it is known to own a wanted socket. */
+static void read_identity(int piddir, struct owner *o)
+{
+	char buf[64];
+	struct stat st;
+
+	if (read_small_file(piddir, "comm", buf, sizeof(buf)) > 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		memcpy(o->comm, buf, MIN(strlen(buf) + 1, sizeof(o->comm) - 1));
+	}
+	/* /proc/PID is owned by the process's effective uid (root for
+	 * non-dumpable processes, as ss shows them too). */
+	if (fstatat(piddir, "status", &st, 0) == 0)
+		o->uid = st.st_uid;
+}
+
+static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct owner_list *out)
+{
+	int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fdd < 0)
+		return 0; /* gone, a zombie, or not ours to read: not an error */
+	DIR *d = fdopendir(fdd);
+	if (!d) {
+		close(fdd);
+		return 0;
+	}
+	size_t first = out->n;
+	struct dirent *de;
+	int r = 0;
+	while ((de = readdir(d))) {
+		char link[64];
+		uint64_t fdnum, ino;
+		size_t sock;
+
+		if (parse_u64(de->d_name, INT32_MAX, &fdnum) < 0)
+			continue;
+		ssize_t n = readlinkat(fdd, de->d_name, link, sizeof(link) - 1);
+		if (n < 0)
+			continue; /* closed meanwhile */
+		link[n] = '\0';
+		ino = socket_link_inode(link);
+		if (!ino || !inode_set_get(h, ino, &sock))
+			continue;
+		if ((r = GROW(out->v, out->cap, out->n)) < 0)
+			break;
+		struct owner *o = &out->v[out->n++];
+		*o = (struct owner){ .pid = pid, .fd = (int)fdnum, .sock = sock, .uid = (uid_t)-1 };
+		if (out->n - 1 == first)
+			read_identity(piddir, o);
+		else {
+			o->uid = out->v[first].uid;
+			memcpy(o->comm, out->v[first].comm, sizeof(o->comm));
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int owner_cmp(const void *a, const void *b)
+{
+	const struct owner *x = a, *y = b;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
+{
+	struct inode_set h;
+	int r = inode_set_init(&h, socks);
+	if (r < 0)
+		return r;
+
+	DIR *d = opendir(proc_root);
+	if (!d) {
+		r = -errno;
+		free(h.slot);
+		return r;
+	}
+	size_t first = out->n;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		pid_t pid;
+		if (!parse_pid(de->d_name, &pid))
+			continue;
+		int piddir = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (piddir < 0)
+			continue; /* exited meanwhile */
+		r = scan_pid(piddir, pid, &h, out);
+		close(piddir);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	free(h.slot);
+	if (r >= 0)
+		qsort(out->v + first, out->n - first, sizeof(*out->v), owner_cmp);
+	return r < 0 ? r : 0;
+}
+
+int procfd_epoll_watched(const char *proc_root, pid_t pid, int fd, uint64_t inode)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "%s/%d", proc_root, (int)pid);
+	_cleanup_close_ int piddir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (piddir < 0)
+		return -errno;
+	_cleanup_close_ int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fdd < 0)
+		return -errno;
+	DIR *d = fdopendir(fdd);
+	if (!d)
+		return -errno;
+	fdd = -1; /* owned by d now */
+
+	int found = 0;
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		char link[64], info[300];
+		uint64_t epfd;
+
+		if (parse_u64(de->d_name, INT32_MAX, &epfd) < 0)
+			continue;
+		ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, "anon_inode:[eventpoll]") != 0)
+			continue;
+		/* fdinfo of an epoll fd has one line per watched file:
+		 * "tfd: 5 events: 19 data: 5  pos:0 ino:1a3f sdev:8". The fd
+		 * number alone could be a stale registration of a closed
+		 * and reused number, so the inode must match too. */
+		snprintf(info, sizeof(info), "fdinfo/%s", de->d_name);
+		_cleanup_fclose_ FILE *f = NULL;
+		int ifd = openat(piddir, info, O_RDONLY | O_CLOEXEC);
+		if (ifd < 0 || !(f = fdopen(ifd, "r"))) {
+			safe_close(ifd);
+			continue;
+		}
+		char line[256];
+		while (fgets(line, sizeof(line), f)) {
+			int tfd;
+			uint64_t ino;
+			const char *p;
+			if (sscanf(line, "tfd: %d", &tfd) != 1 || tfd != fd)
+				continue;
+			if (!(p = strstr(line, " ino:")) || sscanf(p + 5, "%" SCNx64, &ino) != 1)
+				continue;
+			if (ino == inode) {
+				found = 1;
+				break;
+			}
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+bool procfd_fd_is(const char *proc_root, pid_t pid, int fd, uint64_t inode)
+{
+	char path[96], link[64];
+	snprintf(path, sizeof(path), "%s/%d/fd/%d", proc_root, (int)pid, fd);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return socket_link_inode(link) == inode;
+}
+
+void owner_list_free(struct owner_list *l)
+{
+	free(l->v);
+	*l = (struct owner_list){ 0 };
+}

@@ -1,0 +1,30 @@
+/* Owners: which processes and fds hold the wanted sockets. One pass over
+ * <proc_root>/<pid>/fd, matching "socket:[inode]" links against a hash set of
+ * the wanted inodes. Processes and fds that vanish while we read are normal.
+ * The /proc root is a parameter so unit tests can use a fixture tree. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "diag.h"
+#include "sock.h"
+
+struct owner_list { size_t n, cap; struct owner *v; };
+
+/* Append to out one owner per (pid, fd) whose link is socket:[inode] for the
+ * inode of some socket in socks (sockets with inode 0 have no owner). The
+ * owner's sock field is the index into socks; comm and uid are filled from
+ * <proc_root>/<pid>/comm and the owner of <proc_root>/<pid>/status.
+ * Owners come out sorted by pid, then fd. 0 or -errno (only for errors that
+ * make the whole scan meaningless: proc_root unreadable, out of memory). */
+int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out);
+
+/* Does one of pid's epoll instances watch fd (which refers to inode)?
+ * Reads <proc_root>/<pid>/fdinfo of every eventpoll fd: 1 yes, 0 no, -errno. */
+int procfd_epoll_watched(const char *proc_root, pid_t pid, int fd, uint64_t inode);
+
+/* Does <proc_root>/<pid>/fd/<fd> link to socket:[inode] right now? */
+bool procfd_fd_is(const char *proc_root, pid_t pid, int fd, uint64_t inode);
+
+void owner_list_free(struct owner_list *l);
