@@ -22,6 +22,7 @@ struct row {
 	const char *note;    /* a warning that does not stop the action */
 	int err;             /* positive errno when failed */
 	char verify[96];     /* what verify saw afterwards, "" before */
+	char detail[200];    /* storage for a reason composed at run time */
 	char *backtrace;     /* --backtrace: the owner's threads' stacks (owned) */
 };
 

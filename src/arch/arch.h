@@ -1,0 +1,58 @@
+/* The architecture interface of the injection engine: register layout,
+ * system call numbers, the syscall instruction, and the kernel's syscall
+ * restart rules. The engine (inject.c) uses only what is declared here;
+ * a new architecture (aarch64) or target mode (ia32 compat) adds a file
+ * here, not code in the engine. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__)
+#include <sys/user.h>
+/* Exactly what PTRACE_GETREGSET NT_PRSTATUS returns for the tracee. */
+struct arch_regs { struct user_regs_struct r; };
+#else
+#error "sockreap: no injection support for this architecture yet (see src/arch/arch.h)"
+#endif
+
+/* The system calls the engine injects, independent of numbering. */
+enum arch_sys { ASYS_CLOSE, ASYS_SHUTDOWN, ASYS_SETSOCKOPT, ASYS_CLOSE_RANGE, ASYS__MAX };
+
+/* The instruction that enters the kernel ("0f 05" on x86_64), searched for
+ * in the target's executable mappings. */
+extern const uint8_t arch_syscall_insn[];
+extern const size_t arch_syscall_insn_len;
+
+/* Number of sys in the mode the stopped task runs in (64-bit or compat),
+ * or -1 if the engine cannot inject into that mode yet. */
+long arch_sysno(const struct arch_regs *r, enum arch_sys sys);
+/* Why arch_sysno failed for this task (e.g. "32-bit task"), for messages. */
+const char *arch_mode_name(const struct arch_regs *r);
+
+/* Turn a copy of the saved registers into an injected call: instruction
+ * pointer at the syscall instruction at insn, number nr, up to six args.
+ * The "current syscall" is set to none (orig_rax = -1 on x86_64), so the
+ * kernel's restart logic, which runs when the task leaves its stop, leaves
+ * our instruction pointer and return register alone. */
+void arch_set_syscall(struct arch_regs *r, uint64_t insn, long nr, const uint64_t args[6]);
+/* The return value after the injected call: >= 0, or -errno. */
+long arch_syscall_ret(const struct arch_regs *r);
+uint64_t arch_ip(const struct arch_regs *r);
+uint64_t arch_sp(const struct arch_regs *r);
+
+/* Apply the kernel's restart rules to registers saved at a stop, as the
+ * kernel would when the task resumes without running a signal handler:
+ * a call interrupted with -ERESTARTSYS, -ERESTARTNOINTR or -ERESTARTNOHAND
+ * is re-entered (return register = syscall number, ip back over the
+ * syscall instruction); -ERESTART_RESTARTBLOCK enters restart_syscall
+ * instead. Then the "current syscall" is cleared, so the kernel does not
+ * apply the rules a second time. Returns true if the registers changed. */
+bool arch_restart_fixup(struct arch_regs *r);
+
+/* Kernel-internal restart codes (include/linux/errno.h); user space must
+ * never see them. */
+enum {
+	K_ERESTARTSYS = 512, K_ERESTARTNOINTR = 513, K_ERESTARTNOHAND = 514,
+	K_ENOIOCTLCMD = 515, K_ERESTART_RESTARTBLOCK = 516,
+};

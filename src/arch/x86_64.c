@@ -1,0 +1,83 @@
+/* x86_64 (64-bit tasks). ia32 compat tasks (cs == 0x23) use other numbers,
+ * "int 0x80" and restart_syscall = 0: refused until implemented here. */
+#include "arch/arch.h"
+
+#include <asm/unistd_64.h>
+
+const uint8_t arch_syscall_insn[] = { 0x0f, 0x05 };
+const size_t arch_syscall_insn_len = sizeof(arch_syscall_insn);
+
+#define X86_64_USER_CS 0x33
+
+static bool is_64bit(const struct arch_regs *r)
+{
+	return r->r.cs == X86_64_USER_CS;
+}
+
+long arch_sysno(const struct arch_regs *r, enum arch_sys sys)
+{
+	static const long nr[ASYS__MAX] = {
+		[ASYS_CLOSE] = __NR_close, [ASYS_SHUTDOWN] = __NR_shutdown,
+		[ASYS_SETSOCKOPT] = __NR_setsockopt, [ASYS_CLOSE_RANGE] = 436 /* __NR_close_range */,
+	};
+	if (!is_64bit(r) || sys < 0 || sys >= ASYS__MAX)
+		return -1;
+	return nr[sys];
+}
+
+const char *arch_mode_name(const struct arch_regs *r)
+{
+	return is_64bit(r) ? "x86_64" : "32-bit (ia32 compat) task";
+}
+
+void arch_set_syscall(struct arch_regs *r, uint64_t insn, long nr, const uint64_t args[6])
+{
+	r->r.rip = insn;
+	r->r.rax = (uint64_t)nr;
+	r->r.orig_rax = (uint64_t)-1;
+	r->r.rdi = args[0];
+	r->r.rsi = args[1];
+	r->r.rdx = args[2];
+	r->r.r10 = args[3];
+	r->r.r8 = args[4];
+	r->r.r9 = args[5];
+}
+
+long arch_syscall_ret(const struct arch_regs *r)
+{
+	return (long)r->r.rax;
+}
+
+uint64_t arch_ip(const struct arch_regs *r)
+{
+	return r->r.rip;
+}
+
+uint64_t arch_sp(const struct arch_regs *r)
+{
+	return r->r.rsp;
+}
+
+bool arch_restart_fixup(struct arch_regs *r)
+{
+	/* arch/x86/kernel/signal.c, arch_do_signal_or_restart(), the branch
+	 * taken when no handler runs. */
+	if ((long)r->r.orig_rax < 0)
+		return false; /* not stopped inside a system call */
+	switch ((long)r->r.rax) {
+	case -K_ERESTARTSYS:
+	case -K_ERESTARTNOINTR:
+	case -K_ERESTARTNOHAND:
+		r->r.rax = r->r.orig_rax;
+		r->r.rip -= arch_syscall_insn_len;
+		break;
+	case -K_ERESTART_RESTARTBLOCK:
+		r->r.rax = __NR_restart_syscall;
+		r->r.rip -= arch_syscall_insn_len;
+		break;
+	default:
+		return false; /* the call finished: leave every register as it was */
+	}
+	r->r.orig_rax = (uint64_t)-1;
+	return true;
+}

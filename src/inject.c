@@ -1,0 +1,452 @@
+#include "inject.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <linux/ptrace.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "util.h"
+
+/* <sys/ptrace.h> and <linux/ptrace.h> clash; the few constants we need: */
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+
+static int fail(struct inj *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct inj *t, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->why, sizeof(t->why), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static struct inj_thread *find_thread(struct inj *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->nth; i++)
+		if (t->th[i].tid == tid)
+			return &t->th[i];
+	return NULL;
+}
+
+static struct inj_thread *add_thread(struct inj *t, pid_t tid)
+{
+	if (GROW(t->th, t->cap, t->nth) < 0)
+		return NULL;
+	t->th[t->nth] = (struct inj_thread){ .tid = tid };
+	return &t->th[t->nth++];
+}
+
+/* Note a wait status for thread th: stopped, gone, or (for a clone event)
+ * a new thread to expect. */
+static int note_status(struct inj *t, struct inj_thread *th, int status)
+{
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		th->gone = true;
+		th->stopped = false;
+		return 0;
+	}
+	if (!WIFSTOPPED(status))
+		return 0;
+	th->stopped = true;
+	int event = status >> 16;
+	if (event == PTRACE_EVENT_CLONE) {
+		/* The new thread is attached automatically (TRACECLONE) and
+		 * will report an event stop of its own. */
+		unsigned long child;
+		pid_t tid = th->tid;
+		if (t->ops->geteventmsg(tid, &child) == 0 && !find_thread(t, (pid_t)child) &&
+		    !add_thread(t, (pid_t)child))
+			return -ENOMEM;
+	} else if (event == 0 && WSTOPSIG(status) != SIGTRAP)
+		/* A signal arrived for this thread: hold it, deliver it when
+		 * we leave (PTRACE_DETACH with the signal). */
+		th->pending_sig = WSTOPSIG(status);
+	return 0;
+}
+
+static int read_status_int(struct inj *t, pid_t tid, const char *field, long *v)
+{
+	char buf[64];
+	int r = t->ops->status_field(tid, field, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	*v = strtol(buf, NULL, 10);
+	return 0;
+}
+
+/* Who traces pid already? A message for the user naming the tracer. */
+static int already_traced(struct inj *t, long tracer)
+{
+	char comm[64] = "?";
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/comm", tracer);
+	if (read_small_file(AT_FDCWD, path, comm, sizeof(comm)) > 0)
+		comm[strcspn(comm, "\n")] = '\0';
+	return fail(t, -EBUSY, "already traced by PID %ld (%s): only one tracer at a time; target untouched",
+		    tracer, comm);
+}
+
+/* Seize every thread not yet seized. Returns how many were new. */
+static int seize_new_threads(struct inj *t, unsigned long opts)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	size_t n = 0;
+	int added = 0;
+
+	int r = t->ops->list_threads(t->pid, &tids, &n);
+	if (r < 0)
+		return r == -ENOENT ? fail(t, -ESRCH, "process exited") : r;
+	for (size_t i = 0; i < n; i++) {
+		if (find_thread(t, tids[i]))
+			continue;
+		r = t->ops->seize(tids[i], opts);
+		if (r == -ESRCH)
+			continue; /* the thread exited meanwhile */
+		if (r == -EPERM && t->nth > 0) {
+			/* Probably attached automatically already, as the
+			 * child of a clone we have not reaped yet: it will
+			 * report its stop. */
+			long tracer = 0;
+			if (read_status_int(t, tids[i], "TracerPid", &tracer) == 0 && tracer == getpid()) {
+				if (!add_thread(t, tids[i]))
+					return -ENOMEM;
+				added++;
+				continue;
+			}
+		}
+		if (r < 0)
+			return r;
+		if (!add_thread(t, tids[i]))
+			return -ENOMEM;
+		added++;
+		r = t->ops->interrupt(tids[i]);
+		if (r < 0 && r != -ESRCH)
+			return r;
+	}
+	return added;
+}
+
+/* Wait until every seized thread is stopped or gone, by the deadline. */
+static int wait_all_stopped(struct inj *t, uint64_t deadline)
+{
+	for (size_t i = 0; i < t->nth; i++) {
+		/* t->th may grow (clone events) while we wait */
+		while (!t->th[i].stopped && !t->th[i].gone) {
+			int status;
+			pid_t tid = t->th[i].tid;
+			int r = t->ops->wait(tid, &status, deadline);
+			if (r == -ETIMEDOUT)
+				return fail(t, r, "thread %d did not stop within %llu ms (uninterruptible sleep, state D?); "
+						  "target left running, untouched", (int)tid,
+					    INJ_ATTACH_TIMEOUT_NS / 1000000);
+			if (r == -ECHILD) {
+				t->th[i].gone = true;
+				break;
+			}
+			if (r < 0)
+				return r;
+			if ((r = note_status(t, &t->th[i], status)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static void detach_all(struct inj *t)
+{
+	for (size_t i = 0; i < t->nth; i++) {
+		struct inj_thread *th = &t->th[i];
+		if (th->gone)
+			continue;
+		if (!th->stopped) {
+			/* Seized but not stopped yet: PTRACE_DETACH needs a
+			 * stopped tracee, so wait (bounded) for the stop. */
+			int status;
+			if (t->ops->wait(th->tid, &status, now_ns() + INJ_ATTACH_TIMEOUT_NS) == 0)
+				note_status(t, th, status);
+		}
+		if (th->stopped)
+			t->ops->detach(th->tid, th->pending_sig);
+		/* else: still in state D. The kernel detaches it when
+		 * sockreap exits (we never set PTRACE_O_EXITKILL). */
+		th->stopped = false;
+	}
+}
+
+int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
+{
+	long tracer = 0, seccomp = 0;
+	char state[32] = "";
+	int r;
+
+	*t = (struct inj){ .ops = ops, .pid = pid };
+	if (ops->status_field(pid, "State", state, sizeof(state)) < 0)
+		return fail(t, -ESRCH, "process exited");
+	if (read_status_int(t, pid, "TracerPid", &tracer) == 0 && tracer != 0)
+		return already_traced(t, tracer);
+	t->job_stopped = state[0] == 'T';
+	/* A seccomp filter (or strict mode) applies to injected calls too and
+	 * may kill the target for them: suspend it while we hold the target
+	 * (needs CAP_SYS_ADMIN; refused otherwise, and then we stop here). */
+	if (read_status_int(t, pid, "Seccomp", &seccomp) == 0 && seccomp != 0)
+		t->suspend_seccomp = true;
+
+	unsigned long opts = PTRACE_O_TRACECLONE | (t->suspend_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
+	uint64_t deadline = now_ns() + INJ_ATTACH_TIMEOUT_NS;
+	/* Threads can be created while we seize: keep listing until a pass
+	 * finds none new. Threads created after their creator was seized are
+	 * attached by TRACECLONE and reported by a clone event. */
+	for (;;) {
+		r = seize_new_threads(t, opts);
+		if (r == -EPERM && t->nth == 0) {
+			if (read_status_int(t, pid, "TracerPid", &tracer) == 0 && tracer != 0)
+				return already_traced(t, tracer);
+			if (t->suspend_seccomp)
+				return fail(t, r, "the target runs under seccomp (Seccomp: %ld) and suspending it "
+						  "(PTRACE_O_SUSPEND_SECCOMP) needs CAP_SYS_ADMIN; refused, target untouched",
+					    seccomp);
+			return fail(t, r, "ptrace attach refused (EPERM): needs CAP_SYS_PTRACE, and Yama "
+					  "ptrace_scope or an LSM may forbid it");
+		}
+		if (r < 0)
+			break;
+		if (t->nth == 0) {
+			r = fail(t, -ESRCH, "process exited");
+			break;
+		}
+		if (r == 0)
+			break; /* a pass found nothing new: every thread is ours */
+		if ((r = wait_all_stopped(t, deadline)) < 0)
+			break;
+		if (now_ns() > deadline) {
+			r = fail(t, -ETIMEDOUT, "threads kept appearing; gave up, target untouched");
+			break;
+		}
+	}
+	if (r >= 0) {
+		bool any = false;
+		for (size_t i = 0; i < t->nth; i++)
+			any |= t->th[i].stopped;
+		if (!any)
+			r = fail(t, -ESRCH, "process exited");
+	}
+	if (r < 0) {
+		if (!t->why[0])
+			fail(t, r, "attach failed: %s", strerror(-r));
+		detach_all(t);
+		free(t->th);
+		t->th = NULL;
+		t->nth = t->cap = 0;
+		return r;
+	}
+	t->stopped_at_ns = now_ns();
+	return 0;
+}
+
+int inj_find_syscall_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, uint64_t *addr)
+{
+	/* Two passes: the vdso (always mapped, small, executable) first, then
+	 * any other executable mapping. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (const char *line = maps; line && *line;) {
+			uint64_t lo, hi;
+			char perms[8] = "";
+			int name_at = 0;
+			const char *next = strchr(line, '\n');
+			if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) >= 3 &&
+			    perms[2] == 'x') {
+				bool vdso = name_at && !strncmp(line + name_at, "[vdso]", 6);
+				if (vdso == (pass == 0)) {
+					/* at most 1 MiB of a mapping, in chunks */
+					static uint8_t buf[65536];
+					for (uint64_t a = lo; a < hi && a < lo + (1u << 20); a += sizeof(buf) - 1) {
+						size_t len = MIN(sizeof(buf), hi - a);
+						if (ops->read_mem(pid, a, buf, len) < 0)
+							break;
+						uint8_t *p = memmem(buf, len, arch_syscall_insn, arch_syscall_insn_len);
+						if (p) {
+							*addr = a + (uint64_t)(p - buf);
+							return 0;
+						}
+					}
+				}
+			}
+			line = next ? next + 1 : NULL;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Everything between the first modification and the restore: pick the
+ * thread, save its registers and mask, block its signals, find the
+ * instruction. Also block sockreap's own SIGINT/SIGTERM/SIGHUP: nothing
+ * may cut this window short. */
+int inj_prepare(struct inj *t)
+{
+	size_t pick = t->nth;
+	int r;
+
+	if (t->prepared)
+		return 0;
+	/* Prefer the main thread; any stopped thread will do. */
+	for (size_t i = 0; i < t->nth; i++)
+		if (t->th[i].stopped && (pick == t->nth || t->th[i].tid == t->pid))
+			pick = i;
+	if (pick == t->nth)
+		return fail(t, -ESRCH, "process exited");
+	t->it = pick;
+	pid_t tid = t->th[pick].tid;
+
+	if ((r = t->ops->getregs(tid, &t->saved)) < 0)
+		return fail(t, r, "cannot read registers of thread %d: %s", (int)tid, strerror(-r));
+	if (arch_sysno(&t->saved, ASYS_CLOSE) < 0)
+		return fail(t, -EOPNOTSUPP, "cannot inject into a %s yet", arch_mode_name(&t->saved));
+	if (!t->insn) {
+		_cleanup_free_ char *maps = NULL;
+		if ((r = t->ops->read_maps(t->pid, &maps)) < 0)
+			return fail(t, r, "cannot read /proc/%d/maps: %s", (int)t->pid, strerror(-r));
+		if (inj_find_syscall_insn(t->ops, t->pid, maps, &t->insn) < 0)
+			return fail(t, -ENOENT, "no syscall instruction found in the vdso or code of the target");
+	}
+	if ((r = t->ops->getsigmask(tid, &t->saved_mask)) < 0)
+		return fail(t, r, "cannot read the signal mask: %s", strerror(-r));
+
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &t->own_mask);
+	/* All signals blocked in the target while our registers are in place
+	 * (SIGKILL and SIGSTOP cannot be; the wait loop copes with those).
+	 * Signals arriving now stay pending and are delivered after restore. */
+	if ((r = t->ops->setsigmask(tid, ~0ull)) < 0) {
+		sigprocmask(SIG_SETMASK, &t->own_mask, NULL);
+		return fail(t, r, "cannot block the target's signals: %s", strerror(-r));
+	}
+	t->prepared = true;
+	return 0;
+}
+
+/* Resume the injection thread with a single step and wait for the stop
+ * that follows the syscall instruction. Stops before it (a pending
+ * interrupt, group stop, a signal) are noted and the step is retried. */
+static int step_over_syscall(struct inj *t, struct arch_regs *cur)
+{
+	struct inj_thread *th = &t->th[t->it];
+	uint64_t after = t->insn + arch_syscall_insn_len;
+
+	for (int tries = 0; tries < 64; tries++) {
+		int status, r;
+		if ((r = t->ops->resume(th->tid, true, 0)) < 0)
+			return r == -ESRCH ? fail(t, r, "target exited") : r;
+		th->stopped = false;
+		r = t->ops->wait(th->tid, &status, now_ns() + INJ_CALL_TIMEOUT_NS);
+		if (r == -ETIMEDOUT) {
+			/* The call blocks (close() with a lingering SO_LINGER).
+			 * Registers are ours: we may not give up, so interrupt
+			 * the call and wait for the stop however long. */
+			t->ops->interrupt(th->tid);
+			r = t->ops->wait(th->tid, &status, UINT64_MAX);
+		}
+		if (r < 0)
+			return r == -ECHILD ? fail(t, -ESRCH, "target exited") : r;
+		if ((r = note_status(t, th, status)) < 0)
+			return r;
+		if (th->gone)
+			return fail(t, -ESRCH, "target exited during the call");
+		if ((r = t->ops->getregs(th->tid, cur)) < 0)
+			return r;
+		bool trap = (status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP;
+		if (arch_ip(cur) == after) {
+			/* Executed. A synchronous SIGTRAP is reported first, but a
+			 * group stop can come before it: then the trap is still
+			 * queued and must be consumed before we leave. */
+			t->trap_pending = !trap;
+			return 0;
+		}
+		if (trap)
+			t->trap_pending = false; /* a leftover trap, consumed */
+	}
+	return fail(t, -EIO, "the injected call did not complete after 64 stops");
+}
+
+int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret)
+{
+	struct arch_regs cur;
+	int r;
+
+	if ((r = inj_prepare(t)) < 0)
+		return r;
+	long nr = arch_sysno(&t->saved, sys);
+	if (nr < 0)
+		return fail(t, -EOPNOTSUPP, "system call not available for a %s", arch_mode_name(&t->saved));
+	cur = t->saved;
+	arch_set_syscall(&cur, t->insn, nr, args);
+	if ((r = t->ops->setregs(t->th[t->it].tid, &cur)) < 0)
+		return fail(t, r, "cannot set registers: %s", strerror(-r));
+	t->modified = true;
+	if ((r = step_over_syscall(t, &cur)) < 0) {
+		if (!t->why[0])
+			fail(t, r, "injected call failed: %s", strerror(-r));
+		return r;
+	}
+	t->ncalls++;
+	*ret = arch_syscall_ret(&cur);
+	return 0;
+}
+
+/* A single-step trap still queued would kill the target (SIGTRAP's default
+ * action) once it runs. Let it report: step once more over the syscall
+ * instruction with number -1, which fails ENOSYS without side effects; the
+ * trap stops the thread before or right after it. */
+static void consume_trap(struct inj *t)
+{
+	struct arch_regs cur = t->saved;
+	static const uint64_t none[6];
+	arch_set_syscall(&cur, t->insn, -1, none);
+	if (t->ops->setregs(t->th[t->it].tid, &cur) == 0)
+		step_over_syscall(t, &cur);
+}
+
+int inj_release(struct inj *t)
+{
+	int first = 0, r;
+	struct inj_thread *th = t->nth ? &t->th[t->it] : NULL;
+
+	if (th && t->modified && !th->gone) {
+		if (t->trap_pending)
+			consume_trap(t);
+		/* Registers back in their restarted form: a call the thread
+		 * was blocked in is re-entered as if nothing happened (see
+		 * arch_restart_fixup). Done ourselves, whichever stop we are
+		 * in: from some stops the kernel would not do it. One trace
+		 * remains possible, as for any stop (signal(7)): a signal with
+		 * a handler delivered right after we leave runs with the call
+		 * restarted (SA_RESTART semantics) rather than failing EINTR. */
+		struct arch_regs restore = t->saved;
+		arch_restart_fixup(&restore);
+		if ((r = t->ops->setregs(th->tid, &restore)) < 0 && !first)
+			first = fail(t, r, "cannot restore registers: %s", strerror(-r));
+	}
+	if (th && t->prepared && !th->gone) {
+		if ((r = t->ops->setsigmask(th->tid, t->saved_mask)) < 0 && !first)
+			first = fail(t, r, "cannot restore the signal mask: %s", strerror(-r));
+	}
+	t->modified = false;
+	detach_all(t);
+	if (t->prepared)
+		sigprocmask(SIG_SETMASK, &t->own_mask, NULL);
+	t->prepared = false;
+	t->released_at_ns = now_ns();
+	free(t->th);
+	t->th = NULL;
+	t->nth = t->cap = 0;
+	return first;
+}

@@ -1,0 +1,76 @@
+/* The injection engine: stop a whole process with PTRACE_SEIZE +
+ * PTRACE_INTERRUPT (no SIGSTOP is ever sent), run raw system calls inside
+ * one of its threads through an existing syscall instruction, and put
+ * everything back: registers (in their restarted form), signal mask, and
+ * every thread detached. One session per process, however many calls.
+ *
+ *   inj_attach()  - seize and stop every thread; on failure nothing is left
+ *   inj_call()    - run one system call in the target, any number of times
+ *   inj_release() - restore and detach; always called after inj_attach() */
+#pragma once
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch/arch.h"
+#include "tracee.h"
+
+struct inj_thread {
+	pid_t tid;
+	bool stopped;   /* in a ptrace stop, ours to resume or detach */
+	bool gone;      /* exited while we held it */
+	int pending_sig; /* a signal-delivery-stop's signal, re-delivered on detach */
+};
+
+struct inj {
+	const struct tracee_ops *ops;
+	pid_t pid;
+	struct inj_thread *th;
+	size_t nth, cap;
+	bool job_stopped;       /* state T before we came: the kernel keeps it so */
+	bool suspend_seccomp;   /* seized with PTRACE_O_SUSPEND_SECCOMP */
+	/* The injection thread and what must be put back in it. */
+	size_t it;
+	struct arch_regs saved;
+	uint64_t saved_mask;
+	bool prepared;          /* saved and saved_mask are valid, mask changed */
+	bool modified;          /* registers differ from saved */
+	bool trap_pending;      /* a single-step SIGTRAP not yet consumed */
+	uint64_t insn;          /* address of a syscall instruction in the target */
+	sigset_t own_mask;      /* sockreap's own mask before the window */
+	uint64_t stopped_at_ns; /* when the last thread stopped */
+	uint64_t released_at_ns;
+	unsigned long ncalls;
+	char why[200];          /* the reason of the last failure, for reports */
+};
+
+/* Time limits: a thread in state D ignores the interrupt until it wakes. */
+#define INJ_ATTACH_TIMEOUT_NS (2000ull * 1000 * 1000)
+#define INJ_CALL_TIMEOUT_NS (5000ull * 1000 * 1000)
+
+/* Seize every thread of pid and wait until all are stopped. -EBUSY when
+ * already traced (why names the tracer), -EPERM when refused (why says
+ * what is missing), -ETIMEDOUT when a thread would not stop in time,
+ * -ESRCH when the process is gone. On error every thread is detached. */
+int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid);
+
+/* Choose the injection thread, save its registers and signal mask, block
+ * its signals and sockreap's SIGINT/SIGTERM/SIGHUP. Idempotent; the first
+ * inj_call() does it, call it first to read t->saved. 0 or -errno. */
+int inj_prepare(struct inj *t);
+
+/* Run system call sys with args in the target. 0 and the call's result in
+ * *ret (>= 0 or -errno), or -errno if the engine could not run it (why
+ * says why; -ESRCH: the target exited). The target's signals are blocked
+ * from the first call until inj_release(). */
+int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret);
+
+/* Restore the injection thread's registers and signal mask and detach
+ * every thread, delivering signals that arrived meanwhile. Always
+ * completes; 0 or the first error met. */
+int inj_release(struct inj *t);
+
+/* Find a syscall instruction in maps text: the [vdso] first, then other
+ * executable mappings, reading memory through ops. 0 and *addr, or -ENOENT. */
+int inj_find_syscall_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, uint64_t *addr);

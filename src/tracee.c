@@ -1,0 +1,206 @@
+#include "tracee.h"
+
+#include <dirent.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int ret_errno(long r)
+{
+	return r < 0 ? -errno : 0;
+}
+
+static int real_seize(pid_t tid, unsigned long options)
+{
+	return ret_errno(ptrace(PTRACE_SEIZE, tid, 0, options));
+}
+
+static int real_interrupt(pid_t tid)
+{
+	return ret_errno(ptrace(PTRACE_INTERRUPT, tid, 0, 0));
+}
+
+/* Stops come within microseconds when the tracee is on a CPU, so spin on
+ * WNOHANG briefly (yielding the CPU), then back off to short sleeps up to
+ * the deadline. No signals or timers are involved, so a wait never changes
+ * sockreap's own signal disposition and always ends by the deadline. */
+static int real_wait(pid_t tid, int *status, uint64_t deadline_ns)
+{
+	for (unsigned spin = 0;; spin++) {
+		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+		if (r == tid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (now_ns() >= deadline_ns)
+			return -ETIMEDOUT;
+		if (spin < 2000)
+			sched_yield();
+		else {
+			struct timespec ts = { 0, spin < 4000 ? 20000 : 200000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+static int real_getregs(pid_t tid, struct arch_regs *r)
+{
+	struct iovec iov = { r, sizeof(*r) };
+	return ret_errno(ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov));
+}
+
+static int real_setregs(pid_t tid, const struct arch_regs *r)
+{
+	struct iovec iov = { (void *)r, sizeof(*r) };
+	return ret_errno(ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov));
+}
+
+static int real_getsigmask(pid_t tid, uint64_t *mask)
+{
+	return ret_errno(ptrace(PTRACE_GETSIGMASK, tid, sizeof(*mask), mask));
+}
+
+static int real_setsigmask(pid_t tid, uint64_t mask)
+{
+	return ret_errno(ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask));
+}
+
+static int real_resume(pid_t tid, bool step, int sig)
+{
+	return ret_errno(ptrace(step ? PTRACE_SINGLESTEP : PTRACE_CONT, tid, 0, sig));
+}
+
+static int real_detach(pid_t tid, int sig)
+{
+	return ret_errno(ptrace(PTRACE_DETACH, tid, 0, sig));
+}
+
+static int real_geteventmsg(pid_t tid, unsigned long *msg)
+{
+	return ret_errno(ptrace(PTRACE_GETEVENTMSG, tid, 0, msg));
+}
+
+static int real_list_threads(pid_t pid, pid_t **tids, size_t *n)
+{
+	char path[64];
+	size_t cap = 0;
+	pid_t *v = NULL;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	*n = 0;
+	while ((de = readdir(d))) {
+		uint64_t tid;
+		if (parse_u64(de->d_name, INT32_MAX, &tid) < 0)
+			continue;
+		if (GROW(v, cap, *n) < 0) {
+			closedir(d);
+			free(v);
+			return -ENOMEM;
+		}
+		v[(*n)++] = (pid_t)tid;
+	}
+	closedir(d);
+	*tids = v;
+	return 0;
+}
+
+static int real_read_maps(pid_t pid, char **text)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return -ENOMEM;
+	char chunk[4096];
+	size_t k;
+	while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, k, m);
+	if (fclose(m) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*text = buf;
+	return 0;
+}
+
+/* /proc/PID/mem works for a traced (stopped) process and reads across
+ * pages in one call; process_vm_readv would refuse non-readable mappings. */
+static int mem_io(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	_cleanup_close_ int fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int real_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	return mem_io(pid, addr, buf, len, false);
+}
+
+static int real_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	return mem_io(pid, addr, (void *)buf, len, true);
+}
+
+static int real_status_field(pid_t pid, const char *name, char *out, size_t size)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	size_t nl = strlen(name);
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, name, nl) != 0 || line[nl] != ':')
+			continue;
+		const char *v = line + nl + 1;
+		v += strspn(v, " \t");
+		size_t k = strcspn(v, "\n");
+		snprintf(out, size, "%.*s", (int)k, v);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+const struct tracee_ops tracee_real = {
+	.seize = real_seize,
+	.interrupt = real_interrupt,
+	.wait = real_wait,
+	.getregs = real_getregs,
+	.setregs = real_setregs,
+	.getsigmask = real_getsigmask,
+	.setsigmask = real_setsigmask,
+	.resume = real_resume,
+	.detach = real_detach,
+	.geteventmsg = real_geteventmsg,
+	.list_threads = real_list_threads,
+	.read_maps = real_read_maps,
+	.read_mem = real_read_mem,
+	.write_mem = real_write_mem,
+	.status_field = real_status_field,
+};

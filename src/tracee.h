@@ -1,0 +1,38 @@
+/* The seam between the injection engine and the kernel: every ptrace and
+ * /proc access the engine makes goes through these operations, so unit
+ * tests can drive the engine against a fake tracee. tracee_real is the
+ * real thing. Every operation returns 0 or -errno. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch/arch.h"
+
+struct tracee_ops {
+	int (*seize)(pid_t tid, unsigned long options);
+	int (*interrupt)(pid_t tid);
+	/* Wait until tid reports a state change (waitpid __WALL status in
+	 * *status) or the monotonic deadline (ns) passes: -ETIMEDOUT. */
+	int (*wait)(pid_t tid, int *status, uint64_t deadline_ns);
+	int (*getregs)(pid_t tid, struct arch_regs *r);
+	int (*setregs)(pid_t tid, const struct arch_regs *r);
+	int (*getsigmask)(pid_t tid, uint64_t *mask);
+	int (*setsigmask)(pid_t tid, uint64_t mask);
+	/* PTRACE_SINGLESTEP when step, else PTRACE_CONT; sig delivered. */
+	int (*resume)(pid_t tid, bool step, int sig);
+	int (*detach)(pid_t tid, int sig);
+	int (*geteventmsg)(pid_t tid, unsigned long *msg);
+	/* The thread ids of pid (/proc/PID/task), malloc'ed. */
+	int (*list_threads)(pid_t pid, pid_t **tids, size_t *n);
+	/* The text of /proc/PID/maps, malloc'ed and NUL-terminated. */
+	int (*read_maps)(pid_t pid, char **text);
+	int (*read_mem)(pid_t pid, uint64_t addr, void *buf, size_t len);
+	int (*write_mem)(pid_t pid, uint64_t addr, const void *buf, size_t len);
+	/* A field of /proc/PID/status ("TracerPid", "Seccomp", "State") as
+	 * text, without the name and leading white space. */
+	int (*status_field)(pid_t pid, const char *name, char *buf, size_t size);
+};
+
+extern const struct tracee_ops tracee_real;

@@ -1,0 +1,134 @@
+#include "unwind.h"
+
+#include <inttypes.h>
+#include <libunwind-ptrace.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tracee.h"
+#include "util.h"
+
+#define MAX_FRAMES 32
+
+struct thread_stack {
+	pid_t tid;
+	int nframes;
+	uint64_t ip[MAX_FRAMES];
+	int err;             /* libunwind error that ended the walk early, or 0 */
+};
+
+struct unwind_bt {
+	pid_t pid;
+	char *maps;
+	size_t n;
+	struct thread_stack t[];
+};
+
+static void walk(unw_addr_space_t as, struct thread_stack *ts)
+{
+	unw_cursor_t c;
+	void *upt = _UPT_create(ts->tid);
+	if (!upt) {
+		ts->err = -UNW_ENOMEM;
+		return;
+	}
+	int r = unw_init_remote(&c, as, upt);
+	while (r >= 0 && ts->nframes < MAX_FRAMES) {
+		unw_word_t ip;
+		if ((r = unw_get_reg(&c, UNW_REG_IP, &ip)) < 0 || ip == 0)
+			break;
+		ts->ip[ts->nframes++] = ip;
+		r = unw_step(&c);
+		if (r == 0)
+			break;
+	}
+	ts->err = r < 0 ? r : 0;
+	_UPT_destroy(upt);
+}
+
+struct unwind_bt *unwind_collect(pid_t pid)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	size_t n = 0;
+
+	if (tracee_real.list_threads(pid, &tids, &n) < 0)
+		n = 0;
+	struct unwind_bt *bt = calloc(1, sizeof(*bt) + n * sizeof(bt->t[0]));
+	if (!bt)
+		return NULL;
+	bt->pid = pid;
+	bt->n = n;
+	tracee_real.read_maps(pid, &bt->maps);
+	unw_addr_space_t as = unw_create_addr_space(&_UPT_accessors, 0);
+	for (size_t i = 0; i < n; i++) {
+		bt->t[i].tid = tids[i];
+		if (as)
+			walk(as, &bt->t[i]);
+		else
+			bt->t[i].err = -UNW_ENOMEM;
+	}
+	if (as)
+		unw_destroy_addr_space(as);
+	return bt;
+}
+
+/* The file of the mapping that contains ip, from the maps text. */
+static void file_of(const char *maps, uint64_t ip, char *buf, size_t size)
+{
+	snprintf(buf, size, "?");
+	for (const char *line = maps; line && *line;) {
+		uint64_t lo, hi;
+		int name_at = 0;
+		const char *next = strchr(line, '\n');
+		size_t len = next ? (size_t)(next - line) : strlen(line);
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %*s %*s %*s %n", &lo, &hi, &name_at) >= 2 &&
+		    ip >= lo && ip < hi) {
+			if (name_at && (size_t)name_at < len)
+				snprintf(buf, size, "%.*s", (int)(len - (size_t)name_at), line + name_at);
+			return;
+		}
+		line = next ? next + 1 : NULL;
+	}
+}
+
+char *unwind_resolve(struct unwind_bt *bt)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (!bt)
+		return NULL;
+	FILE *f = open_memstream(&text, &len);
+	unw_addr_space_t as = unw_create_addr_space(&_UPT_accessors, 0);
+	/* _UPT_get_proc_name reads /proc/PID/maps and the ELF files on disk:
+	 * it works on the running process, no ptrace stop needed. */
+	void *upt = _UPT_create(bt->pid);
+	for (size_t i = 0; f && i < bt->n; i++) {
+		const struct thread_stack *ts = &bt->t[i];
+		fprintf(f, "  thread %d:\n", (int)ts->tid);
+		for (int k = 0; k < ts->nframes; k++) {
+			char name[256] = "??", file[256];
+			unw_word_t off = 0;
+			/* Return addresses point after the call: look up ip-1
+			 * for every frame but the first. */
+			uint64_t ip = ts->ip[k], look = k ? ip - 1 : ip;
+			if (!as || !upt || _UPT_accessors.get_proc_name(as, look, name, sizeof(name), &off, upt) < 0)
+				snprintf(name, sizeof(name), "??");
+			else
+				off += ip - look;
+			file_of(bt->maps, ip, file, sizeof(file));
+			fprintf(f, "    #%d 0x%" PRIx64 " %s+0x%lx (%s)\n", k, ip, name, (unsigned long)off, file);
+		}
+		if (ts->err)
+			fprintf(f, "    (stack walk ended early: %s)\n", unw_strerror(ts->err));
+	}
+	if (upt)
+		_UPT_destroy(upt);
+	if (as)
+		unw_destroy_addr_space(as);
+	if (f)
+		fclose(f);
+	free(bt->maps);
+	free(bt);
+	return text;
+}

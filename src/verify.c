@@ -1,0 +1,90 @@
+/* verify: after acting, read the kernel's view again and say what really
+ * happened to each row: the fd freed or not, the socket gone, closing, or
+ * alive because other owners hold it; for shutdown the new state. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "act.h"
+#include "procfd.h"
+#include "util.h"
+
+static int cookie_cmp(const void *a, const void *b)
+{
+	const struct sock *x = a, *y = b;
+	return (x->cookie > y->cookie) - (x->cookie < y->cookie);
+}
+
+/* Every socket of the families and protocols the rows involve, in any
+ * state, sorted by cookie. */
+static int dump_after(const struct plan *p, struct sock_list *out)
+{
+	static const uint8_t fam[] = { AF_INET, AF_INET6 }, proto[] = { IPPROTO_TCP, IPPROTO_UDP };
+	for (size_t f = 0; f < ARRAY_SIZE(fam); f++)
+		for (size_t k = 0; k < ARRAY_SIZE(proto); k++) {
+			bool needed = false;
+			for (size_t i = 0; i < p->socks.n && !needed; i++)
+				needed = p->socks.v[i].family == fam[f] && p->socks.v[i].proto == proto[k];
+			int r = needed ? diag_dump(fam[f], proto[k], SK_ALL_STATES, out, NULL) : 0;
+			if (r < 0)
+				return r;
+		}
+	qsort(out->v, out->n, sizeof(*out->v), cookie_cmp);
+	return 0;
+}
+
+/* How many of the socket's owners still hold it after this run. */
+static unsigned holders_left(const struct plan *p, size_t sock)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < p->owners.n; i++) {
+		const struct owner *ow = &p->owners.v[i];
+		if (ow->sock == sock && procfd_fd_is("/proc", ow->pid, ow->fd, p->socks.v[sock].inode))
+			n++;
+	}
+	return n;
+}
+
+void verify_rows(struct plan *p, const struct options *o)
+{
+	struct sock_list after = { 0 };
+	bool have_after = dump_after(p, &after) == 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct row *rw = &p->rows[i];
+		if (rw->result != RES_DONE || rw->owner < 0)
+			continue;
+		const struct owner *ow = &p->owners.v[rw->owner];
+		const struct sock *before = &p->socks.v[rw->sock];
+		char fdpart[48] = "", sockpart[64] = "?";
+
+		if (o->method != METHOD_SHUTDOWN) {
+			if (procfd_fd_is("/proc", ow->pid, ow->fd, before->inode)) {
+				rw->result = RES_FAILED;
+				rw->reason = "the fd still holds the socket after close";
+			}
+			snprintf(fdpart, sizeof(fdpart), "%s; ", rw->result == RES_DONE ? "fd freed" : "fd still open");
+		}
+		const struct sock *now = NULL;
+		if (have_after) {
+			struct sock key = { .cookie = before->cookie };
+			now = bsearch(&key, after.v, after.n, sizeof(*after.v), cookie_cmp);
+		}
+		unsigned left = holders_left(p, rw->sock);
+		if (!have_after)
+			snprintf(sockpart, sizeof(sockpart), "socket state unknown (dump failed)");
+		else if (!now)
+			snprintf(sockpart, sizeof(sockpart), "socket gone");
+		else if (left)
+			snprintf(sockpart, sizeof(sockpart), "socket alive (%s), still held by %u other fd%s",
+				 sock_state_name(now), left, left == 1 ? "" : "s");
+		else if (o->method == METHOD_SHUTDOWN)
+			snprintf(sockpart, sizeof(sockpart), "state %s -> %s, shut %s%s", sock_state_name(before),
+				 sock_state_name(now), now->shutdown & 1 ? "rd" : "", now->shutdown & 2 ? "wr" : "");
+		else
+			snprintf(sockpart, sizeof(sockpart), "socket closing (%s)", sock_state_name(now));
+		snprintf(rw->verify, sizeof(rw->verify), "%s%s", fdpart, sockpart);
+	}
+	sock_list_free(&after);
+}
