@@ -205,6 +205,10 @@ static int run_steps(struct job *j, struct inj *t)
 	 * now, and act. (Another process sharing the fd table through
 	 * CLONE_FILES without being a thread is not stopped; such processes
 	 * are rare and would show the same fd under their own pid.) */
+	if (act_interrupted) {
+		abandon(j, 0, ESRCH, "sockreap was interrupted before acting on this process");
+		return -EINTR;
+	}
 	for (size_t k = 0; k < j->n; k++) {
 		struct row *rw = &j->p->rows[j->idx[k]];
 		if (j->step[k] == STEP_NONE)
@@ -291,10 +295,12 @@ static void act_process(struct job *j)
 		bt = unwind_collect(j->pid);
 	run_steps(j, &t);
 	r = inj_release(&t);
+	double stall = (double)(t.released_at_ns - t.stopped_at_ns) / 1e6;
+	for (size_t k = 0; k < j->n; k++)
+		j->p->rows[j->idx[k]].stall_ms = stall;
 	if (j->o->verbose)
-		fprintf(stderr, "sockreap: pid %d: stopped %.3f ms, %lu injected call%s%s%s\n", (int)j->pid,
-			(double)(t.released_at_ns - t.stopped_at_ns) / 1e6, t.ncalls, t.ncalls == 1 ? "" : "s",
-			r < 0 ? "; release: " : "", r < 0 ? t.why : "");
+		fprintf(stderr, "sockreap: pid %d: stopped %.3f ms, %lu injected call%s%s%s\n", (int)j->pid, stall,
+			t.ncalls, t.ncalls == 1 ? "" : "s", r < 0 ? "; release: " : "", r < 0 ? t.why : "");
 	if (bt) {
 		char *text = unwind_resolve(bt);
 		for (size_t k = 0; k < j->n && text; k++) {

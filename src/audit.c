@@ -83,7 +83,7 @@ int audit_record(struct audit *a, const struct plan *p, const struct row *rw,
 	rfc3339_ms(when, sizeof(when));
 	fprintf(f, "{\"time\":\"%s\",\"host\":", when);
 	json_str(f, a->host);
-	fprintf(f, ",\"uid\":%u,\"user\":", (unsigned)a->uid);
+	fprintf(f, ",\"actor_uid\":%u,\"actor\":", (unsigned)a->uid);
 	json_str(f, a->user[0] ? a->user : NULL);
 	fprintf(f, ",\"argv\":%s,\"phase\":\"%s\",\"method\":\"%s\",\"exe\":", a->argv_json, phase,
 		method_name(o));

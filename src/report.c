@@ -47,6 +47,8 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 	fputs(",\"verify\":", f);
 	json_str(f, rw->verify[0] ? rw->verify : NULL);
 	fprintf(f, ",\"dry_run\":%s", o->dry_run ? "true" : "false");
+	if (rw->stall_ms >= 0)
+		fprintf(f, ",\"stall_ms\":%.3f", rw->stall_ms);
 	if (rw->backtrace) {
 		fputs(",\"backtrace\":", f);
 		json_str(f, rw->backtrace);
@@ -88,6 +90,24 @@ static void row_cells(const struct plan *p, const struct row *rw, const struct o
 	result_text(rw, cells[COL_RESULT], 96);
 }
 
+/* Every row of a process carries the same stacks (for JSON and the audit
+ * log); the table shows them once per process, after the rows. */
+static void print_backtraces(FILE *f, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct row *rw = &p->rows[i];
+		if (!rw->backtrace)
+			continue;
+		pid_t pid = p->owners.v[rw->owner].pid;
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = p->rows[k].backtrace && p->owners.v[p->rows[k].owner].pid == pid;
+		if (!seen)
+			fprintf(f, "\nstacks of %s (pid %d) when it was stopped:\n%s", p->owners.v[rw->owner].comm,
+				(int)pid, rw->backtrace);
+	}
+}
+
 void report_print(FILE *f, const struct plan *p, const struct options *o)
 {
 	static const char *const head[NCOL] = { "PROTO", "STATE", "LOCAL", "PEER", "OWNER(comm/pid/fd)",
@@ -123,11 +143,9 @@ void report_print(FILE *f, const struct plan *p, const struct options *o)
 			fprintf(f, " [%s]", rw->verify);
 		if (rw->note)
 			fprintf(f, " (warning: %s)", rw->note);
-		if (rw->backtrace)
-			fprintf(f, "\n    stack of pid %d at the stop:\n%s", (int)p->owners.v[rw->owner].pid,
-				rw->backtrace);
 		fputc('\n', f);
 	}
+	print_backtraces(f, p);
 }
 
 void report_summary(FILE *f, const struct plan *p, const struct options *o)
