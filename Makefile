@@ -33,7 +33,9 @@ TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(TARGET_SRCS:tests/targets/%.c=tests/bin/%) \
                $(patsubst tests/targets/%.c,tests/bin/%-static,$(filter tests/targets/blocker.c,$(TARGET_SRCS)))
 
-.PHONY: all clean check unit integration install uninstall demo bench lint
+# ./sockreap is whichever build ran last (SANITIZE=1 check tests the
+# sanitizer build through it), so it is always refreshed.
+.PHONY: all clean sockreap check unit integration install uninstall demo bench lint
 all: sockreap
 
 sockreap: $(BUILD)/sockreap
@@ -91,3 +93,9 @@ clean:
 	rm -rf build tests/bin sockreap
 
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
+
+# Small developer tools linked with the library objects (e.g. the recorder
+# of tests/fixtures): tests/tools/NAME.c -> $(BUILD)/tools/NAME
+$(BUILD)/tools/%: tests/tools/%.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $^ $(LDFLAGS) $(LIBS)

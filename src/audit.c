@@ -46,7 +46,11 @@ int audit_open(struct audit *a, const char *path, const struct options *o)
 		audit_close(a);
 		return -ENOMEM;
 	}
-	openlog("sockreap", LOG_PID, LOG_AUTHPRIV);
+	/* Without a syslog daemon (containers, minimal systems) glibc would
+	 * try to connect for every record: skip syslog there. */
+	a->syslog = access("/dev/log", W_OK) == 0;
+	if (a->syslog)
+		openlog("sockreap", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	return 0;
 }
 
@@ -99,7 +103,7 @@ int audit_record(struct audit *a, const struct plan *p, const struct row *rw,
 	 * never interleave. */
 	ssize_t w = write(a->fd, buf, len);
 	int r = w == (ssize_t)len ? 0 : w < 0 ? -errno : -EIO;
-	if (r == 0)
+	if (r == 0 && a->syslog)
 		syslog(LOG_NOTICE, "%.*s", (int)(len - 1), buf);
 	free(buf);
 	return r;
@@ -107,10 +111,11 @@ int audit_record(struct audit *a, const struct plan *p, const struct row *rw,
 
 void audit_close(struct audit *a)
 {
-	if (a->fd >= 0) {
+	if (a->fd >= 0)
 		close(a->fd);
+	if (a->syslog)
 		closelog();
-	}
+	a->syslog = false;
 	a->fd = -1;
 	free(a->argv_json);
 	a->argv_json = NULL;

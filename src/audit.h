@@ -15,6 +15,7 @@ struct audit {
 	char host[256];
 	char user[64];   /* SUDO_USER or the login name, "" if unknown */
 	uid_t uid;
+	bool syslog;     /* a syslog daemon listens on /dev/log */
 	char *argv_json; /* the command line as a JSON array */
 };
 

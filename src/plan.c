@@ -103,22 +103,49 @@ static int row_cmp(const void *a, const void *b)
 	return (x->owner > y->owner) - (x->owner < y->owner);
 }
 
-/* Mark rows whose owner's epoll set watches the fd. One pid at a time, as
- * rows of one socket may have several owners. */
-static void mark_epoll(struct plan *p, const struct options *o, const struct plan_env *env)
+static int row_by_pid(const void *a, const void *b, void *arg)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		struct row *rw = &p->rows[i];
-		if (rw->owner < 0 || rw->result != RES_PLANNED)
-			continue;
+	const struct plan *p = arg;
+	pid_t x = p->owners.v[p->rows[*(const size_t *)a].owner].pid;
+	pid_t y = p->owners.v[p->rows[*(const size_t *)b].owner].pid;
+	return (x > y) - (x < y);
+}
+
+/* Mark rows whose owner's epoll set watches the fd, reading each process's
+ * epoll fdinfo once. */
+static int mark_epoll(struct plan *p, const struct options *o, const struct plan_env *env)
+{
+	_cleanup_free_ size_t *idx = malloc((p->n + 1) * sizeof(*idx));
+	size_t n = 0;
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->rows[i].owner >= 0 && p->rows[i].result == RES_PLANNED)
+			idx[n++] = i;
+	qsort_r(idx, n, sizeof(*idx), row_by_pid, p);
+
+	struct epoll_watches w = { 0 };
+	pid_t cur = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct row *rw = &p->rows[idx[k]];
 		const struct owner *ow = &p->owners.v[rw->owner];
-		if (procfd_epoll_watched(env->proc_root, ow->pid, ow->fd, p->socks.v[rw->sock].inode) > 0) {
+		if (ow->pid != cur) {
+			cur = ow->pid;
+			w.n = 0;
+			if (procfd_epoll_watches(env->proc_root, cur, &w) == -ENOMEM) {
+				free(w.v);
+				return -ENOMEM;
+			}
+		}
+		if (epoll_watches_has(&w, ow->fd, p->socks.v[rw->sock].inode)) {
 			rw->epoll = true;
 			if (o->method != METHOD_SHUTDOWN)
 				rw->note = "the process's event loop still watches this fd: after close "
 					   "it may reuse the number; --shutdown is safer";
 		}
 	}
+	free(w.v);
+	return 0;
 }
 
 static int pid_cmp(const void *a, const void *b)
@@ -211,8 +238,7 @@ int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owner
 	}
 	p->nsockets_acting = nsock;
 	p->nprocs_acting = nproc;
-	mark_epoll(p, o, env);
-	return 0;
+	return mark_epoll(p, o, env);
 }
 
 void plan_free(struct plan *p)

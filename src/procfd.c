@@ -183,63 +183,85 @@ int procfd_scan(const char *proc_root, const struct sock_list *socks, struct own
 	return r < 0 ? r : 0;
 }
 
-int procfd_epoll_watched(const char *proc_root, pid_t pid, int fd, uint64_t inode)
+/* fdinfo of an epoll fd has one line per watched file:
+ * "tfd:        5 events:       19 data:                5  pos:0 ino:1a3f sdev:8".
+ * The fd number alone could be a stale registration of a number closed and
+ * reused since, so the inode is kept too. */
+static int read_epoll_fdinfo(int piddir, const char *fdname, struct epoll_watches *out)
+{
+	char info[300], line[256];
+	snprintf(info, sizeof(info), "fdinfo/%s", fdname);
+	int ifd = openat(piddir, info, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0)
+		return 0; /* closed meanwhile */
+	_cleanup_fclose_ FILE *f = fdopen(ifd, "r");
+	if (!f) {
+		close(ifd);
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		int tfd;
+		uint64_t ino;
+		const char *p;
+		if (sscanf(line, "tfd: %d", &tfd) != 1 || !(p = strstr(line, " ino:")) ||
+		    sscanf(p + 5, "%" SCNx64, &ino) != 1)
+			continue;
+		if (GROW(out->v, out->cap, out->n) < 0)
+			return -ENOMEM;
+		out->v[out->n++] = (struct epoll_watch){ tfd, ino };
+	}
+	return 0;
+}
+
+int procfd_epoll_watches(const char *proc_root, pid_t pid, struct epoll_watches *out)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "%s/%d", proc_root, (int)pid);
 	_cleanup_close_ int piddir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (piddir < 0)
 		return -errno;
-	_cleanup_close_ int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fdd < 0)
 		return -errno;
 	DIR *d = fdopendir(fdd);
-	if (!d)
+	if (!d) {
+		close(fdd);
 		return -errno;
-	fdd = -1; /* owned by d now */
-
-	int found = 0;
+	}
+	int r = 0;
 	struct dirent *de;
-	while (!found && (de = readdir(d))) {
-		char link[64], info[300];
+	while (r >= 0 && (de = readdir(d))) {
+		char link[64];
 		uint64_t epfd;
-
 		if (parse_u64(de->d_name, INT32_MAX, &epfd) < 0)
 			continue;
-		ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+		ssize_t n = readlinkat(fdd, de->d_name, link, sizeof(link) - 1);
 		if (n < 0)
 			continue;
 		link[n] = '\0';
-		if (strcmp(link, "anon_inode:[eventpoll]") != 0)
-			continue;
-		/* fdinfo of an epoll fd has one line per watched file:
-		 * "tfd: 5 events: 19 data: 5  pos:0 ino:1a3f sdev:8". The fd
-		 * number alone could be a stale registration of a closed
-		 * and reused number, so the inode must match too. */
-		snprintf(info, sizeof(info), "fdinfo/%s", de->d_name);
-		_cleanup_fclose_ FILE *f = NULL;
-		int ifd = openat(piddir, info, O_RDONLY | O_CLOEXEC);
-		if (ifd < 0 || !(f = fdopen(ifd, "r"))) {
-			safe_close(ifd);
-			continue;
-		}
-		char line[256];
-		while (fgets(line, sizeof(line), f)) {
-			int tfd;
-			uint64_t ino;
-			const char *p;
-			if (sscanf(line, "tfd: %d", &tfd) != 1 || tfd != fd)
-				continue;
-			if (!(p = strstr(line, " ino:")) || sscanf(p + 5, "%" SCNx64, &ino) != 1)
-				continue;
-			if (ino == inode) {
-				found = 1;
-				break;
-			}
-		}
+		if (!strcmp(link, "anon_inode:[eventpoll]"))
+			r = read_epoll_fdinfo(piddir, de->d_name, out);
 	}
 	closedir(d);
-	return found;
+	return r;
+}
+
+bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->v[i].fd == fd && w->v[i].inode == inode)
+			return true;
+	return false;
+}
+
+int procfd_epoll_watched(const char *proc_root, pid_t pid, int fd, uint64_t inode)
+{
+	struct epoll_watches w = { 0 };
+	int r = procfd_epoll_watches(proc_root, pid, &w);
+	if (r >= 0)
+		r = epoll_watches_has(&w, fd, inode);
+	free(w.v);
+	return r;
 }
 
 bool procfd_fd_is(const char *proc_root, pid_t pid, int fd, uint64_t inode)

@@ -20,8 +20,15 @@ struct owner_list { size_t n, cap; struct owner *v; };
  * make the whole scan meaningless: proc_root unreadable, out of memory). */
 int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out);
 
+/* What pid's epoll instances watch, from <proc_root>/<pid>/fdinfo of every
+ * eventpoll fd: (fd, inode) pairs. Read once per process. */
+struct epoll_watch { int fd; uint64_t inode; };
+struct epoll_watches { size_t n, cap; struct epoll_watch *v; };
+int procfd_epoll_watches(const char *proc_root, pid_t pid, struct epoll_watches *out);
+bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode);
+
 /* Does one of pid's epoll instances watch fd (which refers to inode)?
- * Reads <proc_root>/<pid>/fdinfo of every eventpoll fd: 1 yes, 0 no, -errno. */
+ * 1 yes, 0 no, -errno. */
 int procfd_epoll_watched(const char *proc_root, pid_t pid, int fd, uint64_t inode);
 
 /* Does <proc_root>/<pid>/fd/<fd> link to socket:[inode] right now? */

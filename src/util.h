@@ -31,6 +31,16 @@ static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
+/* A hint to the CPU inside a short busy-wait loop. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
 /* Make room for one more element in a growable array; -ENOMEM on failure. */
 int grow(void **arr, size_t *cap, size_t n, size_t elem);
 #define GROW(arr, cap, n) grow((void **)&(arr), &(cap), (n), sizeof(*(arr)))
