@@ -195,6 +195,76 @@ static int close_run(struct job *j, struct inj *t, size_t k, size_t end)
 	return 0;
 }
 
+/* Runs of consecutive fds (no other fd between them) worth one
+ * close_range() each; from CLOSE_LOOP_MIN runs on, one close loop for all
+ * fds is cheaper: one stop instead of one per run. */
+#define CLOSE_LOOP_MIN 8
+
+static size_t run_end(const struct job *j, size_t k)
+{
+	size_t end = k + 1;
+	while (end < j->n && j->step[end] == STEP_CLOSE &&
+	       owner_of(j->p, &j->p->rows[j->idx[end]])->fd == owner_of(j->p, &j->p->rows[j->idx[end - 1]])->fd + 1)
+		end++;
+	return end;
+}
+
+static int close_loop(struct job *j, struct inj *t)
+{
+	size_t n = 0, done = 0;
+	_cleanup_free_ int *fds = malloc(j->n * sizeof(*fds));
+	_cleanup_free_ size_t *which = malloc(j->n * sizeof(*which));
+	_cleanup_free_ long *res = malloc(j->n * sizeof(*res));
+	if (!fds || !which || !res)
+		return -ENOMEM;
+	for (size_t k = 0; k < j->n; k++)
+		if (j->step[k] == STEP_CLOSE) {
+			which[n] = k;
+			fds[n++] = owner_of(j->p, &j->p->rows[j->idx[k]])->fd;
+		}
+	int r = inj_close_many(t, fds, n, res, &done);
+	for (size_t i = 0; i < done; i++) {
+		close_result(&j->p->rows[j->idx[which[i]]], res[i]);
+		j->step[which[i]] = STEP_NONE;
+	}
+	return r;
+}
+
+static int close_all(struct job *j, struct inj *t)
+{
+	size_t runs = 0;
+	int r;
+
+	for (size_t k = 0; k < j->n;)
+		if (j->step[k] == STEP_CLOSE) {
+			runs++;
+			k = run_end(j, k);
+		} else
+			k++;
+	if (runs >= CLOSE_LOOP_MIN) {
+		r = close_loop(j, t);
+		if (r < 0 && r != -EAGAIN) {
+			size_t first = 0;
+			while (first < j->n && j->step[first] != STEP_CLOSE)
+				first++;
+			return abandon(j, first, -r, t->why), r;
+		}
+		/* -EAGAIN: no scratch mapping here; one call per run below */
+	}
+	for (size_t k = 0; k < j->n;) {
+		if (j->step[k] != STEP_CLOSE) {
+			k++;
+			continue;
+		}
+		size_t end = run_end(j, k);
+		if ((r = close_run(j, t, k, end)) < 0)
+			return abandon(j, k, -r, t->why), r;
+		for (; k < end; k++)
+			j->step[k] = STEP_NONE;
+	}
+	return 0;
+}
+
 static int run_steps(struct job *j, struct inj *t)
 {
 	const struct options *o = j->o;
@@ -218,16 +288,13 @@ static int run_steps(struct job *j, struct inj *t)
 			j->step[k] = STEP_NONE;
 		}
 	}
-	for (size_t k = 0; k < j->n;) {
+	/* shutdown and SO_LINGER first; closes are gathered afterwards */
+	for (size_t k = 0; k < j->n; k++) {
 		struct row *rw = &j->p->rows[j->idx[k]];
 		int fd = owner_of(j->p, rw)->fd;
 		long ret;
 
-		switch (j->step[k]) {
-		case STEP_NONE:
-			k++;
-			continue;
-		case STEP_SHUTDOWN: {
+		if (j->step[k] == STEP_SHUTDOWN) {
 			uint64_t args[6] = { (uint64_t)fd, (uint64_t)o->how };
 			if ((r = inj_call(t, ASYS_SHUTDOWN, args, &ret)) < 0)
 				return abandon(j, k, -r, t->why), r;
@@ -235,34 +302,18 @@ static int run_steps(struct job *j, struct inj *t)
 				set_result(rw, RES_DONE, 0, NULL);
 			else
 				set_result(rw, RES_FAILED, (int)-ret, "shutdown() in the target failed");
-			j->step[k++] = STEP_NONE;
-			continue;
-		}
-		case STEP_LINGER_CLOSE:
+			j->step[k] = STEP_NONE;
+		} else if (j->step[k] == STEP_LINGER_CLOSE) {
 			if ((r = inject_linger0(t, fd, &ret)) < 0)
 				return abandon(j, k, -r, t->why[0] ? t->why : "cannot set SO_LINGER"), r;
 			if (ret < 0) {
 				set_result(rw, RES_FAILED, (int)-ret, "setsockopt(SO_LINGER) in the target failed");
-				j->step[k++] = STEP_NONE;
-				continue;
-			}
-			j->step[k] = STEP_CLOSE;
-			/* fall through */
-		case STEP_CLOSE: {
-			size_t end = k + 1;
-			while (end < j->n && j->step[end] == STEP_CLOSE &&
-			       owner_of(j->p, &j->p->rows[j->idx[end]])->fd ==
-				       owner_of(j->p, &j->p->rows[j->idx[end - 1]])->fd + 1)
-				end++;
-			if ((r = close_run(j, t, k, end)) < 0)
-				return abandon(j, k, -r, t->why), r;
-			for (; k < end; k++)
 				j->step[k] = STEP_NONE;
-			continue;
-		}
+			} else
+				j->step[k] = STEP_CLOSE;
 		}
 	}
-	return 0;
+	return close_all(j, t);
 }
 
 static bool any_step(const struct job *j)

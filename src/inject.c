@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "util.h"
@@ -400,6 +401,107 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
 	t->ncalls++;
 	*ret = arch_syscall_ret(&cur);
 	return 0;
+}
+
+/* Run the close loop already in place (registers set) to its breakpoint. */
+static int run_close_loop(struct inj *t, uint64_t code, uint64_t *left)
+{
+	struct inj_thread *th = &t->th[t->it];
+	struct arch_regs cur;
+
+	for (int tries = 0; tries < 64; tries++) {
+		int status, r;
+		if ((r = t->ops->resume(th->tid, false, 0)) < 0)
+			return r == -ESRCH ? fail(t, r, "target exited") : r;
+		th->stopped = false;
+		r = t->ops->wait(th->tid, &status, now_ns() + INJ_CALL_TIMEOUT_NS);
+		if (r == -ETIMEDOUT) {
+			/* a close() that lingers: stop the loop where it is */
+			t->ops->interrupt(th->tid);
+			r = t->ops->wait(th->tid, &status, UINT64_MAX);
+		}
+		if (r < 0)
+			return r == -ECHILD ? fail(t, -ESRCH, "target exited") : r;
+		if ((r = note_status(t, th, status)) < 0)
+			return r;
+		if (th->gone)
+			return fail(t, -ESRCH, "target exited during the close loop");
+		if ((r = t->ops->getregs(th->tid, &cur)) < 0)
+			return r;
+		bool trap = (status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP;
+		bool fault = (status >> 16) == 0 && (WSTOPSIG(status) == SIGSEGV || WSTOPSIG(status) == SIGBUS ||
+						     WSTOPSIG(status) == SIGILL);
+		if (fault) {
+			/* Our code faulted (it must not): the signal is
+			 * suppressed by not passing it on; undo and report. */
+			th->pending_sig = 0;
+			arch_close_loop_done(&cur, code, left);
+			return fail(t, -EFAULT, "the close loop faulted in the target; registers restored");
+		}
+		if (arch_close_loop_done(&cur, code, left)) {
+			t->trap_pending = !trap;
+			return 0;
+		}
+		if (trap)
+			t->trap_pending = false;
+	}
+	return fail(t, -EIO, "the close loop did not finish after 64 stops");
+}
+
+int inj_close_many(struct inj *t, const int *fds, size_t n, long *results, size_t *done)
+{
+	const uint64_t page = 4096;
+	uint64_t data_len = (n * 2 * sizeof(int32_t) + page - 1) / page * page;
+	uint64_t len = page + data_len, left = n;
+	long addr, ret;
+	int r;
+
+	*done = 0;
+	if (arch_close_loop_len > page || !n)
+		return -EAGAIN;
+	uint64_t mmap_args[6] = { 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
+	if ((r = inj_call(t, ASYS_MMAP, mmap_args, &addr)) < 0)
+		return r;
+	if (addr < 0 && addr > -4096)
+		return -EAGAIN;
+
+	_cleanup_free_ int32_t *buf = malloc(n * 2 * sizeof(int32_t));
+	r = buf ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && buf; i++) {
+		buf[i] = fds[i];
+		buf[n + i] = 1; /* "not run": close() never returns 1 */
+	}
+	uint64_t code = (uint64_t)addr, fdsa = code + page, resa = fdsa + n * sizeof(int32_t);
+	uint64_t prot_args[6] = { code, page, PROT_READ | PROT_EXEC };
+	if (r == 0)
+		r = t->ops->write_mem(t->pid, code, arch_close_loop, arch_close_loop_len);
+	if (r == 0)
+		r = t->ops->write_mem(t->pid, fdsa, buf, n * 2 * sizeof(int32_t));
+	if (r == 0 && (r = inj_call(t, ASYS_MPROTECT, prot_args, &ret)) == 0 && ret < 0)
+		r = -EAGAIN; /* W^X policy or similar: fall back */
+	if (r == 0) {
+		struct arch_regs cur = t->saved;
+		arch_set_close_loop(&cur, code, fdsa, resa, n);
+		if ((r = t->ops->setregs(t->th[t->it].tid, &cur)) == 0)
+			r = run_close_loop(t, code, &left);
+	}
+	if (r != -ESRCH && r != -EAGAIN && buf &&
+	    t->ops->read_mem(t->pid, resa, buf + n, n * sizeof(int32_t)) == 0) {
+		for (size_t i = 0; i < n && buf[n + i] != 1; i++) {
+			results[i] = buf[n + i];
+			*done = i + 1;
+		}
+	}
+	/* The scratch mapping goes whatever happened (unless the target is
+	 * gone): nothing of ours may stay in the process. */
+	if (r != -ESRCH) {
+		uint64_t unmap_args[6] = { code, len };
+		int u = inj_call(t, ASYS_MUNMAP, unmap_args, &ret);
+		if (r == 0 && (u < 0 || ret < 0))
+			r = u < 0 ? u : fail(t, (int)ret, "munmap of the scratch page failed");
+	}
+	t->ncalls += n - left;
+	return r;
 }
 
 /* A single-step trap still queued would kill the target (SIGTRAP's default

@@ -66,6 +66,15 @@ int inj_prepare(struct inj *t);
  * from the first call until inj_release(). */
 int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret);
 
+/* close() each of n fds inside the target with one ptrace stop for all:
+ * the arch's close loop runs from a scratch mapping (code page read+exec,
+ * data page read+write, never writable and executable at once) that is
+ * unmapped afterwards. results[i] gets close(fds[i])'s result. 0 when all
+ * ran; -EAGAIN when the scratch mapping could not be made (nothing was
+ * closed: use inj_call per fd); other -errno as inj_call, with *done
+ * saying how many leading fds were closed before it went wrong. */
+int inj_close_many(struct inj *t, const int *fds, size_t n, long *results, size_t *done);
+
 /* Restore the injection thread's registers and signal mask and detach
  * every thread, delivering signals that arrived meanwhile. Always
  * completes; 0 or the first error met. */

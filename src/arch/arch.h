@@ -17,7 +17,10 @@ struct arch_regs { struct user_regs_struct r; };
 #endif
 
 /* The system calls the engine injects, independent of numbering. */
-enum arch_sys { ASYS_CLOSE, ASYS_SHUTDOWN, ASYS_SETSOCKOPT, ASYS_CLOSE_RANGE, ASYS__MAX };
+enum arch_sys {
+	ASYS_CLOSE, ASYS_SHUTDOWN, ASYS_SETSOCKOPT, ASYS_CLOSE_RANGE, ASYS_MMAP, ASYS_MPROTECT, ASYS_MUNMAP,
+	ASYS__MAX
+};
 
 /* The instruction that enters the kernel ("0f 05" on x86_64), searched for
  * in the target's executable mappings. */
@@ -40,6 +43,17 @@ void arch_set_syscall(struct arch_regs *r, uint64_t insn, long nr, const uint64_
 long arch_syscall_ret(const struct arch_regs *r);
 uint64_t arch_ip(const struct arch_regs *r);
 uint64_t arch_sp(const struct arch_regs *r);
+
+/* A position-independent loop that closes n fds, one close() each, and
+ * traps: the whole batch costs one ptrace stop instead of one per fd. It
+ * reads n int32 fds at fds and writes each int32 result (0 or -errno) to
+ * results, then executes a breakpoint. arch_set_close_loop() points the
+ * registers at a copy of it at code; arch_close_loop_done() says whether
+ * a stop is the final breakpoint, and how many fds were left. */
+extern const uint8_t arch_close_loop[];
+extern const size_t arch_close_loop_len;
+void arch_set_close_loop(struct arch_regs *r, uint64_t code, uint64_t fds, uint64_t results, uint64_t n);
+bool arch_close_loop_done(const struct arch_regs *r, uint64_t code, uint64_t *left);
 
 /* Apply the kernel's restart rules to registers saved at a stop, as the
  * kernel would when the task resumes without running a signal handler:

@@ -19,6 +19,7 @@ long arch_sysno(const struct arch_regs *r, enum arch_sys sys)
 	static const long nr[ASYS__MAX] = {
 		[ASYS_CLOSE] = __NR_close, [ASYS_SHUTDOWN] = __NR_shutdown,
 		[ASYS_SETSOCKOPT] = __NR_setsockopt, [ASYS_CLOSE_RANGE] = 436 /* __NR_close_range */,
+		[ASYS_MMAP] = __NR_mmap, [ASYS_MPROTECT] = __NR_mprotect, [ASYS_MUNMAP] = __NR_munmap,
 	};
 	if (!is_64bit(r) || sys < 0 || sys >= ASYS__MAX)
 		return -1;
@@ -80,4 +81,42 @@ bool arch_restart_fixup(struct arch_regs *r)
 	}
 	r->r.orig_rax = (uint64_t)-1;
 	return true;
+}
+
+/* r12 = fds, r13 = n, r14 = results; all three are restored afterwards
+ * with the rest of the registers. syscall clobbers rcx and r11 only.
+ *
+ *  0: 4d 85 ed        loop: test  r13, r13
+ *  3: 74 1b                 jz    done
+ *  5: 41 8b 3c 24           mov   edi, [r12]
+ *  9: b8 03 00 00 00        mov   eax, __NR_close
+ * 14: 0f 05                 syscall
+ * 16: 41 89 06              mov   [r14], eax
+ * 19: 49 83 c4 04           add   r12, 4
+ * 23: 49 83 c6 04           add   r14, 4
+ * 27: 49 ff cd              dec   r13
+ * 30: eb e0                 jmp   loop
+ * 32: cc              done: int3
+ */
+const uint8_t arch_close_loop[] = {
+	0x4d, 0x85, 0xed, 0x74, 0x1b, 0x41, 0x8b, 0x3c, 0x24, 0xb8, 0x03, 0x00, 0x00, 0x00,
+	0x0f, 0x05, 0x41, 0x89, 0x06, 0x49, 0x83, 0xc4, 0x04, 0x49, 0x83, 0xc6, 0x04,
+	0x49, 0xff, 0xcd, 0xeb, 0xe0, 0xcc,
+};
+const size_t arch_close_loop_len = sizeof(arch_close_loop);
+
+void arch_set_close_loop(struct arch_regs *r, uint64_t code, uint64_t fds, uint64_t results, uint64_t n)
+{
+	r->r.rip = code;
+	r->r.orig_rax = (uint64_t)-1;
+	r->r.r12 = fds;
+	r->r.r13 = n;
+	r->r.r14 = results;
+}
+
+bool arch_close_loop_done(const struct arch_regs *r, uint64_t code, uint64_t *left)
+{
+	*left = r->r.r13;
+	/* after int3, rip points past it */
+	return r->r.rip == code + arch_close_loop_len;
 }
