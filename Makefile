@@ -39,7 +39,7 @@ TARGET_BINS := $(TARGET_SRCS:tests/targets/%.c=tests/bin/%) \
 all: sockreap
 
 sockreap: $(BUILD)/sockreap
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/sockreap: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

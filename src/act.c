@@ -288,6 +288,27 @@ static int run_steps(struct job *j, struct inj *t)
 			j->step[k] = STEP_NONE;
 		}
 	}
+	/* A thread stopped inside a call on the fd (a read on this very
+	 * socket) re-enters that call by number when it resumes: after our
+	 * close it would fail with EBADF, or read a reused fd. Leave those
+	 * fds alone; shutdown is the tool for a socket still in use. */
+	if (o->method != METHOD_SHUTDOWN) {
+		_cleanup_free_ struct inj_busy *busy = NULL;
+		size_t nbusy = 0;
+		if ((r = inj_busy_fds(t, &busy, &nbusy)) < 0)
+			return abandon(j, 0, -r, "cannot read the threads' registers"), r;
+		for (size_t k = 0; k < j->n; k++) {
+			int fd = owner_of(j->p, &j->p->rows[j->idx[k]])->fd;
+			for (size_t b = 0; b < nbusy && j->step[k] != STEP_NONE; b++)
+				if (busy[b].fd == fd) {
+					set_result(&j->p->rows[j->idx[k]], RES_SKIPPED, 0,
+						   "thread %d is blocked in system call %ld on this fd: after a close "
+						   "it would fail with EBADF when it resumes; use --shutdown to wake it",
+						   (int)busy[b].tid, busy[b].nr);
+					j->step[k] = STEP_NONE;
+				}
+		}
+	}
 	/* shutdown and SO_LINGER first; closes are gathered afterwards */
 	for (size_t k = 0; k < j->n; k++) {
 		struct row *rw = &j->p->rows[j->idx[k]];

@@ -146,7 +146,7 @@ static int wait_all_stopped(struct inj *t, uint64_t deadline)
 				return fail(t, r, "thread %d did not stop within %llu ms (uninterruptible sleep, state D?); "
 						  "target left running, untouched", (int)tid,
 					    INJ_ATTACH_TIMEOUT_NS / 1000000);
-			if (r == -ECHILD) {
+			if (r == -ECHILD || r == -ESRCH) {
 				t->th[i].gone = true;
 				break;
 			}
@@ -163,19 +163,24 @@ static void detach_all(struct inj *t)
 {
 	for (size_t i = 0; i < t->nth; i++) {
 		struct inj_thread *th = &t->th[i];
-		if (th->gone)
-			continue;
-		if (!th->stopped) {
+		if (!th->gone && !th->stopped) {
 			/* Seized but not stopped yet: PTRACE_DETACH needs a
 			 * stopped tracee, so wait (bounded) for the stop. */
 			int status;
 			if (t->ops->wait(th->tid, &status, now_ns() + INJ_ATTACH_TIMEOUT_NS) == 0)
 				note_status(t, th, status);
 		}
-		if (th->stopped)
-			t->ops->detach(th->tid, th->pending_sig);
-		/* else: still in state D. The kernel detaches it when
-		 * sockreap exits (we never set PTRACE_O_EXITKILL). */
+		/* A thread that has not stopped by now is in state D: the
+		 * kernel detaches it when sockreap exits (we never set
+		 * PTRACE_O_EXITKILL). */
+		if (th->stopped && t->ops->detach(th->tid, th->pending_sig) == -ESRCH)
+			th->gone = true; /* killed while stopped */
+		if (th->gone) {
+			/* reap the exit so the process's parent is not kept
+			 * waiting for a zombie until sockreap exits */
+			int status;
+			t->ops->wait(th->tid, &status, 0);
+		}
 		th->stopped = false;
 	}
 }
@@ -247,6 +252,39 @@ int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
 		return r;
 	}
 	t->stopped_at_ns = now_ns();
+	return 0;
+}
+
+int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n)
+{
+	struct inj_busy *v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < t->nth; i++) {
+		struct arch_regs r;
+		int fds[72];
+		uint64_t pollfds, npoll;
+		if (!t->th[i].stopped || t->ops->getregs(t->th[i].tid, &r) < 0)
+			continue;
+		size_t k = arch_restart_fds(&r, fds, ARRAY_SIZE(fds), &pollfds, &npoll);
+		/* poll(): the fds are in the target's struct pollfd array
+		 * ({int fd; short events, revents}: 8 bytes each) */
+		struct { int32_t fd; int16_t ev, rev; } pfd[64];
+		if (npoll && npoll <= ARRAY_SIZE(pfd) &&
+		    t->ops->read_mem(t->pid, pollfds, pfd, npoll * sizeof(pfd[0])) == 0)
+			for (uint64_t p = 0; p < npoll && k < ARRAY_SIZE(fds); p++)
+				if (pfd[p].fd >= 0)
+					fds[k++] = pfd[p].fd;
+		for (size_t f = 0; f < k; f++) {
+			if (GROW(v, cap, *n) < 0) {
+				free(v);
+				return -ENOMEM;
+			}
+			v[(*n)++] = (struct inj_busy){ t->th[i].tid, fds[f], arch_current_syscall(&r) };
+		}
+	}
+	*ret = v;
 	return 0;
 }
 
@@ -356,9 +394,11 @@ static int step_over_syscall(struct inj *t, struct arch_regs *cur)
 			t->ops->interrupt(th->tid);
 			r = t->ops->wait(th->tid, &status, UINT64_MAX);
 		}
-		if (r < 0)
-			return r == -ECHILD ? fail(t, -ESRCH, "target exited") : r;
-		if ((r = note_status(t, th, status)) < 0)
+		if (r == -ECHILD || r == -ESRCH)
+			th->gone = true;
+		else if (r < 0)
+			return r;
+		else if ((r = note_status(t, th, status)) < 0)
 			return r;
 		if (th->gone)
 			return fail(t, -ESRCH, "target exited during the call");
@@ -420,9 +460,11 @@ static int run_close_loop(struct inj *t, uint64_t code, uint64_t *left)
 			t->ops->interrupt(th->tid);
 			r = t->ops->wait(th->tid, &status, UINT64_MAX);
 		}
-		if (r < 0)
-			return r == -ECHILD ? fail(t, -ESRCH, "target exited") : r;
-		if ((r = note_status(t, th, status)) < 0)
+		if (r == -ECHILD || r == -ESRCH)
+			th->gone = true;
+		else if (r < 0)
+			return r;
+		else if ((r = note_status(t, th, status)) < 0)
 			return r;
 		if (th->gone)
 			return fail(t, -ESRCH, "target exited during the close loop");

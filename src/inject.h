@@ -55,6 +55,13 @@ struct inj {
  * -ESRCH when the process is gone. On error every thread is detached. */
 int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid);
 
+/* A thread stopped inside a call that will look fd up again on restart. */
+struct inj_busy { pid_t tid; int fd; long nr; };
+
+/* Every (thread, fd) whose interrupted call will re-read the fd number on
+ * restart (see arch_restart_fds), into a malloc'ed array. 0 or -errno. */
+int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n);
+
 /* Choose the injection thread, save its registers and signal mask, block
  * its signals and sockreap's SIGINT/SIGTERM/SIGHUP. Idempotent; the first
  * inj_call() does it, call it first to read t->saved. 0 or -errno. */

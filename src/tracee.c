@@ -35,6 +35,19 @@ static int real_interrupt(pid_t tid)
  * yielding the CPU instead), then back off to short sleeps up to
  * the deadline. No signals or timers are involved, so a wait never changes
  * sockreap's own signal disposition and always ends by the deadline. */
+/* A task that exited, or a zombie thread-group leader: the kernel reports
+ * a leader's exit only after every other thread was reaped, so waiting for
+ * it alone could last for ever when the process was killed under us. */
+static bool task_dead(pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	if (read_small_file(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+		return true;
+	const char *p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
 static int real_wait(pid_t tid, int *status, uint64_t deadline_ns)
 {
 	for (unsigned spin = 0;; spin++) {
@@ -45,6 +58,8 @@ static int real_wait(pid_t tid, int *status, uint64_t deadline_ns)
 			return -errno;
 		if (now_ns() >= deadline_ns)
 			return -ETIMEDOUT;
+		if (spin % 1024 == 1023 && task_dead(tid))
+			return -ESRCH;
 		if (spin < 20000)
 			cpu_relax();
 		else {

@@ -14,7 +14,8 @@ struct tracee_ops {
 	int (*seize)(pid_t tid, unsigned long options);
 	int (*interrupt)(pid_t tid);
 	/* Wait until tid reports a state change (waitpid __WALL status in
-	 * *status) or the monotonic deadline (ns) passes: -ETIMEDOUT. */
+	 * *status) or the monotonic deadline (ns) passes: -ETIMEDOUT. -ESRCH
+	 * or -ECHILD when the task is gone without a status to report. */
 	int (*wait)(pid_t tid, int *status, uint64_t deadline_ns);
 	int (*getregs)(pid_t tid, struct arch_regs *r);
 	int (*setregs)(pid_t tid, const struct arch_regs *r);

@@ -42,6 +42,8 @@ void arch_set_syscall(struct arch_regs *r, uint64_t insn, long nr, const uint64_
 /* The return value after the injected call: >= 0, or -errno. */
 long arch_syscall_ret(const struct arch_regs *r);
 uint64_t arch_ip(const struct arch_regs *r);
+/* The system call a stopped task is in, or -1. */
+long arch_current_syscall(const struct arch_regs *r);
 uint64_t arch_sp(const struct arch_regs *r);
 
 /* A position-independent loop that closes n fds, one close() each, and
@@ -54,6 +56,14 @@ extern const uint8_t arch_close_loop[];
 extern const size_t arch_close_loop_len;
 void arch_set_close_loop(struct arch_regs *r, uint64_t code, uint64_t fds, uint64_t results, uint64_t n);
 bool arch_close_loop_done(const struct arch_regs *r, uint64_t code, uint64_t *left);
+
+/* The fds a thread stopped inside an interrupted, to-be-restarted system
+ * call will look up again when the call restarts: closing one of them now
+ * would make the restarted call fail with EBADF, or worse act on a reused
+ * number. Up to max fds into fds; for poll/ppoll, *pollfds and *npoll
+ * give the array in the target's memory to read (the engine reads it).
+ * Returns how many fds were stored. */
+size_t arch_restart_fds(const struct arch_regs *r, int *fds, size_t max, uint64_t *pollfds, uint64_t *npoll);
 
 /* Apply the kernel's restart rules to registers saved at a stop, as the
  * kernel would when the task resumes without running a signal handler:

@@ -54,6 +54,11 @@ uint64_t arch_ip(const struct arch_regs *r)
 	return r->r.rip;
 }
 
+long arch_current_syscall(const struct arch_regs *r)
+{
+	return (long)r->r.orig_rax;
+}
+
 uint64_t arch_sp(const struct arch_regs *r)
 {
 	return r->r.rsp;
@@ -119,4 +124,47 @@ bool arch_close_loop_done(const struct arch_regs *r, uint64_t code, uint64_t *le
 	*left = r->r.r13;
 	/* after int3, rip points past it */
 	return r->r.rip == code + arch_close_loop_len;
+}
+
+static bool restart_pending(const struct arch_regs *r)
+{
+	long rax = (long)r->r.rax;
+	return (long)r->r.orig_rax >= 0 && rax <= -K_ERESTARTSYS && rax >= -K_ERESTART_RESTARTBLOCK &&
+	       rax != -K_ENOIOCTLCMD;
+}
+
+size_t arch_restart_fds(const struct arch_regs *r, int *fds, size_t max, uint64_t *pollfds, uint64_t *npoll)
+{
+	/* Which argument registers of each blocking call hold fds. */
+	static const struct { long nr; uint8_t arg0, arg1, arg2; } calls[] = {
+		{ __NR_read, 1, 0, 0 }, { __NR_write, 1, 0, 0 }, { __NR_pread64, 1, 0, 0 }, { __NR_pwrite64, 1, 0, 0 },
+		{ __NR_readv, 1, 0, 0 }, { __NR_writev, 1, 0, 0 }, { __NR_preadv, 1, 0, 0 }, { __NR_pwritev, 1, 0, 0 },
+		{ __NR_preadv2, 1, 0, 0 }, { __NR_pwritev2, 1, 0, 0 }, { __NR_ioctl, 1, 0, 0 }, { __NR_fcntl, 1, 0, 0 },
+		{ __NR_flock, 1, 0, 0 }, { __NR_fsync, 1, 0, 0 }, { __NR_fdatasync, 1, 0, 0 }, { __NR_connect, 1, 0, 0 },
+		{ __NR_accept, 1, 0, 0 }, { __NR_accept4, 1, 0, 0 }, { __NR_sendto, 1, 0, 0 }, { __NR_recvfrom, 1, 0, 0 },
+		{ __NR_sendmsg, 1, 0, 0 }, { __NR_recvmsg, 1, 0, 0 }, { __NR_sendmmsg, 1, 0, 0 }, { __NR_recvmmsg, 1, 0, 0 },
+		{ __NR_sendfile, 1, 1, 0 }, { __NR_tee, 1, 1, 0 }, { __NR_splice, 1, 0, 1 },
+		{ __NR_copy_file_range, 1, 0, 1 },
+	};
+	size_t n = 0;
+
+	*pollfds = *npoll = 0;
+	if (!is_64bit(r) || !restart_pending(r))
+		return 0;
+	long nr = (long)r->r.orig_rax;
+	if (nr == __NR_poll || nr == __NR_ppoll) {
+		*pollfds = r->r.rdi;
+		*npoll = r->r.rsi;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		if (calls[i].nr != nr)
+			continue;
+		const uint64_t args[3] = { r->r.rdi, r->r.rsi, r->r.rdx };
+		const uint8_t use[3] = { calls[i].arg0, calls[i].arg1, calls[i].arg2 };
+		for (int a = 0; a < 3; a++)
+			if (use[a] && n < max)
+				fds[n++] = (int)args[a];
+	}
+	return n;
 }
