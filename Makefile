@@ -55,11 +55,11 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS)
 
 # Test targets are deliberately built without sanitizers: they are the
 # "production processes" sockreap reaches into, and must behave like them.
-tests/bin/%: tests/targets/%.c tests/targets/target.h
+tests/bin/%: tests/targets/%.c $(wildcard tests/targets/*.h)
 	@mkdir -p tests/bin
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O1 -g $(WARN) -pthread -o $@ $< 
 
-tests/bin/%-static: tests/targets/%.c tests/targets/target.h
+tests/bin/%-static: tests/targets/%.c $(wildcard tests/targets/*.h)
 	@mkdir -p tests/bin
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O1 -g $(WARN) -pthread -static -o $@ $<
 
