@@ -50,7 +50,7 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -MMD -MP -o $@ $^ \
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -MMD -MP -o $@ $(filter %.c %.o,$^) \
 		$(LDFLAGS) $(LIBS) $(shell pkg-config --libs cmocka)
 
 # Test targets are deliberately built without sanitizers: they are the
@@ -98,4 +98,4 @@ clean:
 # of tests/fixtures): tests/tools/NAME.c -> $(BUILD)/tools/NAME
 $(BUILD)/tools/%: tests/tools/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $^ $(LDFLAGS) $(LIBS)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) $(LDFLAGS) $(LIBS)

@@ -1,0 +1,55 @@
+/* A /proc fixture tree built at test time in a temporary directory. */
+#pragma once
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static inline char *fx_root(void)
+{
+	char tmpl[] = "/tmp/sockreap-fx.XXXXXX";
+	char *d = mkdtemp(tmpl);
+	return d ? strdup(d) : NULL;
+}
+
+/* fx_file(root, "12/comm", "nginx\n"): create parents as needed. */
+static inline void fx_file(const char *root, const char *rel, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* fx_link(root, "12/fd/3", "socket:[100]") */
+static inline void fx_link(const char *root, const char *rel, const char *target)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	if (symlink(target, path) < 0)
+		perror(path);
+}
+
+static inline void fx_remove(char *root)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		perror(cmd);
+	free(root);
+}

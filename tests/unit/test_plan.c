@@ -1,0 +1,201 @@
+/* The plan's safety policy: refusals with reasons, --max, ownerless
+ * sockets, owner counts; ancestors from a fixture /proc. */
+#include "unit.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "plan.h"
+#include "util.h"
+
+struct world {
+	struct sock_list socks;
+	struct owner_list owners;
+	struct options o;
+	struct plan_env env;
+	char *root;
+};
+
+static void sock(struct world *w, int state, uint64_t inode)
+{
+	struct sock s = { .proto = IPPROTO_TCP, .family = AF_INET, .state = (uint8_t)state, .inode = inode };
+	assert_int_equal(sock_list_push(&w->socks, &s), 0);
+}
+
+static void owner(struct world *w, size_t sock, pid_t pid, int fd, const char *comm)
+{
+	assert_int_equal(GROW(w->owners.v, w->owners.cap, w->owners.n), 0);
+	struct owner *o = &w->owners.v[w->owners.n++];
+	*o = (struct owner){ .pid = pid, .fd = fd, .sock = sock };
+	snprintf(o->comm, sizeof(o->comm), "%s", comm);
+}
+
+static int setup(void **state)
+{
+	static const pid_t anc[] = { 50, 1 };
+	struct world *w = calloc(1, sizeof(*w));
+	w->root = fx_root(); /* empty: no epoll watch lists */
+	w->env = (struct plan_env){ .proc_root = w->root, .self = 40, .ancestors = anc, .nancestors = 2 };
+	*state = w;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+	sock_list_free(&w->socks);
+	owner_list_free(&w->owners);
+	options_free(&w->o);
+	fx_remove(w->root);
+	free(w);
+	return 0;
+}
+
+static struct plan build(struct world *w)
+{
+	struct plan p;
+	assert_int_equal(plan_build(&p, &w->socks, &w->owners, &w->o, &w->env), 0);
+	return p;
+}
+
+static const struct row *row_of(const struct plan *p, pid_t pid, int fd)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->rows[i].owner >= 0 && p->owners.v[p->rows[i].owner].pid == pid &&
+		    p->owners.v[p->rows[i].owner].fd == fd)
+			return &p->rows[i];
+	fail_msg("no row for pid %d fd %d", (int)pid, fd);
+	return NULL;
+}
+
+static void expect(const struct plan *p, pid_t pid, int fd, enum result res, const char *reason_part)
+{
+	const struct row *rw = row_of(p, pid, fd);
+	assert_int_equal(rw->result, res);
+	if (reason_part) {
+		assert_non_null(rw->reason);
+		if (!strstr(rw->reason, reason_part))
+			fail_msg("reason '%s' lacks '%s'", rw->reason, reason_part);
+	} else
+		assert_null(rw->reason);
+}
+
+static void test_refusals(void **state)
+{
+	struct world *w = *state;
+	sock(w, SK_CLOSE_WAIT, 100);
+	sock(w, SK_LISTEN, 101);
+	owner(w, 0, 10, 3, "app");     /* fine */
+	owner(w, 1, 10, 4, "app");     /* LISTEN */
+	owner(w, 0, 1, 5, "init");     /* PID 1 */
+	owner(w, 0, 40, 6, "sockreap"); /* ourselves */
+	owner(w, 0, 50, 7, "sshd");    /* ancestor */
+	owner(w, 0, 60, 8, "db");      /* --exclude-pid */
+	owner(w, 0, 70, 9, "cron");    /* --exclude-comm */
+	assert_int_equal(u64_list_parse(&w->o.exclude_pid, "60", 1, 1000), 0);
+	assert_int_equal(str_list_add(&w->o.exclude_comm, "cron"), 0);
+	struct plan p = build(w);
+	assert_int_equal(p.n, 7);
+	expect(&p, 10, 3, RES_PLANNED, NULL);
+	expect(&p, 10, 4, RES_REFUSED, "--allow-listen");
+	expect(&p, 1, 5, RES_REFUSED, "PID 1");
+	expect(&p, 40, 6, RES_REFUSED, "sockreap");
+	expect(&p, 50, 7, RES_REFUSED, "--allow-ancestors");
+	expect(&p, 60, 8, RES_REFUSED, "--exclude-pid");
+	expect(&p, 70, 9, RES_REFUSED, "--exclude-comm");
+	assert_int_equal(row_of(&p, 10, 3)->nowners, 6);
+	assert_int_equal(p.nsockets_acting, 1);
+	assert_int_equal(p.nprocs_acting, 1);
+	assert_int_equal(plan_count_pids(&p, false), 6);
+	plan_free(&p);
+}
+
+static void test_allow_flags(void **state)
+{
+	struct world *w = *state;
+	sock(w, SK_LISTEN, 101);
+	owner(w, 0, 50, 4, "sshd");
+	w->o.allow_listen = true;
+	w->o.allow_ancestors = true;
+	struct plan p = build(w);
+	expect(&p, 50, 4, RES_PLANNED, NULL);
+	plan_free(&p);
+}
+
+/* --max counts sockets, not owners, and refuses everything when exceeded. */
+static void test_max(void **state)
+{
+	struct world *w = *state;
+	sock(w, SK_CLOSE_WAIT, 100);
+	sock(w, SK_CLOSE_WAIT, 101);
+	owner(w, 0, 10, 3, "a");
+	owner(w, 0, 11, 3, "b"); /* same socket, second owner */
+	owner(w, 1, 10, 4, "a");
+	w->o.has_max = true;
+	w->o.max = 2;
+	struct plan p = build(w);
+	assert_int_equal(p.nsockets_acting, 2);
+	expect(&p, 11, 3, RES_PLANNED, NULL);
+	plan_free(&p);
+
+	sock(w, SK_CLOSE_WAIT, 100);
+	sock(w, SK_CLOSE_WAIT, 101);
+	sock(w, SK_CLOSE_WAIT, 102);
+	owner(w, 0, 10, 3, "a");
+	owner(w, 1, 10, 4, "a");
+	owner(w, 2, 10, 5, "a");
+	p = build(w);
+	assert_int_equal(p.nsockets_acting, 0);
+	for (int fd = 3; fd <= 5; fd++)
+		expect(&p, 10, fd, RES_REFUSED, "--max 2");
+	plan_free(&p);
+}
+
+static void test_ownerless(void **state)
+{
+	struct world *w = *state;
+	sock(w, SK_TIME_WAIT, 0);
+	sock(w, SK_CLOSE_WAIT, 100);
+	owner(w, 1, 10, 3, "a");
+	struct plan p = build(w);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(p.rows[0].owner, -1);
+	assert_int_equal(p.rows[0].result, RES_SKIPPED);
+	assert_non_null(strstr(p.rows[0].reason, "SOCK_DESTROY"));
+	assert_int_equal(p.rows[0].nowners, 0);
+	plan_free(&p);
+
+	/* with an owner filter, ownerless sockets do not match */
+	sock(w, SK_TIME_WAIT, 0);
+	assert_int_equal(u64_list_parse(&w->o.q.pid, "10", 1, 100), 0);
+	p = build(w);
+	assert_int_equal(p.n, 0);
+	plan_free(&p);
+}
+
+static void test_ancestors(void **state)
+{
+	struct world *w = *state;
+	fx_file(w->root, "100/stat", "100 (my (odd) shell) S 90 100 100 0 -1\n");
+	fx_file(w->root, "90/stat", "90 (sshd) S 1 90 90 0 -1\n");
+	pid_t *v;
+	size_t n;
+	assert_int_equal(plan_ancestors(w->root, 100, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0], 90);
+	assert_int_equal(v[1], 1);
+	free(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allow_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ownerless, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ancestors, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,132 @@
+/* Owners from a fixture /proc tree: shared sockets, dup'ed fds, vanished
+ * processes, non-socket fds, epoll watch lists. */
+#include "unit.h"
+
+#include "fixture.h"
+#include "procfd.h"
+
+static void add_sock(struct sock_list *l, uint64_t inode)
+{
+	struct sock s = { .inode = inode };
+	assert_int_equal(sock_list_push(l, &s), 0);
+}
+
+static char *build_tree(void)
+{
+	char *root = fx_root();
+	assert_non_null(root);
+	/* pid 20: two sockets, one dup'ed; other kinds of fds */
+	fx_file(root, "20/comm", "nginx\n");
+	fx_file(root, "20/status", "Name: nginx\n");
+	fx_link(root, "20/fd/0", "/dev/null");
+	fx_link(root, "20/fd/3", "socket:[100]");
+	fx_link(root, "20/fd/4", "pipe:[5]");
+	fx_link(root, "20/fd/5", "socket:[200]");
+	fx_link(root, "20/fd/9", "socket:[100]");
+	fx_link(root, "20/fd/10", "socket:[999]");       /* not wanted */
+	fx_link(root, "20/fd/11", "anon_inode:[eventpoll]");
+	fx_link(root, "20/fd/12", "socket:[100");        /* malformed */
+	/* pid 7: shares socket 100 (forked) */
+	fx_file(root, "7/comm", "worker\n");
+	fx_file(root, "7/status", "Name: worker\n");
+	fx_link(root, "7/fd/6", "socket:[100]");
+	/* pid 30: vanished (no fd directory), pid 31: fd dir but dangling */
+	fx_file(root, "30/comm", "gone\n");
+	fx_link(root, "31/fd/3", "socket:[300]");
+	/* entries that are not processes */
+	fx_file(root, "self/comm", "x\n");
+	fx_file(root, "net/tcp", "x\n");
+	fx_file(root, "0/comm", "x\n");
+	return root;
+}
+
+static void test_scan(void **state)
+{
+	char *root = build_tree();
+	struct sock_list socks = { 0 };
+	struct owner_list own = { 0 };
+	add_sock(&socks, 100);
+	add_sock(&socks, 0); /* TIME_WAIT: no inode, never an owner */
+	add_sock(&socks, 200);
+	add_sock(&socks, 300);
+
+	assert_int_equal(procfd_scan(root, &socks, &own), 0);
+	static const struct { int pid, fd; size_t sock; const char *comm; } want[] = {
+		{ 7, 6, 0, "worker" }, { 20, 3, 0, "nginx" }, { 20, 5, 2, "nginx" }, { 20, 9, 0, "nginx" },
+		{ 31, 3, 3, "" },
+	};
+	assert_int_equal(own.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < own.n; i++) {
+		assert_int_equal(own.v[i].pid, want[i].pid);
+		assert_int_equal(own.v[i].fd, want[i].fd);
+		assert_int_equal(own.v[i].sock, want[i].sock);
+		assert_string_equal(own.v[i].comm, want[i].comm);
+	}
+	assert_true(procfd_fd_is(root, 20, 9, 100));
+	assert_false(procfd_fd_is(root, 20, 9, 200));
+	assert_false(procfd_fd_is(root, 20, 4, 5));
+	assert_false(procfd_fd_is(root, 30, 3, 100));
+
+	owner_list_free(&own);
+	sock_list_free(&socks);
+	fx_remove(root);
+}
+
+static void test_scan_missing_root(void **state)
+{
+	struct sock_list socks = { 0 };
+	struct owner_list own = { 0 };
+	add_sock(&socks, 1);
+	assert_int_equal(procfd_scan("/nonexistent-proc", &socks, &own), -ENOENT);
+	sock_list_free(&socks);
+}
+
+/* Many sockets: the hash set must find every one (collisions, growth). */
+static void test_scan_many(void **state)
+{
+	char *root = fx_root();
+	struct sock_list socks = { 0 };
+	struct owner_list own = { 0 };
+	char rel[64], link[64];
+	fx_file(root, "5/comm", "many\n");
+	for (int i = 0; i < 3000; i++) {
+		add_sock(&socks, 1000 + (uint64_t)i * 4096); /* same low bits */
+		if (i % 3 == 0) {
+			snprintf(rel, sizeof(rel), "5/fd/%d", i + 3);
+			snprintf(link, sizeof(link), "socket:[%d]", 1000 + i * 4096);
+			fx_link(root, rel, link);
+		}
+	}
+	assert_int_equal(procfd_scan(root, &socks, &own), 0);
+	assert_int_equal(own.n, 1000);
+	for (size_t i = 0; i < own.n; i++)
+		assert_int_equal(socks.v[own.v[i].sock].inode, 1000 + (uint64_t)(own.v[i].fd - 3) * 4096);
+	owner_list_free(&own);
+	sock_list_free(&socks);
+	fx_remove(root);
+}
+
+static void test_epoll(void **state)
+{
+	char *root = build_tree();
+	/* the kernel's format (fs/eventpoll.c ep_show_fdinfo) */
+	fx_file(root, "20/fdinfo/11",
+		"pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1057\n"
+		"tfd:        3 events:       19 data:                3  pos:0 ino:64 sdev:8\n"
+		"tfd:        5 events:       19 data:                5  pos:0 ino:1 sdev:8\n");
+	assert_int_equal(procfd_epoll_watched(root, 20, 3, 100), 1);  /* ino 0x64 = 100 */
+	assert_int_equal(procfd_epoll_watched(root, 20, 5, 200), 0);  /* same fd, other inode */
+	assert_int_equal(procfd_epoll_watched(root, 20, 9, 100), 0);  /* same inode, fd not registered */
+	assert_int_equal(procfd_epoll_watched(root, 7, 6, 100), 0);   /* no epoll fd at all */
+	assert_true(procfd_epoll_watched(root, 99, 6, 100) < 0);     /* no such process */
+	fx_remove(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scan), cmocka_unit_test(test_scan_missing_root),
+		cmocka_unit_test(test_scan_many), cmocka_unit_test(test_epoll),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
