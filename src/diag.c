@@ -57,6 +57,14 @@ int diag_parse_msg(const struct nlmsghdr *nlh, uint8_t proto, struct sock *ret)
 		return -EBADMSG;
 	if (mnl_attr_parse(nlh, sizeof(*m), attr_cb, tb) < 0)
 		return -EBADMSG;
+	/* mnl_attr_parse stops quietly at an attribute that overruns the
+	 * message: the attributes must cover the payload exactly. */
+	const struct nlattr *a;
+	size_t used = mnl_nlmsg_size(MNL_ALIGN(sizeof(*m)));
+	mnl_attr_for_each(a, nlh, sizeof(*m))
+		used += MNL_ALIGN(a->nla_len);
+	if (used != MNL_ALIGN(nlh->nlmsg_len))
+		return -EBADMSG;
 
 	s.family = m->idiag_family;
 	s.state = m->idiag_state;
@@ -165,9 +173,16 @@ int diag_parse_buf(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 		/* libmnl's own checks: bad length, wrong port id or sequence. */
 		return errno == EINTR ? -EINTR : -EBADMSG;
 	}
-	if (len > 0 && r == MNL_CB_OK && (size_t)len < sizeof(struct nlmsghdr))
-		return -EBADMSG;
-	return r == MNL_CB_STOP ? 1 : 0;
+	if (r == MNL_CB_STOP)
+		return 1;
+	/* libmnl stops quietly at a message that does not fit the rest of
+	 * the buffer; the kernel never splits one across reads, so leftover
+	 * bytes mean a truncated or malformed reply. */
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len;
+	while (mnl_nlmsg_ok(nlh, left))
+		nlh = mnl_nlmsg_next(nlh, &left);
+	return left > 0 ? -EBADMSG : 0;
 }
 
 static int dump_once(struct mnl_socket *nl, uint8_t family, uint8_t proto, uint32_t states,
