@@ -197,7 +197,8 @@ int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owner
 			r = push_row(p, i, -1, 0);
 	if (r < 0)
 		return r;
-	qsort(p->rows, p->n, sizeof(*p->rows), row_cmp);
+	if (p->n)
+		qsort(p->rows, p->n, sizeof(*p->rows), row_cmp);
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct row *rw = &p->rows[i];

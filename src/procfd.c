@@ -178,7 +178,7 @@ int procfd_scan(const char *proc_root, const struct sock_list *socks, struct own
 	}
 	closedir(d);
 	free(h.slot);
-	if (r >= 0)
+	if (r >= 0 && out->n > first)
 		qsort(out->v + first, out->n - first, sizeof(*out->v), owner_cmp);
 	return r < 0 ? r : 0;
 }

@@ -30,7 +30,8 @@ static int dump_after(const struct plan *p, struct sock_list *out)
 			if (r < 0)
 				return r;
 		}
-	qsort(out->v, out->n, sizeof(*out->v), cookie_cmp);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cookie_cmp);
 	return 0;
 }
 
@@ -67,7 +68,7 @@ void verify_rows(struct plan *p, const struct options *o)
 			snprintf(fdpart, sizeof(fdpart), "%s; ", rw->result == RES_DONE ? "fd freed" : "fd still open");
 		}
 		const struct sock *now = NULL;
-		if (have_after) {
+		if (have_after && after.n) {
 			struct sock key = { .cookie = before->cookie };
 			now = bsearch(&key, after.v, after.n, sizeof(*after.v), cookie_cmp);
 		}

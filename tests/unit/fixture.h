@@ -11,7 +11,11 @@ static inline char *fx_root(void)
 {
 	char tmpl[] = "/tmp/sockreap-fx.XXXXXX";
 	char *d = mkdtemp(tmpl);
-	return d ? strdup(d) : NULL;
+	if (!d || !(d = strdup(d))) {
+		perror("mkdtemp");
+		abort();
+	}
+	return d;
 }
 
 /* fx_file(root, "12/comm", "nginx\n"): create parents as needed. */

@@ -88,6 +88,7 @@ static void test_scan_many(void **state)
 	struct sock_list socks = { 0 };
 	struct owner_list own = { 0 };
 	char rel[64], link[64];
+
 	fx_file(root, "5/comm", "many\n");
 	for (int i = 0; i < 3000; i++) {
 		add_sock(&socks, 1000 + (uint64_t)i * 4096); /* same low bits */
