@@ -1,0 +1,432 @@
+/* The injection engine against a fake tracee: a scripted process whose
+ * threads stop, run injected system calls, and record what the engine did
+ * to them. Covers the restart rules on restore, the signal mask, signals
+ * held during the stop, and every error path still detaching everything. */
+#include "unit.h"
+
+#include <linux/ptrace.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "inject.h"
+
+#define VDSO 0x7000ull
+#define INSN (VDSO + 0x10)
+#define NTH_MAX 4
+#define EV_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_STOP << 16)
+#define SIG_STOP(s) (0x7f | (s) << 8)
+
+static struct fake {
+	int nth;
+	pid_t tid[NTH_MAX];
+	struct arch_regs regs[NTH_MAX];
+	uint64_t mask[NTH_MAX];
+	int queued[NTH_MAX];        /* status to report, 0: none */
+	bool attached[NTH_MAX], exited[NTH_MAX];
+	int detached[NTH_MAX], detach_sig[NTH_MAX];
+	bool trap_pending[NTH_MAX];
+	/* script */
+	long tracer;
+	int seccomp;
+	int seize_err;              /* for the first seize */
+	int stop_sig[NTH_MAX];      /* interrupt reports this signal stop instead */
+	bool never_stops[NTH_MAX];
+	bool setregs_fails;
+	bool exit_on_call;
+	int interrupts_before_exec; /* event stops before the syscall runs */
+	bool group_stop_after_exec;
+	long ret;                   /* result of every injected call */
+	/* record */
+	unsigned long seize_opts;
+	int nseize, nsetregs, ncalls;
+	long call_nr[16];
+	uint64_t call_arg0[16];
+	bool mask_blocked_during_call, own_sigint_blocked_during_call;
+	const char *maps;
+} F;
+
+static int idx(pid_t tid)
+{
+	for (int i = 0; i < F.nth; i++)
+		if (F.tid[i] == tid)
+			return i;
+	fail_msg("unknown tid %d", (int)tid);
+	return -1;
+}
+
+static int f_seize(pid_t tid, unsigned long opts)
+{
+	F.seize_opts = opts;
+	if (F.nseize++ == 0 && F.seize_err)
+		return F.seize_err;
+	F.attached[idx(tid)] = true;
+	return 0;
+}
+
+static int f_interrupt(pid_t tid)
+{
+	int i = idx(tid);
+	if (!F.never_stops[i])
+		F.queued[i] = F.stop_sig[i] ? SIG_STOP(F.stop_sig[i]) : EV_STOP;
+	return 0;
+}
+
+static int f_wait(pid_t tid, int *status, uint64_t deadline)
+{
+	int i = idx(tid);
+	if (!F.queued[i])
+		return F.exited[i] ? -ECHILD : -ETIMEDOUT;
+	*status = F.queued[i];
+	F.queued[i] = 0;
+	return 0;
+}
+
+static int f_getregs(pid_t tid, struct arch_regs *r) { *r = F.regs[idx(tid)]; return 0; }
+
+static int f_setregs(pid_t tid, const struct arch_regs *r)
+{
+	F.nsetregs++;
+	if (F.setregs_fails)
+		return -EIO;
+	F.regs[idx(tid)] = *r;
+	return 0;
+}
+
+static int f_getsigmask(pid_t tid, uint64_t *m) { *m = F.mask[idx(tid)]; return 0; }
+static int f_setsigmask(pid_t tid, uint64_t m) { F.mask[idx(tid)] = m; return 0; }
+
+static int f_resume(pid_t tid, bool step, int sig)
+{
+	int i = idx(tid);
+	struct arch_regs *r = &F.regs[i];
+	assert_true(step);
+	if (F.exit_on_call) {
+		F.exited[i] = true;
+		F.queued[i] = SIGKILL; /* WIFSIGNALED */
+		return 0;
+	}
+	if (F.trap_pending[i]) { /* a queued trap reports before anything runs */
+		F.trap_pending[i] = false;
+		F.queued[i] = SIG_STOP(SIGTRAP);
+		return 0;
+	}
+	if (F.interrupts_before_exec > 0) {
+		F.interrupts_before_exec--;
+		F.queued[i] = EV_STOP;
+		return 0;
+	}
+	assert_int_equal(r->r.rip, INSN);
+	assert_int_equal((long)r->r.orig_rax, -1);
+	sigset_t own;
+	sigprocmask(SIG_BLOCK, NULL, &own);
+	F.own_sigint_blocked_during_call = sigismember(&own, SIGINT);
+	F.mask_blocked_during_call = F.mask[i] == ~0ull;
+	F.call_nr[F.ncalls] = (long)r->r.rax;
+	F.call_arg0[F.ncalls++] = r->r.rdi;
+	r->r.rax = (uint64_t)F.ret;
+	r->r.rip += 2;
+	if (F.group_stop_after_exec) {
+		F.group_stop_after_exec = false;
+		F.trap_pending[i] = true;
+		F.queued[i] = EV_STOP;
+	} else
+		F.queued[i] = SIG_STOP(SIGTRAP);
+	return 0;
+}
+
+static int f_detach(pid_t tid, int sig)
+{
+	int i = idx(tid);
+	F.detached[i]++;
+	F.detach_sig[i] = sig;
+	return 0;
+}
+
+static int f_geteventmsg(pid_t tid, unsigned long *msg) { *msg = 0; return 0; }
+
+static int f_list_threads(pid_t pid, pid_t **tids, size_t *n)
+{
+	*tids = malloc(sizeof(pid_t) * (size_t)F.nth);
+	memcpy(*tids, F.tid, sizeof(pid_t) * (size_t)F.nth);
+	*n = (size_t)F.nth;
+	return 0;
+}
+
+static int f_read_maps(pid_t pid, char **text) { *text = strdup(F.maps); return 0; }
+
+static int f_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	/* every executable byte is 0x90 except one syscall instruction in
+	 * the vdso at INSN and one in the "code" mapping at 0x500010 */
+	memset(buf, 0x90, len);
+	for (uint64_t at = 0; at < 2; at++) {
+		uint64_t insn = at ? 0x500010 : INSN;
+		if (insn >= addr && insn + 2 <= addr + len && (at == 0 || !strstr(F.maps, "[vdso]"))) {
+			((uint8_t *)buf)[insn - addr] = 0x0f;
+			((uint8_t *)buf)[insn - addr + 1] = 0x05;
+		}
+	}
+	return 0;
+}
+
+static int f_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len) { return -EPERM; }
+
+static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
+{
+	if (!strcmp(name, "TracerPid"))
+		snprintf(buf, size, "%ld", F.tracer);
+	else if (!strcmp(name, "Seccomp"))
+		snprintf(buf, size, "%d", F.seccomp);
+	else
+		snprintf(buf, size, "S (sleeping)");
+	return 0;
+}
+
+static const struct tracee_ops fake = {
+	f_seize, f_interrupt, f_wait, f_getregs, f_setregs, f_getsigmask, f_setsigmask, f_resume,
+	f_detach, f_geteventmsg, f_list_threads, f_read_maps, f_read_mem, f_write_mem, f_status_field,
+};
+
+/* A process of n threads; the main one (tid 100) blocked in read(). */
+static int setup(void **state)
+{
+	memset(&F, 0, sizeof(F));
+	F.nth = 3;
+	F.maps = "00400000-00401000 r-xp 00000000 08:01 1 /bin/app\n"
+		 "00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n";
+	for (int i = 0; i < F.nth; i++) {
+		F.tid[i] = 100 + i;
+		struct user_regs_struct *r = &F.regs[i].r;
+		uint64_t *w = (uint64_t *)r;
+		for (size_t k = 0; k < sizeof(*r) / 8; k++)
+			w[k] = 0x1111111111111111ull * (uint64_t)(k + 1) + (uint64_t)i; /* every register distinct */
+		r->cs = 0x33;
+		r->orig_rax = (uint64_t)-1;
+		F.mask[i] = 0x4000 + (uint64_t)i;
+	}
+	F.regs[0].r.orig_rax = 0; /* read */
+	F.regs[0].r.rax = (uint64_t)-512; /* -ERESTARTSYS */
+	F.regs[0].r.rip = 0x401000;
+	return 0;
+}
+
+static void assert_all_detached_once(void)
+{
+	for (int i = 0; i < F.nth; i++) {
+		assert_int_equal(F.detached[i], 1);
+		assert_false(F.trap_pending[i]);
+	}
+	sigset_t own;
+	sigprocmask(SIG_BLOCK, NULL, &own);
+	assert_false(sigismember(&own, SIGINT));
+}
+
+static void test_call_and_restore_restarted(void **state)
+{
+	struct inj t;
+	struct arch_regs before = F.regs[0];
+	uint64_t mask = F.mask[0];
+	static const uint64_t args[6] = { 5 };
+	long ret = 1;
+
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(F.seize_opts & PTRACE_O_SUSPEND_SECCOMP, 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(ret, 0);
+	assert_int_equal(F.ncalls, 1);
+	assert_int_equal(F.call_nr[0], 3); /* __NR_close */
+	assert_int_equal(F.call_arg0[0], 5);
+	assert_true(F.mask_blocked_during_call);
+	assert_true(F.own_sigint_blocked_during_call);
+	assert_int_equal(inj_release(&t), 0);
+
+	/* the read is re-entered: rax = its number, rip back over syscall */
+	struct arch_regs want = before;
+	want.r.rax = 0;
+	want.r.rip = 0x401000 - 2;
+	want.r.orig_rax = (uint64_t)-1;
+	assert_memory_equal(&F.regs[0], &want, sizeof(want));
+	assert_int_equal(F.mask[0], mask);
+	assert_all_detached_once();
+}
+
+static void test_finished_call_restored_exactly(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 7 };
+	long ret;
+	F.regs[0].r.rax = 3; /* read returned 3 bytes: nothing to restart */
+	struct arch_regs before = F.regs[0];
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(inj_call(&t, ASYS_SHUTDOWN, args, &ret), 0);
+	assert_int_equal(F.call_nr[1], 48); /* __NR_shutdown */
+	assert_int_equal(inj_release(&t), 0);
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	assert_all_detached_once();
+}
+
+static void test_signal_held_and_redelivered(void **state)
+{
+	struct inj t;
+	F.stop_sig[1] = SIGUSR1;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_release(&t), 0);
+	assert_int_equal(F.detach_sig[1], SIGUSR1);
+	assert_int_equal(F.detach_sig[0], 0);
+	assert_int_equal(F.nsetregs, 0); /* no call, nothing touched */
+	assert_all_detached_once();
+}
+
+static void test_already_traced(void **state)
+{
+	struct inj t;
+	F.tracer = 4242;
+	assert_int_equal(inj_attach(&t, &fake, 100), -EBUSY);
+	assert_non_null(strstr(t.why, "4242"));
+	assert_int_equal(F.nseize, 0);
+}
+
+static void test_seize_refused(void **state)
+{
+	struct inj t;
+	F.seize_err = -EPERM;
+	assert_int_equal(inj_attach(&t, &fake, 100), -EPERM);
+	assert_non_null(strstr(t.why, "CAP_SYS_PTRACE"));
+	for (int i = 0; i < F.nth; i++)
+		assert_false(F.attached[i]);
+}
+
+static void test_seccomp_suspended_or_refused(void **state)
+{
+	struct inj t;
+	F.seccomp = 2;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_true(F.seize_opts & PTRACE_O_SUSPEND_SECCOMP);
+	inj_release(&t);
+	setup(state);
+	F.seccomp = 2;
+	F.seize_err = -EPERM;
+	assert_int_equal(inj_attach(&t, &fake, 100), -EPERM);
+	assert_non_null(strstr(t.why, "CAP_SYS_ADMIN"));
+}
+
+static void test_thread_never_stops(void **state)
+{
+	struct inj t;
+	F.never_stops[2] = true;
+	assert_int_equal(inj_attach(&t, &fake, 100), -ETIMEDOUT);
+	assert_non_null(strstr(t.why, "102"));
+	assert_int_equal(F.nsetregs, 0);
+	assert_int_equal(F.detached[0], 1);
+	assert_int_equal(F.detached[1], 1);
+	assert_int_equal(F.detached[2], 0); /* cannot: never stopped */
+}
+
+static void test_setregs_fails(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	uint64_t mask = F.mask[0];
+	F.setregs_fails = true;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_true(inj_call(&t, ASYS_CLOSE, args, &ret) < 0);
+	inj_release(&t);
+	assert_int_equal(F.mask[0], mask);
+	assert_int_equal(F.ncalls, 0);
+	assert_all_detached_once();
+}
+
+static void test_exit_during_call(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	F.exit_on_call = true;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), -ESRCH);
+	inj_release(&t);
+	assert_int_equal(F.detached[0], 0); /* gone */
+	assert_int_equal(F.detached[1], 1);
+	assert_int_equal(F.detached[2], 1);
+}
+
+static void test_stops_before_the_call(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 9 };
+	long ret;
+	F.interrupts_before_exec = 2;
+	F.ret = -EBADF;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(ret, -EBADF);
+	assert_int_equal(F.ncalls, 1);
+	inj_release(&t);
+	assert_all_detached_once();
+}
+
+/* A group stop between the call and its single-step trap: the trap is
+ * still queued and must be consumed, not left to kill the target. */
+static void test_trap_consumed(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 9 };
+	long ret;
+	F.group_stop_after_exec = true;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_true(t.trap_pending);
+	inj_release(&t);
+	assert_all_detached_once(); /* asserts no trap left pending */
+}
+
+static void test_find_syscall_insn(void **state)
+{
+	uint64_t addr = 0;
+	assert_int_equal(inj_find_syscall_insn(&fake, 100, F.maps, &addr), 0);
+	assert_int_equal(addr, INSN); /* the vdso is preferred */
+	F.maps = "00500000-00501000 r-xp 00000000 08:01 1 /bin/app\n"
+		 "00600000-00601000 rw-p 00000000 00:00 0 [heap]\n";
+	assert_int_equal(inj_find_syscall_insn(&fake, 100, F.maps, &addr), 0);
+	assert_int_equal(addr, 0x500010);
+	F.maps = "00600000-00601000 rw-p 00000000 00:00 0 [heap]\n";
+	assert_int_equal(inj_find_syscall_insn(&fake, 100, F.maps, &addr), -ENOENT);
+}
+
+static void test_compat_task_refused(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	F.regs[0].r.cs = 0x23;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), -EOPNOTSUPP);
+	assert_non_null(strstr(t.why, "32-bit"));
+	inj_release(&t);
+	assert_int_equal(F.nsetregs, 0);
+	assert_all_detached_once();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_call_and_restore_restarted, setup),
+		cmocka_unit_test_setup(test_finished_call_restored_exactly, setup),
+		cmocka_unit_test_setup(test_signal_held_and_redelivered, setup),
+		cmocka_unit_test_setup(test_already_traced, setup),
+		cmocka_unit_test_setup(test_seize_refused, setup),
+		cmocka_unit_test_setup(test_seccomp_suspended_or_refused, setup),
+		cmocka_unit_test_setup(test_thread_never_stops, setup),
+		cmocka_unit_test_setup(test_setregs_fails, setup),
+		cmocka_unit_test_setup(test_exit_during_call, setup),
+		cmocka_unit_test_setup(test_stops_before_the_call, setup),
+		cmocka_unit_test_setup(test_trap_consumed, setup),
+		cmocka_unit_test_setup(test_find_syscall_insn, setup),
+		cmocka_unit_test_setup(test_compat_task_refused, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
