@@ -155,6 +155,14 @@ static int inject_linger0(struct inj *t, int fd, long *ret)
 	return r < 0 ? r : w;
 }
 
+/* Killed, or exiting: its fds are gone with it. While we hold it, a live
+ * target is in "t (tracing stop)"; a SIGKILL wakes it to exit. */
+static bool target_gone(pid_t pid)
+{
+	char state[32];
+	return tracee_real.status_field(pid, "State", state, sizeof(state)) < 0 || state[0] != 't';
+}
+
 /* Mark the rows from k on that the engine still had to do. */
 static void abandon(struct job *j, size_t k, int err, const char *why)
 {
@@ -283,10 +291,16 @@ static int run_steps(struct job *j, struct inj *t)
 		struct row *rw = &j->p->rows[j->idx[k]];
 		if (j->step[k] == STEP_NONE)
 			continue;
-		if (!procfd_fd_is(PROC_ROOT, j->pid, owner_of(j->p, rw)->fd, j->p->socks.v[rw->sock].inode)) {
-			set_result(rw, RES_SKIPPED, 0, "fd reused: the fd is no longer this socket");
-			j->step[k] = STEP_NONE;
-		}
+		int c = procfd_fd_check(PROC_ROOT, j->pid, owner_of(j->p, rw)->fd, j->p->socks.v[rw->sock].inode);
+		if (c == 1)
+			continue;
+		/* Every thread is stopped: an fd can only vanish now because
+		 * the process is being killed and its files torn down. */
+		if (c < 0 && target_gone(j->pid))
+			return abandon(j, 0, ESRCH, "the target exited"), -ESRCH;
+		set_result(rw, RES_SKIPPED, 0, c < 0 ? "the fd was closed meanwhile"
+						    : "fd reused: the fd is no longer this socket");
+		j->step[k] = STEP_NONE;
 	}
 	/* A thread stopped inside a call on the fd (a read on this very
 	 * socket) re-enters that call by number when it resumes: after our
@@ -392,8 +406,10 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 	if (!idx || !step)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n; i++)
-		if (p->rows[i].result == RES_PLANNED)
+		if (p->rows[i].result == RES_PLANNED) {
+			p->rows[i].acted = true;
 			idx[n++] = i;
+		}
 	qsort_r(idx, n, sizeof(*idx), by_pid_fd, p);
 
 	int err = 0;

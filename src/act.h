@@ -16,7 +16,8 @@ extern volatile sig_atomic_t act_interrupted;
 /* Act on every RES_PLANNED row, one process at a time; each row ends done,
  * skipped, or failed, and is verified. Audit records are written before and
  * after each process's actions; a row whose intent cannot be recorded is not
- * acted on. 0, or -errno for a failure that stopped the whole run. */
+ * acted on. 0, or -errno when the audit log could not be written: the run
+ * stopped there. */
 int act_run(struct plan *p, const struct options *o, struct audit *a);
 
 /* Re-read the kernel's view after acting: fills row->verify. */

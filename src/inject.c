@@ -56,12 +56,13 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 		return 0;
 	th->stopped = true;
 	int event = status >> 16;
+	th->in_signal_path = event == 0 || event == PTRACE_EVENT_STOP;
 	if (event == PTRACE_EVENT_CLONE) {
 		/* The new thread is attached automatically (TRACECLONE) and
 		 * will report an event stop of its own. */
 		unsigned long child;
 		pid_t tid = th->tid;
-		if (t->ops->geteventmsg(tid, &child) == 0 && !find_thread(t, (pid_t)child) &&
+		if (t->ops->geteventmsg(tid, &child) == 0 && child > 0 && !find_thread(t, (pid_t)child) &&
 		    !add_thread(t, (pid_t)child))
 			return -ENOMEM;
 	} else if (event == 0 && WSTOPSIG(status) != SIGTRAP)
@@ -343,7 +344,8 @@ int inj_prepare(struct inj *t)
 	pid_t tid = t->th[pick].tid;
 
 	if ((r = t->ops->getregs(tid, &t->saved)) < 0)
-		return fail(t, r, "cannot read registers of thread %d: %s", (int)tid, strerror(-r));
+		return r == -ESRCH ? fail(t, r, "target exited")
+				   : fail(t, r, "cannot read registers of thread %d: %s", (int)tid, strerror(-r));
 	if (arch_sysno(&t->saved, ASYS_CLOSE) < 0)
 		return fail(t, -EOPNOTSUPP, "cannot inject into a %s yet", arch_mode_name(&t->saved));
 	if (!t->insn) {
@@ -567,15 +569,12 @@ int inj_release(struct inj *t)
 	if (th && t->modified && !th->gone) {
 		if (t->trap_pending)
 			consume_trap(t);
-		/* Registers back in their restarted form: a call the thread
-		 * was blocked in is re-entered as if nothing happened (see
-		 * arch_restart_fixup). Done ourselves, whichever stop we are
-		 * in: from some stops the kernel would not do it. One trace
-		 * remains possible, as for any stop (signal(7)): a signal with
-		 * a handler delivered right after we leave runs with the call
-		 * restarted (SA_RESTART semantics) rather than failing EINTR. */
+		/* The saved registers, exactly, when the kernel will apply
+		 * the restart rules on resume; in their restarted form when
+		 * it would not (see the top of inject.h). */
 		struct arch_regs restore = t->saved;
-		arch_restart_fixup(&restore);
+		if (!th->in_signal_path)
+			arch_restart_fixup(&restore);
 		if ((r = t->ops->setregs(th->tid, &restore)) < 0 && !first)
 			first = fail(t, r, "cannot restore registers: %s", strerror(-r));
 	}

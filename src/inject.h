@@ -6,7 +6,18 @@
  *
  *   inj_attach()  - seize and stop every thread; on failure nothing is left
  *   inj_call()    - run one system call in the target, any number of times
- *   inj_release() - restore and detach; always called after inj_attach() */
+ *   inj_release() - restore and detach; always called after inj_attach()
+ *
+ * How a blocked call survives: a thread stopped inside an interrupted call
+ * has -ERESTART* in its return register. Resumed from a stop inside signal
+ * delivery (every stop the engine leaves the thread in: the interrupt, the
+ * single-step trap, the close loop's breakpoint), the kernel itself applies
+ * the restart rules to the registers we restore, including their one
+ * exception: a signal with a handler delivered then makes -ERESTARTNOHAND
+ * (pause, ...) and -ERESTARTSYS without SA_RESTART fail with EINTR, as the
+ * application expects. So the saved registers go back exactly. From any
+ * other stop the kernel would skip the rules (the application would see
+ * errno 512): there the engine applies them itself (arch_restart_fixup). */
 #pragma once
 #include <signal.h>
 #include <stdbool.h>
@@ -21,6 +32,9 @@ struct inj_thread {
 	bool stopped;   /* in a ptrace stop, ours to resume or detach */
 	bool gone;      /* exited while we held it */
 	int pending_sig; /* a signal-delivery-stop's signal, re-delivered on detach */
+	bool in_signal_path; /* the stop is inside signal delivery (a signal
+			      * or group/interrupt stop), where the kernel
+			      * applies the restart rules when it resumes */
 };
 
 struct inj {

@@ -115,14 +115,19 @@ static void install_signal_handlers(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* 0 when every planned action was done; 3 when something was refused,
+ * failed, or was planned but ended skipped (the target exited, the fd was
+ * reused, ...). Ownerless sockets, skipped from the start, do not count. */
 static int exit_status(const struct plan *p, const struct options *o)
 {
 	bool bad = false;
 	if (!p->n)
 		return EXIT_NOMATCH;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->rows[i].result == RES_FAILED || p->rows[i].result == RES_REFUSED)
+	for (size_t i = 0; i < p->n; i++) {
+		const struct row *rw = &p->rows[i];
+		if (rw->result == RES_FAILED || rw->result == RES_REFUSED || (rw->acted && rw->result != RES_DONE))
 			bad = true;
+	}
 	return bad && !o->dry_run ? EXIT_PARTIAL : EXIT_MATCH;
 }
 
@@ -217,16 +222,19 @@ static int run(const struct options *o)
 	if (acting) {
 		install_signal_handlers();
 		r = act_run(&plan, o, &audit);
-		if (r < 0)
-			fprintf(stderr, "sockreap: %s\n", strerror(-r));
 		if (act_interrupted)
 			fprintf(stderr, "sockreap: interrupted by signal %d: every target was restored and detached\n",
 				(int)act_interrupted);
 	}
 	report_print(stdout, &plan, o);
 	status = exit_status(&plan, o);
-	if (acting && act_interrupted)
-		status = EXIT_PARTIAL;
+	if (acting && r < 0) {
+		/* act_run fails as a whole only when the audit log could not
+		 * be written: it stopped before touching anything more */
+		fprintf(stderr, "sockreap: cannot write the audit log %s: %s; stopped, nothing more was done\n", log,
+			strerror(-r));
+		status = EXIT_ENV;
+	}
 out:
 	if (!o->quiet)
 		report_summary(stderr, &plan, o);

@@ -18,6 +18,8 @@ struct row {
 	unsigned nowners;    /* how many (pid, fd) hold this socket */
 	bool epoll;          /* the owner's epoll set watches this fd */
 	enum result result;
+	bool acted;          /* was planned when acting began: anything but
+			      * done then means the run fell short */
 	const char *reason;  /* static text; refusals and skips always have one */
 	const char *note;    /* a warning that does not stop the action */
 	int err;             /* positive errno when failed */

@@ -264,15 +264,20 @@ int procfd_epoll_watched(const char *proc_root, pid_t pid, int fd, uint64_t inod
 	return r;
 }
 
-bool procfd_fd_is(const char *proc_root, pid_t pid, int fd, uint64_t inode)
+int procfd_fd_check(const char *proc_root, pid_t pid, int fd, uint64_t inode)
 {
 	char path[96], link[64];
 	snprintf(path, sizeof(path), "%s/%d/fd/%d", proc_root, (int)pid, fd);
 	ssize_t n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
-		return false;
+		return -errno;
 	link[n] = '\0';
 	return socket_link_inode(link) == inode;
+}
+
+bool procfd_fd_is(const char *proc_root, pid_t pid, int fd, uint64_t inode)
+{
+	return procfd_fd_check(proc_root, pid, fd, inode) == 1;
 }
 
 void owner_list_free(struct owner_list *l)

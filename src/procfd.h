@@ -31,7 +31,9 @@ bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode);
  * 1 yes, 0 no, -errno. */
 int procfd_epoll_watched(const char *proc_root, pid_t pid, int fd, uint64_t inode);
 
-/* Does <proc_root>/<pid>/fd/<fd> link to socket:[inode] right now? */
+/* Does <proc_root>/<pid>/fd/<fd> link to socket:[inode] right now? 1 yes,
+ * 0 it links to something else, -ENOENT no such fd (or process). */
+int procfd_fd_check(const char *proc_root, pid_t pid, int fd, uint64_t inode);
 bool procfd_fd_is(const char *proc_root, pid_t pid, int fd, uint64_t inode);
 
 void owner_list_free(struct owner_list *l);

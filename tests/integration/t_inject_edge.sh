@@ -1,0 +1,456 @@
+# The injection engine's edge cases (issue 3): a target that exits mid-way,
+# one already traced, a stopped job, SIGINT to sockreap mid-way, a signal
+# sent to the target while sockreap holds it, a thread blocked reading the
+# very socket being closed, FIN vs RST seen by the peer through both the
+# pidfd and the ptrace path, a socket shared by a parent and its child, and
+# a seccomp filter that kills on close. Events meant to land while sockreap
+# holds the target are timed from the moment its TracerPid turns non-zero.
+source "$(dirname "${BASH_SOURCE[0]}")/inject_lib.sh"
+
+# reap ARGS...: run_sockreap acting (--yes), JSON output, audit log in $TMP.
+reap() {
+	run_sockreap "$@" --yes --json --audit-log "$TMP/audit.log"
+}
+
+# when_traced PID CMD...: wait until PID has a tracer, then run CMD with
+# $TRACER set to the tracer's PID. Shell builtins only, so it reacts within
+# a fraction of sockreap's stop. Gives up after 20 s or when PID is gone.
+when_traced() {
+	local pid=$1 k v end=$((SECONDS + 20))
+	shift
+	while ((SECONDS < end)); do
+		v=0
+		while read -r k v; do
+			[[ $k == TracerPid: ]] && break
+		done 2>/dev/null <"/proc/$pid/status" || return 1
+		if [[ $v != 0 ]]; then
+			TRACER=$v
+			"$@"
+			return
+		fi
+	done
+	return 1
+}
+
+# sockreap_with_timeout SECONDS: make run_sockreap run sockreap under
+# timeout(1), so a hang fails the test (status 124) instead of blocking it.
+sockreap_with_timeout() {
+	[[ $SOCKREAP == "$TMP/sockreap-timeout" ]] && return
+	printf '#!/bin/sh\nexec timeout -k 5 %s %q "$@"\n' "$1" "$SOCKREAP" >"$TMP/sockreap-timeout"
+	chmod +x "$TMP/sockreap-timeout"
+	SOCKREAP=$TMP/sockreap-timeout
+}
+
+# assert_sane_exit: sockreap neither hung nor crashed.
+assert_sane_exit() {
+	[[ $RC != 124 && $RC != 137 ]] || fail "sockreap hung (killed by timeout, status $RC)"
+	((RC < 128)) || fail "sockreap died of signal $((RC - 128))"
+	! grep -qE 'Sanitizer|runtime error|Segmentation fault|core dumped' "$ERR" ||
+		fail "sockreap crashed: $(cat "$ERR")"
+}
+
+# assert_fds_closed_or_intact: every fd of the blocker is as before, except
+# leaked sockets that may be gone; nothing new, nothing else changed. And
+# the JSON agrees: a socket said done is gone, any other is still there.
+assert_fds_closed_or_intact() {
+	local now bad
+	now=$(fd_table "$BPID")
+	bad=$(comm -13 <(sort <<<"$FDS_BEFORE") <(sort <<<"$now"))
+	[[ -z $bad ]] || fail "new or changed fds in the target: $bad"
+	bad=$(comm -23 <(sort <<<"$FDS_BEFORE") <(sort <<<"$now") |
+		awk -v a="$LEAK_FIRST" -v b="$LEAK_LAST" '$1 < a || $1 > b || $2 !~ /^socket:/')
+	[[ -z $bad ]] || fail "fds gone that were not leaked sockets: $bad"
+	# JSON "FD RESULT" lines against the fds still open.
+	bad=$(awk 'NR == FNR { open[$1] = 1; next }
+		($2 == "done") == ($1 in open) { print "fd " $1 " is " ($1 in open ? "open" : "gone") " but " $2 }' \
+		<(echo "$now") <(jq -r 'select(.pid != null) | "\(.fd) \(.result)"' "$OUT") | head -5)
+	[[ -z $bad ]] || fail "the JSON disagrees with the fd table: $bad"
+}
+
+# ---- the target exits while sockreap works on it ----
+
+# MIDWAY_DELAYS: when the watcher acts, in ms after it first sees the target
+# traced, so the event lands in each phase of sockreap's work on 2,000 fds
+# (attach, checks, the close loop, release; about 15 ms here in all).
+MIDWAY_DELAYS="0 2 4 6 8 10 13"
+
+# after_ms MS CMD...: run CMD MS milliseconds from now (no fork for the wait:
+# a read with a timeout on a FIFO nobody writes).
+after_ms() {
+	local ms=$1
+	shift
+	[[ -p $TMP/never ]] || mkfifo "$TMP/never"
+	((ms == 0)) || read -r -t "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))" <>"$TMP/never"
+	"$@"
+}
+
+# midway_start [CALL]: a blocker (in CALL, default read) with 2,000 leaks,
+# none adjacent (--gaps: no close_range over them), and sockreap under a
+# timeout.
+midway_start() {
+	start_blocker blocker --leak 2000 --gaps --threads 4 --block "${1:-read}"
+	sockreap_with_timeout 20
+}
+
+# stop_watcher: the watcher is done, or sockreap finished before it saw the
+# target traced (then it is just ended).
+stop_watcher() {
+	kill "$WATCHER" 2>/dev/null
+	wait "$WATCHER" 2>/dev/null
+}
+
+test_edge_target_exits_midway() {
+	need_root
+	local d n done bad early=0
+	for d in $MIDWAY_DELAYS; do
+		midway_start
+		spawn when_traced "$BPID" after_ms "$d" kill -KILL "$BPID"
+		WATCHER=$SPAWNED
+		reap --port "$PORT" --state close-wait
+		assert_sane_exit
+		stop_watcher
+		kill -KILL "$BPID" 2>/dev/null
+		wait "$BPID"
+		n=$(jq -s length "$OUT")
+		done=$(json_count '.result == "done"')
+		bad=$(json_count '(.result == "failed" or .result == "skipped") and (.reason | type) == "string"')
+		echo "kill after $d ms: exit $RC, $n lines, $done done, $bad failed or skipped with a reason" >&2
+		assert_eq "$n" 2000 "one JSON line per socket"
+		assert_eq "$((done + bad))" "$n" "every line done, or failed/skipped with a reason"
+		# The blocker never closes or reuses an fd: the reason must be the exit.
+		assert_eq "$(json_count '(.reason // "") | test("fd reused")')" 0 "lines blaming a reused fd"
+		[[ $RC == 0 || $RC == 3 ]] || fail "exit status $RC"
+		((done == n)) || early=$((early + 1))
+	done
+	((early > 0)) || fail "the target never died before sockreap was done: the test did not test"
+}
+
+# ---- a target already traced by someone else ----
+
+# start_strace: trace the blocker with strace; sets STRACE_PID once attached.
+start_strace() {
+	need_cmd strace
+	spawn strace -f -o /dev/null -p "$BPID"
+	STRACE_PID=$SPAWNED
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[[ $(tracer_pid "$BPID") == "$STRACE_PID" ]] && return 0
+		sleep 0.01
+	done
+	fail "strace did not attach"
+}
+
+test_edge_already_traced() {
+	need_root
+	start_blocker blocker --leak 5 --threads 2 --block read
+	start_strace
+	reap --port "$PORT" --state close-wait
+	assert_rc 3
+	assert_eq "$(json_count '.result == "failed" and (.reason | test("\\b'"$STRACE_PID"'\\b"))')" 5 \
+		"failed lines naming tracer PID $STRACE_PID"
+	assert_leaks_untouched
+	assert_eq "$(tracer_pid "$BPID")" "$STRACE_PID" "the tracer of the target"
+	# The table names the tracer too, not only the JSON.
+	run_sockreap --port "$PORT" --state close-wait --yes --audit-log "$TMP/audit.log"
+	assert_rc 3
+	grep -q "\b$STRACE_PID\b" "$OUT" "$ERR" || fail "no message names the tracer $STRACE_PID"
+	kill "$STRACE_PID"
+	wait "$STRACE_PID"
+	assert_all_threads_untraced "$BPID"
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
+
+# The pidfd path never ptraces: --shutdown works on a target under strace,
+# while --shutdown --inject (the ptrace path) must fail naming the tracer.
+test_edge_shutdown_pidfd_needs_no_ptrace() {
+	need_root
+	start_blocker blocker --leak 3 --block read
+	start_strace
+	reap --port "$PORT" --state close-wait --shutdown --inject
+	assert_rc 3
+	assert_eq "$(json_count '.result == "failed" and (.reason | test("'"$STRACE_PID"'"))')" 3 "failed lines"
+	assert_eq "$(close_wait_count "$PORT")" 3 "CLOSE-WAIT sockets after the failed --inject"
+	reap --port "$PORT" --state close-wait --shutdown
+	assert_rc 0
+	assert_eq "$(json_count '.action == "shutdown-rdwr" and .result == "done"')" 3 "shutdown done lines"
+	assert_eq "$(close_wait_count "$PORT")" 0 "CLOSE-WAIT sockets after the pidfd shutdown"
+	assert_leaks_untouched # shutdown keeps the fds
+	kill "$STRACE_PID"
+	wait "$STRACE_PID"
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
+
+# ---- a stopped job stays stopped ----
+
+test_edge_job_stopped_static() {
+	need_root
+	start_blocker blocker-static --leak 5 --threads 3 --block read
+	kill -STOP "$BPID"
+	local i t
+	for ((i = 0; i < 200; i++)); do
+		[[ $(proc_state "$BPID") == T ]] && break
+		sleep 0.01
+	done
+	reap --port "$PORT" --state close-wait
+	assert_rc 0
+	assert_json_closed "$BPID"
+	assert_only_leaks_closed
+	sleep 0.2 # a wrongly resumed target would have run by now
+	for t in /proc/"$BPID"/task/*; do
+		assert_eq "$(awk '/^State:/ {print $2}' "$t/status")" T "state of thread ${t##*/}"
+		assert_eq "$(awk '/^TracerPid:/ {print $2}' "$t/status")" 0 "tracer of thread ${t##*/}"
+	done
+	[[ ! -s $REPORT ]] || fail "the stopped target ran its call to the end: $(cat "$REPORT")"
+	kill -CONT "$BPID"
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
+
+# ---- SIGINT to sockreap while it reaps 2,000 fds ----
+
+test_edge_sigint_midway() {
+	need_root
+	local d
+	for d in $MIDWAY_DELAYS; do
+		midway_start
+		spawn when_traced "$BPID" after_ms "$d" interrupt_tracer
+		WATCHER=$SPAWNED
+		reap --port "$PORT" --state close-wait
+		assert_sane_exit
+		stop_watcher
+		echo "SIGINT after $d ms: exit $RC, $(json_count '.result == "done"') done" >&2
+		assert_all_threads_untraced "$BPID"
+		assert_sigmasks_unchanged
+		assert_fds_closed_or_intact
+		finish_call read
+		wait_report
+		assert_report_ok read 0
+	done
+}
+interrupt_tracer() { kill -INT "$TRACER"; }
+
+# ---- a signal sent while sockreap holds the target is not lost ----
+
+# The main thread waits for SIGUSR2 in sigsuspend() (SIGUSR2 blocked at any
+# other time: the race-free wait) or pause(); the signal arrives while the
+# engine holds the target stopped. Once sockreap leaves, the handler must run
+# and the wait must end with EINTR: a handler run with the wait restarted
+# afterwards is a lost wakeup (for sigsuspend one that cannot happen
+# without sockreap).
+signal_during_stop_case() {
+	local call=$1 d landed=0
+	need_root
+	for d in 0 0 3; do
+		midway_start "$call"
+		wait_blocked "$BPID"
+		rm -f "$TMP/fired"
+		spawn when_traced "$BPID" after_ms "$d" fire kill -USR2 "$BPID"
+		WATCHER=$SPAWNED
+		reap --port "$PORT" --state close-wait
+		assert_sane_exit
+		stop_watcher
+		# (No mask check: the wait may be over, with the mask it restores.)
+		assert_all_threads_untraced "$BPID"
+		if [[ -e $TMP/fired ]]; then
+			landed=$((landed + 1))
+		else
+			kill -USR2 "$BPID" # sockreap was done before the watcher saw it
+		fi
+		if ! (wait_for_file "$REPORT" 3) 2>/dev/null; then
+			kill -USR2 "$BPID"
+			wait_report 5
+			fail "$call did not end with the SIGUSR2 sent while sockreap held the target; a second one ended it: $(cat "$REPORT")"
+		fi
+		wait_report
+		assert_report_ok "$call" 0
+	done
+	((landed > 0)) || fail "no signal was sent while the target was traced: the test did not test"
+}
+
+test_edge_signal_during_stop_sigsuspend() { signal_during_stop_case sigsuspend; }
+test_edge_signal_during_stop_pause() { signal_during_stop_case pause; }
+# fire CMD...: run CMD and leave a mark that it ran.
+fire() { "$@" && touch "$TMP/fired"; }
+
+# ---- a thread blocked reading the very socket being closed ----
+
+# readsock_start ACTION...: the main thread reads the ESTABLISHED socket (its
+# peer sends nothing) while sockreap acts on that socket.
+readsock_start() {
+	need_root
+	start_blocker blocker --leak 1 --threads 2 --block readsock
+	wait_blocked "$BPID"
+	reap --port "$PORT" --state estab --pid "$BPID" "$@"
+	# 0 when done; 3 when the close was skipped (a planned action not done)
+	[[ $RC -eq 0 || ( $RC -eq 3 && $(jq -r .result "$OUT") == skipped ) ]] || fail "exit status $RC"
+	assert_all_threads_untraced "$BPID"
+}
+
+# Closing a socket does not wake a reader (DESIGN.md); but sockreap's stop
+# interrupts the read, and its restart on a closed fd would fail with EBADF,
+# a trace no stop may leave. Two outcomes are right: the fd is closed and the
+# read goes on blocking, or the close is skipped with a reason (use
+# --shutdown) and the fd stays. Either way the peer's byte then ends the
+# read with 1.
+test_edge_readsock_close() {
+	readsock_start
+	local res
+	res=$(jq -r .result "$OUT")
+	case $res in
+	done) [[ -z $(fd_link "$BPID" "$ESTAB_FD") ]] || fail "reported done, but the ESTABLISHED fd is still open" ;;
+	skipped)
+		assert_eq "$(json_count '(.reason | type) == "string" and (.reason | length) > 0')" 1 "a skip with a reason"
+		assert_leaks_untouched
+		;;
+	*) fail "result $res" ;;
+	esac
+	sleep 0.5
+	[[ ! -s $REPORT ]] || fail "the blocked read ended after the close: $(cat "$REPORT")"
+	kill -USR1 "$PEER_PID"
+	wait_report
+	report_is '.ok == true and .ret == 1'
+}
+
+# shutdown wakes the reader with EOF; the fd stays.
+test_edge_readsock_shutdown() {
+	readsock_start --shutdown
+	wait_report 5
+	report_is '.ok == true and .ret == 0'
+}
+
+test_edge_readsock_shutdown_inject() {
+	readsock_start --shutdown --inject
+	wait_report 5
+	report_is '.ok == true and .ret == 0'
+}
+
+# ---- FIN or RST, as the peer sees it ----
+
+# peer_case EXPECT ACTION...: act on the blocker's ESTABLISHED socket; the
+# peer's recv() must see EXPECT (fin: EOF; rst: ECONNRESET).
+peer_case() {
+	local expect=$1
+	shift
+	need_root
+	start_blocker blocker --leak 1 --block read --peer-report "$TMP/peer.json"
+	reap --port "$PORT" --state estab --pid "$BPID" "$@"
+	assert_rc 0
+	assert_eq "$(json_count '.result == "done" and .fd == '"$ESTAB_FD")" 1 "done line for fd $ESTAB_FD"
+	assert_all_threads_untraced "$BPID"
+	wait_for_file "$TMP/peer.json" 5
+	echo "peer: $(cat "$TMP/peer.json")" >&2
+	assert_eq "$(jq -r .seen "$TMP/peer.json")" "$expect" "what the peer saw"
+	case " $* " in
+	*" --shutdown "*) assert_leaks_untouched ;;
+	*) assert_only_leaks_closed_except_estab ;;
+	esac
+	if [[ $expect == rst ]]; then
+		assert_eq "$(ss -Htan state time-wait "( sport = :$PORT )" | wc -l)" 0 "TIME-WAIT left by --reset"
+	fi
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
+
+# close and reset free the ESTABLISHED fd, nothing else.
+assert_only_leaks_closed_except_estab() {
+	assert_fds "$BPID" "$(fd_table_without "$ESTAB_FD" "$ESTAB_FD")"
+}
+
+test_edge_peer_fin_close() { peer_case fin; }
+test_edge_peer_fin_shutdown_pidfd() { peer_case fin --shutdown; }
+test_edge_peer_fin_shutdown_inject() { peer_case fin --shutdown --inject; }
+test_edge_peer_rst_reset_pidfd() { peer_case rst --reset; }
+test_edge_peer_rst_reset_inject() { peer_case rst --reset --inject; }
+
+# ---- a socket shared by a parent and its forked child ----
+
+test_edge_shared_socket() {
+	need_root
+	start_blocker blocker --leak 3 --share --block read
+	local share_before lo hi
+	share_before=$(fd_table "$SHARE_PID")
+	reap --port "$PORT" --state close-wait
+	assert_rc 0
+	assert_eq "$(jq -s length "$OUT")" 6 "JSON lines (3 sockets x 2 owners)"
+	assert_eq "$(json_count '.owners == 2 and .result == "done"')" 6 "done lines with owners 2"
+	lo=$((BPID < SHARE_PID ? BPID : SHARE_PID)) hi=$((BPID > SHARE_PID ? BPID : SHARE_PID))
+	assert_eq "$(jq -sc '[.[].pid] | unique' "$OUT")" "[$lo,$hi]" "owners"
+	# After both closes, verify must find each socket gone.
+	assert_eq "$(jq -s 'group_by(.inode) | map(select(any(.[]; .verify | test("socket gone")))) | length' "$OUT")" 3 \
+		"sockets verified gone"
+	assert_only_leaks_closed
+	assert_fds "$SHARE_PID" "$(fd_table_without "$LEAK_FIRST" "$LEAK_LAST" "$share_before")"
+	assert_eq "$(close_wait_count "$PORT")" 0 "CLOSE-WAIT sockets left"
+	assert_all_threads_untraced "$SHARE_PID"
+	[[ $(proc_state "$SHARE_PID") != Z ]] || fail "the child sharing the sockets died"
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
+
+# Closing one owner's fd leaves the socket alive: the result says so.
+test_edge_shared_socket_one_owner() {
+	need_root
+	start_blocker blocker --leak 3 --share --block read
+	reap --port "$PORT" --state close-wait --pid "$BPID"
+	assert_rc 0
+	assert_eq "$(json_count '.pid == '"$BPID"' and .result == "done" and (.verify | test("alive|held"))')" 3 \
+		"done lines saying the socket lives on"
+	assert_only_leaks_closed
+	assert_eq "$(close_wait_count "$PORT")" 3 "CLOSE-WAIT sockets still held by the child"
+	reap --port "$PORT" --state close-wait --pid "$SHARE_PID"
+	assert_rc 0
+	assert_eq "$(json_count '.result == "done" and (.verify | test("socket gone"))')" 3 "done lines, socket gone"
+	assert_eq "$(close_wait_count "$PORT")" 0 "CLOSE-WAIT sockets left"
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
+
+# ---- a seccomp filter that kills the process on close/shutdown ----
+
+# seccomp_case BIN ACTION...: the target must never die. sockreap either
+# acts with PTRACE_O_SUSPEND_SECCOMP or refuses with a reason (fds intact).
+seccomp_case() {
+	local bin=$1
+	shift
+	need_root
+	start_blocker "$bin" --leak 4 --threads 2 --block read --seccomp-kill-close
+	wait_blocked "$BPID"
+	assert_eq "$(awk '/^Seccomp:/ {print $2}' "/proc/$BPID/status")" 2 "Seccomp mode of the target"
+	reap --port "$PORT" --state close-wait "$@"
+	sleep 0.1
+	[[ $(proc_state "$BPID") != Z ]] && kill -0 "$BPID" 2>/dev/null || {
+		wait "$BPID"
+		fail "the target died (exit status $?)"
+	}
+	assert_all_threads_untraced "$BPID"
+	local done
+	done=$(json_count '.result == "done"')
+	if [[ $RC == 0 && $done == 4 ]]; then
+		case " $* " in
+		*" --shutdown "*) assert_leaks_untouched ;;
+		*) assert_only_leaks_closed ;;
+		esac
+		assert_eq "$(close_wait_count "$PORT")" 0 "CLOSE-WAIT sockets left"
+	else
+		assert_rc 3
+		assert_eq "$(json_count '(.result == "refused" or .result == "failed") and (.reason | test("seccomp"; "i"))')" 4 \
+			"refusals naming seccomp"
+		assert_leaks_untouched
+	fi
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
+
+test_edge_seccomp_close_static() { seccomp_case blocker-static; }
+test_edge_seccomp_close() { seccomp_case blocker; }
+test_edge_seccomp_shutdown_inject() { seccomp_case blocker --shutdown --inject; }
+test_edge_seccomp_reset_inject() { seccomp_case blocker --reset --inject; }
