@@ -424,6 +424,8 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 		 * this process reaches the log before we touch it. */
 		for (size_t i = k; i < end && !err; i++)
 			err = audit_record(a, p, &p->rows[idx[i]], o, "intent");
+		if (!err)
+			err = audit_flush(a);
 		if (err) {
 			for (size_t i = k; i < n; i++)
 				set_result(&p->rows[idx[i]], RES_FAILED, -err,
@@ -436,5 +438,6 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 	verify_rows(p, o);
 	for (size_t k = 0; k < n; k++)
 		audit_record(a, p, &p->rows[idx[k]], o, "result");
-	return err;
+	int r = audit_flush(a);
+	return err ? err : r;
 }

@@ -32,7 +32,9 @@ static char *argv_to_json(int argc, char **argv)
 
 int audit_open(struct audit *a, const char *path, const struct options *o)
 {
-	*a = (struct audit){ .fd = -1, .uid = getuid() };
+	memset(a, 0, sizeof(*a));
+	a->fd = -1;
+	a->uid = getuid();
 	a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
 	if (a->fd < 0)
 		return -errno;
@@ -42,7 +44,8 @@ int audit_open(struct audit *a, const char *path, const struct options *o)
 		user = getlogin();
 	snprintf(a->user, sizeof(a->user), "%s", user ? user : "");
 	a->argv_json = argv_to_json(o->argc, o->argv);
-	if (!a->argv_json) {
+	a->exe_cache = calloc(AUDIT_EXE_CACHE, sizeof(*a->exe_cache));
+	if (!a->argv_json || !a->exe_cache) {
 		audit_close(a);
 		return -ENOMEM;
 	}
@@ -67,20 +70,52 @@ static void rfc3339_ms(char *buf, size_t size)
 	snprintf(buf + n, size - n, ".%03ld%.3s:%s", ts.tv_nsec / 1000000, zone, zone + 3);
 }
 
+/* The owner's executable, read once per process (a small direct-mapped
+ * cache: rows of one process come in runs). */
+static const char *exe_of(struct audit *a, pid_t pid)
+{
+	size_t slot = (size_t)pid % AUDIT_EXE_CACHE;
+	if (a->exe_cache[slot].pid != pid) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+		ssize_t n = readlink(path, a->exe_cache[slot].exe, sizeof(a->exe_cache[slot].exe) - 1);
+		a->exe_cache[slot].exe[n > 0 ? n : 0] = '\0';
+		a->exe_cache[slot].pid = pid;
+	}
+	return a->exe_cache[slot].exe;
+}
+
+int audit_flush(struct audit *a)
+{
+	size_t off = 0;
+	if (a->fd < 0)
+		return a->len ? -EBADF : 0;
+	while (off < a->len) {
+		ssize_t w = write(a->fd, a->buf + off, a->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int r = w < 0 ? -errno : -EIO;
+			a->len = 0;
+			return r;
+		}
+		off += (size_t)w;
+	}
+	a->len = 0;
+	return 0;
+}
+
 int audit_record(struct audit *a, const struct plan *p, const struct row *rw,
 		 const struct options *o, const char *phase)
 {
-	char *buf = NULL, when[40], exe[256] = "";
+	char *buf = NULL, when[40];
+	const char *exe = "";
 	size_t len = 0;
 
 	if (a->fd < 0)
 		return -EBADF;
-	if (rw->owner >= 0) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/exe", (int)p->owners.v[rw->owner].pid);
-		ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = '\0';
-	}
+	if (rw->owner >= 0)
+		exe = exe_of(a, p->owners.v[rw->owner].pid);
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
@@ -99,11 +134,28 @@ int audit_record(struct audit *a, const struct plan *p, const struct row *rw,
 		free(buf);
 		return -ENOMEM;
 	}
-	/* One write(2) per record with O_APPEND: records of concurrent runs
-	 * never interleave. */
-	ssize_t w = write(a->fd, buf, len);
-	int r = w == (ssize_t)len ? 0 : w < 0 ? -errno : -EIO;
-	if (r == 0 && a->syslog)
+	/* Whole records only, and each batch one O_APPEND write(2): records
+	 * of concurrent runs never interleave. */
+	int r = 0;
+	if (a->len + len > a->cap) {
+		if ((r = audit_flush(a)) < 0) {
+			free(buf);
+			return r;
+		}
+		if (len > a->cap) {
+			size_t cap = MAX(len, (size_t)65536);
+			char *nb = realloc(a->buf, cap);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			a->buf = nb;
+			a->cap = cap;
+		}
+	}
+	memcpy(a->buf + a->len, buf, len);
+	a->len += len;
+	if (a->syslog)
 		syslog(LOG_NOTICE, "%.*s", (int)(len - 1), buf);
 	free(buf);
 	return r;
@@ -111,6 +163,12 @@ int audit_record(struct audit *a, const struct plan *p, const struct row *rw,
 
 void audit_close(struct audit *a)
 {
+	audit_flush(a);
+	free(a->buf);
+	a->buf = NULL;
+	free(a->exe_cache);
+	a->exe_cache = NULL;
+	a->len = a->cap = 0;
 	if (a->fd >= 0)
 		close(a->fd);
 	if (a->syslog)

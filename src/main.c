@@ -140,7 +140,7 @@ static int record_all(struct audit *a, const struct plan *p, const struct option
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return audit_flush(a);
 }
 
 static int run(const struct options *o)

@@ -125,14 +125,22 @@ static int mark_epoll(struct plan *p, const struct options *o, const struct plan
 	qsort_r(idx, n, sizeof(*idx), row_by_pid, p);
 
 	struct epoll_watches w = { 0 };
+	_cleanup_free_ int *epfds = malloc((p->owners.nep + 1) * sizeof(*epfds));
+	if (!epfds)
+		return -ENOMEM;
 	pid_t cur = 0;
 	for (size_t k = 0; k < n; k++) {
 		struct row *rw = &p->rows[idx[k]];
 		const struct owner *ow = &p->owners.v[rw->owner];
 		if (ow->pid != cur) {
+			/* the epoll fds the scan saw in this process */
+			size_t nep = 0;
 			cur = ow->pid;
 			w.n = 0;
-			if (procfd_epoll_watches(env->proc_root, cur, &w) == -ENOMEM) {
+			for (size_t e = 0; e < p->owners.nep; e++)
+				if (p->owners.ep[e].pid == cur)
+					epfds[nep++] = p->owners.ep[e].fd;
+			if (nep && procfd_epoll_watches(env->proc_root, cur, epfds, nep, &w) == -ENOMEM) {
 				free(w.v);
 				return -ENOMEM;
 			}

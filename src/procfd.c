@@ -123,6 +123,12 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 		if (n < 0)
 			continue; /* closed meanwhile */
 		link[n] = '\0';
+		if (!strcmp(link, "anon_inode:[eventpoll]")) {
+			if ((r = GROW(out->ep, out->capep, out->nep)) < 0)
+				break;
+			out->ep[out->nep++] = (struct epoll_fd){ pid, (int)fdnum };
+			continue;
+		}
 		ino = socket_link_inode(link);
 		if (!ino || !inode_set_get(h, ino, &sock))
 			continue;
@@ -138,6 +144,9 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 		}
 	}
 	closedir(d);
+	if (out->n == first)
+		while (out->nep > 0 && out->ep[out->nep - 1].pid == pid)
+			out->nep--; /* owns nothing we want: its epoll sets do not matter */
 	return r;
 }
 
@@ -213,13 +222,23 @@ static int read_epoll_fdinfo(int piddir, const char *fdname, struct epoll_watche
 	return 0;
 }
 
-int procfd_epoll_watches(const char *proc_root, pid_t pid, struct epoll_watches *out)
+int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, size_t nepfds,
+			 struct epoll_watches *out)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "%s/%d", proc_root, (int)pid);
 	_cleanup_close_ int piddir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (piddir < 0)
 		return -errno;
+	if (epfds) {
+		int r = 0;
+		for (size_t i = 0; i < nepfds && r >= 0; i++) {
+			char name[16];
+			snprintf(name, sizeof(name), "%d", epfds[i]);
+			r = read_epoll_fdinfo(piddir, name, out);
+		}
+		return r;
+	}
 	int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fdd < 0)
 		return -errno;
@@ -257,7 +276,7 @@ bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode)
 int procfd_epoll_watched(const char *proc_root, pid_t pid, int fd, uint64_t inode)
 {
 	struct epoll_watches w = { 0 };
-	int r = procfd_epoll_watches(proc_root, pid, &w);
+	int r = procfd_epoll_watches(proc_root, pid, NULL, 0, &w);
 	if (r >= 0)
 		r = epoll_watches_has(&w, fd, inode);
 	free(w.v);
@@ -283,5 +302,6 @@ bool procfd_fd_is(const char *proc_root, pid_t pid, int fd, uint64_t inode)
 void owner_list_free(struct owner_list *l)
 {
 	free(l->v);
+	free(l->ep);
 	*l = (struct owner_list){ 0 };
 }

@@ -10,7 +10,16 @@
 #include "diag.h"
 #include "sock.h"
 
-struct owner_list { size_t n, cap; struct owner *v; };
+/* An epoll instance seen during the scan, in a process that owns a wanted
+ * socket: plan reads what it watches without walking the fds again. */
+struct epoll_fd { pid_t pid; int fd; };
+
+struct owner_list {
+	size_t n, cap;
+	struct owner *v;
+	size_t nep, capep;
+	struct epoll_fd *ep;
+};
 
 /* Append to out one owner per (pid, fd) whose link is socket:[inode] for the
  * inode of some socket in socks (sockets with inode 0 have no owner). The
@@ -20,11 +29,13 @@ struct owner_list { size_t n, cap; struct owner *v; };
  * make the whole scan meaningless: proc_root unreadable, out of memory). */
 int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out);
 
-/* What pid's epoll instances watch, from <proc_root>/<pid>/fdinfo of every
- * eventpoll fd: (fd, inode) pairs. Read once per process. */
+/* What pid's epoll instances watch, from <proc_root>/<pid>/fdinfo/<epfd>:
+ * (fd, inode) pairs. epfds lists the epoll fds (from the scan); NULL means
+ * find them by walking the process's fds. */
 struct epoll_watch { int fd; uint64_t inode; };
 struct epoll_watches { size_t n, cap; struct epoll_watch *v; };
-int procfd_epoll_watches(const char *proc_root, pid_t pid, struct epoll_watches *out);
+int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, size_t nepfds,
+			 struct epoll_watches *out);
 bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode);
 
 /* Does one of pid's epoll instances watch fd (which refers to inode)?

@@ -62,6 +62,10 @@ static void test_scan(void **state)
 		assert_int_equal(own.v[i].sock, want[i].sock);
 		assert_string_equal(own.v[i].comm, want[i].comm);
 	}
+	/* the scan notes epoll fds of owning processes, for plan */
+	assert_int_equal(own.nep, 1);
+	assert_int_equal(own.ep[0].pid, 20);
+	assert_int_equal(own.ep[0].fd, 11);
 	assert_true(procfd_fd_is(root, 20, 9, 100));
 	assert_false(procfd_fd_is(root, 20, 9, 200));
 	assert_false(procfd_fd_is(root, 20, 4, 5));
@@ -116,6 +120,12 @@ static void test_epoll(void **state)
 		"tfd:        3 events:       19 data:                3  pos:0 ino:64 sdev:8\n"
 		"tfd:        5 events:       19 data:                5  pos:0 ino:1 sdev:8\n");
 	assert_int_equal(procfd_epoll_watched(root, 20, 3, 100), 1);  /* ino 0x64 = 100 */
+	struct epoll_watches w = { 0 };
+	static const int epfd[] = { 11 };
+	assert_int_equal(procfd_epoll_watches(root, 20, epfd, 1, &w), 0);
+	assert_int_equal(w.n, 2);
+	assert_true(epoll_watches_has(&w, 5, 1));
+	free(w.v);
 	assert_int_equal(procfd_epoll_watched(root, 20, 5, 200), 0);  /* same fd, other inode */
 	assert_int_equal(procfd_epoll_watched(root, 20, 9, 100), 0);  /* same inode, fd not registered */
 	assert_int_equal(procfd_epoll_watched(root, 7, 6, 100), 0);   /* no epoll fd at all */
