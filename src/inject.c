@@ -375,46 +375,59 @@ int inj_prepare(struct inj *t)
 	return 0;
 }
 
-/* Resume the injection thread with a single step and wait for the stop
- * that follows the syscall instruction. Stops before it (a pending
- * interrupt, group stop, a signal) are noted and the step is retried. */
-static int step_over_syscall(struct inj *t, struct arch_regs *cur)
+/* Resume the injection thread (single-stepping, or running) and wait for
+ * its next stop; its registers then in *cur and the wait status in
+ * *status. A call that blocks past the deadline (close() on a lingering
+ * socket) is interrupted: registers are ours, so we may not give up, and
+ * wait for the stop however long it takes. */
+static int run_to_next_stop(struct inj *t, bool step, struct arch_regs *cur, int *status)
 {
 	struct inj_thread *th = &t->th[t->it];
+	int r;
+
+	if ((r = t->ops->resume(th->tid, step, 0)) < 0)
+		return r == -ESRCH ? fail(t, r, "target exited") : r;
+	th->stopped = false;
+	r = t->ops->wait(th->tid, status, now_ns() + INJ_CALL_TIMEOUT_NS);
+	if (r == -ETIMEDOUT) {
+		t->ops->interrupt(th->tid);
+		r = t->ops->wait(th->tid, status, UINT64_MAX);
+	}
+	if (r == -ECHILD || r == -ESRCH)
+		th->gone = true;
+	else if (r < 0)
+		return r;
+	else if ((r = note_status(t, th, *status)) < 0)
+		return r;
+	if (th->gone)
+		return fail(t, -ESRCH, "target exited while running our code");
+	return t->ops->getregs(th->tid, cur);
+}
+
+static bool is_trap(int status)
+{
+	return (status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP;
+}
+
+/* Single-step the injection thread over the syscall instruction. Stops
+ * before it runs (a pending interrupt, group stop, a signal) are noted and
+ * the step is retried. */
+static int step_over_syscall(struct inj *t, struct arch_regs *cur)
+{
 	uint64_t after = t->insn + arch_syscall_insn_len;
 
 	for (int tries = 0; tries < 64; tries++) {
 		int status, r;
-		if ((r = t->ops->resume(th->tid, true, 0)) < 0)
-			return r == -ESRCH ? fail(t, r, "target exited") : r;
-		th->stopped = false;
-		r = t->ops->wait(th->tid, &status, now_ns() + INJ_CALL_TIMEOUT_NS);
-		if (r == -ETIMEDOUT) {
-			/* The call blocks (close() with a lingering SO_LINGER).
-			 * Registers are ours: we may not give up, so interrupt
-			 * the call and wait for the stop however long. */
-			t->ops->interrupt(th->tid);
-			r = t->ops->wait(th->tid, &status, UINT64_MAX);
-		}
-		if (r == -ECHILD || r == -ESRCH)
-			th->gone = true;
-		else if (r < 0)
+		if ((r = run_to_next_stop(t, true, cur, &status)) < 0)
 			return r;
-		else if ((r = note_status(t, th, status)) < 0)
-			return r;
-		if (th->gone)
-			return fail(t, -ESRCH, "target exited during the call");
-		if ((r = t->ops->getregs(th->tid, cur)) < 0)
-			return r;
-		bool trap = (status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP;
 		if (arch_ip(cur) == after) {
 			/* Executed. A synchronous SIGTRAP is reported first, but a
 			 * group stop can come before it: then the trap is still
 			 * queued and must be consumed before we leave. */
-			t->trap_pending = !trap;
+			t->trap_pending = !is_trap(status);
 			return 0;
 		}
-		if (trap)
+		if (is_trap(status))
 			t->trap_pending = false; /* a leftover trap, consumed */
 	}
 	return fail(t, -EIO, "the injected call did not complete after 64 stops");
@@ -448,45 +461,25 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
 /* Run the close loop already in place (registers set) to its breakpoint. */
 static int run_close_loop(struct inj *t, uint64_t code, uint64_t *left)
 {
-	struct inj_thread *th = &t->th[t->it];
 	struct arch_regs cur;
 
 	for (int tries = 0; tries < 64; tries++) {
 		int status, r;
-		if ((r = t->ops->resume(th->tid, false, 0)) < 0)
-			return r == -ESRCH ? fail(t, r, "target exited") : r;
-		th->stopped = false;
-		r = t->ops->wait(th->tid, &status, now_ns() + INJ_CALL_TIMEOUT_NS);
-		if (r == -ETIMEDOUT) {
-			/* a close() that lingers: stop the loop where it is */
-			t->ops->interrupt(th->tid);
-			r = t->ops->wait(th->tid, &status, UINT64_MAX);
-		}
-		if (r == -ECHILD || r == -ESRCH)
-			th->gone = true;
-		else if (r < 0)
+		if ((r = run_to_next_stop(t, false, &cur, &status)) < 0)
 			return r;
-		else if ((r = note_status(t, th, status)) < 0)
-			return r;
-		if (th->gone)
-			return fail(t, -ESRCH, "target exited during the close loop");
-		if ((r = t->ops->getregs(th->tid, &cur)) < 0)
-			return r;
-		bool trap = (status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP;
-		bool fault = (status >> 16) == 0 && (WSTOPSIG(status) == SIGSEGV || WSTOPSIG(status) == SIGBUS ||
-						     WSTOPSIG(status) == SIGILL);
-		if (fault) {
+		int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL) {
 			/* Our code faulted (it must not): the signal is
 			 * suppressed by not passing it on; undo and report. */
-			th->pending_sig = 0;
+			t->th[t->it].pending_sig = 0;
 			arch_close_loop_done(&cur, code, left);
 			return fail(t, -EFAULT, "the close loop faulted in the target; registers restored");
 		}
 		if (arch_close_loop_done(&cur, code, left)) {
-			t->trap_pending = !trap;
+			t->trap_pending = !is_trap(status);
 			return 0;
 		}
-		if (trap)
+		if (is_trap(status))
 			t->trap_pending = false;
 	}
 	return fail(t, -EIO, "the close loop did not finish after 64 stops");

@@ -18,16 +18,22 @@ static inline char *fx_root(void)
 	return d;
 }
 
-/* fx_file(root, "12/comm", "nginx\n"): create parents as needed. */
-static inline void fx_file(const char *root, const char *rel, const char *text)
+/* root/rel into path, creating the directories on the way. */
+static inline void fx_path(const char *root, const char *rel, char *path, size_t size)
 {
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	snprintf(path, size, "%s/%s", root, rel);
 	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
 		*p = '\0';
 		mkdir(path, 0755);
 		*p = '/';
 	}
+}
+
+/* fx_file(root, "12/comm", "nginx\n") */
+static inline void fx_file(const char *root, const char *rel, const char *text)
+{
+	char path[512];
+	fx_path(root, rel, path, sizeof(path));
 	FILE *f = fopen(path, "w");
 	if (f) {
 		fputs(text, f);
@@ -39,12 +45,7 @@ static inline void fx_file(const char *root, const char *rel, const char *text)
 static inline void fx_link(const char *root, const char *rel, const char *target)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		mkdir(path, 0755);
-		*p = '/';
-	}
+	fx_path(root, rel, path, sizeof(path));
 	if (symlink(target, path) < 0)
 		perror(path);
 }
