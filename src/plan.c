@@ -235,14 +235,16 @@ int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owner
 	}
 	nproc = plan_count_pids(p, true);
 	if (o->has_max && nsock > o->max) {
-		static char why[128];
-		snprintf(why, sizeof(why), "the run would touch %zu sockets, more than --max %llu: nothing is touched",
-			 nsock, (unsigned long long)o->max);
-		for (size_t i = 0; i < p->n; i++)
-			if (p->rows[i].result == RES_PLANNED) {
-				p->rows[i].result = RES_REFUSED;
-				p->rows[i].reason = why;
-			}
+		for (size_t i = 0; i < p->n; i++) {
+			struct row *rw = &p->rows[i];
+			if (rw->result != RES_PLANNED)
+				continue;
+			snprintf(rw->detail, sizeof(rw->detail),
+				 "the run would touch %zu sockets, more than --max %llu: nothing is touched", nsock,
+				 (unsigned long long)o->max);
+			rw->result = RES_REFUSED;
+			rw->reason = rw->detail;
+		}
 		nsock = nproc = 0;
 	}
 	p->nsockets_acting = nsock;

@@ -135,3 +135,19 @@ test_dry_run_touches_nothing() {
 	after=$(ls -l "/proc/$FARM/fd" "/proc/$CHILD/fd"; cat "/proc/$FARM/status" | grep -E 'TracerPid|SigBlk')
 	[[ $before == "$after" ]] || fail "the dry run changed the target"
 }
+
+# The owner's event loop still watching an fd is shown (epoll), with a
+# warning for close; only the registered (pid, fd) is flagged.
+test_epoll_watched() {
+	farm_start
+	local wpid wfd port
+	wpid=$(jq '.epoll_watches[0]' "$TMP/farm.json")
+	wfd=$(jq '.epoll_watches[1]' "$TMP/farm.json")
+	port=$(jq '.sockets[] | select(.name == "cw4") | .rport' "$TMP/farm.json")
+	run_sockreap --dry-run --json --audit-log "$TMP/audit.log" --dport "$port" -s close-wait
+	assert_rc 0
+	[[ $(jq -c 'select(.epoll) | [.pid, .fd]' "$OUT") == "[$wpid,$wfd]" ]] || fail "epoll flag on the wrong rows"
+	jq -se 'map(select(.epoll)) | .[0].note | test("--shutdown")' "$OUT" >/dev/null || fail "no --shutdown hint"
+	run_sockreap --dry-run --json --audit-log "$TMP/audit.log" --dport "$port" -s close-wait --shutdown
+	[[ $(jq -r 'select(.epoll) | .note' "$OUT") == null ]] || fail "a warning for --shutdown"
+}

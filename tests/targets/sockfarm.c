@@ -5,14 +5,16 @@
  * Opens TCP LISTEN, ESTABLISHED and CLOSE_WAIT sockets over IPv4 and IPv6,
  * an unconnected UDP socket (v4) and a connected one (v6); forks a child
  * that shares every fd but the unconnected UDP one (which it closes); and
- * dup()s the v4 CLOSE_WAIT socket in the parent. Then it writes READY-FILE:
+ * dup()s the v4 CLOSE_WAIT socket in the parent, whose epoll set (parent
+ * only) watches that socket's first fd. Then it writes READY-FILE:
  *
- *   {"pid":P,"child":C,"sockets":[{"name":"cw4","proto":"tcp",
+ *   {"pid":P,"child":C,"epoll_watches":[pid,fd],"sockets":[{"name":"cw4","proto":"tcp",
  *     "family":"ipv4","state":"CLOSE-WAIT","lport":N,"rport":N,
  *     "owners":[[pid,fd],...]}, ...]}
  *
  * and sleeps until killed (the test kills both pids). */
 #include <signal.h>
+#include <sys/epoll.h>
 #include <stdbool.h>
 #include <sys/wait.h>
 
@@ -107,10 +109,14 @@ int main(int argc, char **argv)
 	if (read(ready[0], &b, 1) < 0)
 		die("wait for the child");
 	s[4].dup_fd = dup(s[4].fd); /* cw4 has two fds in the parent */
+	int ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = s[4].fd };
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, s[4].fd, &ev) < 0)
+		die("epoll");
 
 	char text[8192];
-	size_t len = (size_t)snprintf(text, sizeof(text), "{\"pid\":%d,\"child\":%d,\"sockets\":[", (int)getpid(),
-				      (int)child);
+	size_t len = (size_t)snprintf(text, sizeof(text), "{\"pid\":%d,\"child\":%d,\"epoll_watches\":[%d,%d],\"sockets\":[",
+				      (int)getpid(), (int)child, (int)getpid(), s[4].fd);
 	for (size_t i = 0; i < n; i++) {
 		len += (size_t)snprintf(text + len, sizeof(text) - len,
 					"%s{\"name\":\"%s\",\"proto\":\"%s\",\"family\":\"%s\",\"state\":\"%s\","
