@@ -102,7 +102,7 @@ static void plan_steps(struct job *j)
 			if (o->inject)
 				break;
 			r = pidfd_shutdown(ow->pid, ow->fd, cookie, o->how);
-			if (r == 0) {
+			if (r == 0 || r == -ENOTCONN) { /* ENOTCONN: already shut, e.g. through another owner */
 				set_result(rw, RES_DONE, 0, NULL);
 				j->step[k] = STEP_NONE;
 			} else if (pidfd_settled(rw, r, "shutdown"))
@@ -333,7 +333,7 @@ static int run_steps(struct job *j, struct inj *t)
 			uint64_t args[6] = { (uint64_t)fd, (uint64_t)o->how };
 			if ((r = inj_call(t, ASYS_SHUTDOWN, args, &ret)) < 0)
 				return abandon(j, k, -r, t->why), r;
-			if (ret == 0)
+			if (ret == 0 || ret == -ENOTCONN) /* already shut, e.g. through another owner */
 				set_result(rw, RES_DONE, 0, NULL);
 			else
 				set_result(rw, RES_FAILED, (int)-ret, "shutdown() in the target failed");

@@ -23,7 +23,7 @@ struct row {
 	const char *reason;  /* static text; refusals and skips always have one */
 	const char *note;    /* a warning that does not stop the action */
 	int err;             /* positive errno when failed */
-	char verify[96];     /* what verify saw afterwards, "" before */
+	char verify[192];    /* what verify saw afterwards, "" before */
 	char detail[200];    /* storage for a reason composed at run time */
 	double stall_ms;     /* how long the owner was stopped for us, -1: never */
 	char *backtrace;     /* --backtrace: the owner's threads' stacks (owned) */

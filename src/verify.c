@@ -58,7 +58,7 @@ void verify_rows(struct plan *p, const struct options *o)
 			continue;
 		const struct owner *ow = &p->owners.v[rw->owner];
 		const struct sock *before = &p->socks.v[rw->sock];
-		char fdpart[48] = "", sockpart[64] = "?";
+		char fdpart[48] = "", sockpart[128] = "?";
 
 		if (o->method != METHOD_SHUTDOWN) {
 			if (procfd_fd_is("/proc", ow->pid, ow->fd, before->inode)) {
@@ -72,19 +72,24 @@ void verify_rows(struct plan *p, const struct options *o)
 			struct sock key = { .cookie = before->cookie };
 			now = bsearch(&key, after.v, after.n, sizeof(*after.v), cookie_cmp);
 		}
-		unsigned left = holders_left(p, rw->sock);
 		if (!have_after)
 			snprintf(sockpart, sizeof(sockpart), "socket state unknown (dump failed)");
+		else if (o->method == METHOD_SHUTDOWN)
+			/* the fds stay; a fully closed TCP socket leaves the
+			 * kernel's tables, so it is not in the dump any more */
+			snprintf(sockpart, sizeof(sockpart), "state %s -> %s%s%s; the fd stays for the application",
+				 sock_state_name(before), now ? sock_state_name(now) : "CLOSE",
+				 now && now->shutdown & 1 ? ", rd shut" : "", now && now->shutdown & 2 ? ", wr shut" : "");
 		else if (!now)
 			snprintf(sockpart, sizeof(sockpart), "socket gone");
-		else if (left)
-			snprintf(sockpart, sizeof(sockpart), "socket alive (%s), still held by %u other fd%s",
-				 sock_state_name(now), left, left == 1 ? "" : "s");
-		else if (o->method == METHOD_SHUTDOWN)
-			snprintf(sockpart, sizeof(sockpart), "state %s -> %s, shut %s%s", sock_state_name(before),
-				 sock_state_name(now), now->shutdown & 1 ? "rd" : "", now->shutdown & 2 ? "wr" : "");
-		else
-			snprintf(sockpart, sizeof(sockpart), "socket closing (%s)", sock_state_name(now));
+		else {
+			unsigned left = holders_left(p, rw->sock);
+			if (left)
+				snprintf(sockpart, sizeof(sockpart), "socket alive (%s), still held by %u other fd%s",
+					 sock_state_name(now), left, left == 1 ? "" : "s");
+			else
+				snprintf(sockpart, sizeof(sockpart), "socket closing (%s)", sock_state_name(now));
+		}
 		snprintf(rw->verify, sizeof(rw->verify), "%s%s", fdpart, sockpart);
 	}
 	sock_list_free(&after);
