@@ -169,3 +169,18 @@ backtrace_case() {
 }
 test_backtrace_dynamic() { backtrace_case blocker; }
 test_backtrace_static() { backtrace_case blocker-static; }
+
+# TIME_WAIT sockets have no owner: listed, never acted on, with the reason.
+# Reaping the blocker's CLOSE_WAIT fds sends their FINs, which leaves the
+# peer's ends (which closed first) in TIME_WAIT.
+test_time_wait_listed_never_acted_on() {
+	safety_start
+	reap_cw --yes -q
+	assert_rc 0
+	run_sockreap --dport "$PORT" --state time-wait --yes --json --audit-log "$AUDIT"
+	assert_rc 0
+	[[ $(json_count '.pid == null and .fd == null and .action == "none" and .result == "skipped"') -eq 10 ]] ||
+		fail "not 10 ownerless TIME-WAIT rows"
+	jq -r .reason "$OUT" | grep -q "SOCK_DESTROY" || fail "the reason does not say what could reach them"
+	! grep -q '"phase":"intent"' <(grep -F "time-wait" "$AUDIT") || fail "an action was announced"
+}
