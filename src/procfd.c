@@ -230,38 +230,12 @@ int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, siz
 	_cleanup_close_ int piddir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (piddir < 0)
 		return -errno;
-	if (epfds) {
-		int r = 0;
-		for (size_t i = 0; i < nepfds && r >= 0; i++) {
-			char name[16];
-			snprintf(name, sizeof(name), "%d", epfds[i]);
-			r = read_epoll_fdinfo(piddir, name, out);
-		}
-		return r;
-	}
-	int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fdd < 0)
-		return -errno;
-	DIR *d = fdopendir(fdd);
-	if (!d) {
-		close(fdd);
-		return -errno;
-	}
 	int r = 0;
-	struct dirent *de;
-	while (r >= 0 && (de = readdir(d))) {
-		char link[64];
-		uint64_t epfd;
-		if (parse_u64(de->d_name, INT32_MAX, &epfd) < 0)
-			continue;
-		ssize_t n = readlinkat(fdd, de->d_name, link, sizeof(link) - 1);
-		if (n < 0)
-			continue;
-		link[n] = '\0';
-		if (!strcmp(link, "anon_inode:[eventpoll]"))
-			r = read_epoll_fdinfo(piddir, de->d_name, out);
+	for (size_t i = 0; i < nepfds && r >= 0; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "%d", epfds[i]);
+		r = read_epoll_fdinfo(piddir, name, out);
 	}
-	closedir(d);
 	return r;
 }
 
@@ -271,16 +245,6 @@ bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode)
 		if (w->v[i].fd == fd && w->v[i].inode == inode)
 			return true;
 	return false;
-}
-
-int procfd_epoll_watched(const char *proc_root, pid_t pid, int fd, uint64_t inode)
-{
-	struct epoll_watches w = { 0 };
-	int r = procfd_epoll_watches(proc_root, pid, NULL, 0, &w);
-	if (r >= 0)
-		r = epoll_watches_has(&w, fd, inode);
-	free(w.v);
-	return r;
 }
 
 int procfd_fd_check(const char *proc_root, pid_t pid, int fd, uint64_t inode)

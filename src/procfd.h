@@ -29,18 +29,14 @@ struct owner_list {
  * make the whole scan meaningless: proc_root unreadable, out of memory). */
 int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out);
 
-/* What pid's epoll instances watch, from <proc_root>/<pid>/fdinfo/<epfd>:
- * (fd, inode) pairs. epfds lists the epoll fds (from the scan); NULL means
- * find them by walking the process's fds. */
+/* What pid's epoll instances epfds (as procfd_scan found them) watch, from
+ * <proc_root>/<pid>/fdinfo/<epfd>: (fd, inode) pairs appended to out. */
 struct epoll_watch { int fd; uint64_t inode; };
 struct epoll_watches { size_t n, cap; struct epoll_watch *v; };
 int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, size_t nepfds,
 			 struct epoll_watches *out);
 bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode);
 
-/* Does one of pid's epoll instances watch fd (which refers to inode)?
- * 1 yes, 0 no, -errno. */
-int procfd_epoll_watched(const char *proc_root, pid_t pid, int fd, uint64_t inode);
 
 /* Does <proc_root>/<pid>/fd/<fd> link to socket:[inode] right now? 1 yes,
  * 0 it links to something else, -ENOENT no such fd (or process). */

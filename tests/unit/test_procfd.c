@@ -119,17 +119,19 @@ static void test_epoll(void **state)
 		"pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1057\n"
 		"tfd:        3 events:       19 data:                3  pos:0 ino:64 sdev:8\n"
 		"tfd:        5 events:       19 data:                5  pos:0 ino:1 sdev:8\n");
-	assert_int_equal(procfd_epoll_watched(root, 20, 3, 100), 1);  /* ino 0x64 = 100 */
 	struct epoll_watches w = { 0 };
 	static const int epfd[] = { 11 };
 	assert_int_equal(procfd_epoll_watches(root, 20, epfd, 1, &w), 0);
 	assert_int_equal(w.n, 2);
+	assert_true(epoll_watches_has(&w, 3, 100));   /* ino 0x64 = 100 */
+	assert_false(epoll_watches_has(&w, 5, 200));  /* same fd, other inode */
+	assert_false(epoll_watches_has(&w, 9, 100));  /* same inode, fd not registered */
 	assert_true(epoll_watches_has(&w, 5, 1));
 	free(w.v);
-	assert_int_equal(procfd_epoll_watched(root, 20, 5, 200), 0);  /* same fd, other inode */
-	assert_int_equal(procfd_epoll_watched(root, 20, 9, 100), 0);  /* same inode, fd not registered */
-	assert_int_equal(procfd_epoll_watched(root, 7, 6, 100), 0);   /* no epoll fd at all */
-	assert_true(procfd_epoll_watched(root, 99, 6, 100) < 0);     /* no such process */
+	w = (struct epoll_watches){ 0 };
+	assert_true(procfd_epoll_watches(root, 99, epfd, 1, &w) < 0); /* no such process */
+	assert_int_equal(procfd_epoll_watches(root, 7, epfd, 1, &w), 0); /* fd 11 not there: nothing */
+	assert_int_equal(w.n, 0);
 	fx_remove(root);
 }
 
