@@ -14,6 +14,8 @@ PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 VERSION := 0.1.0
 
 PKG_CONFIG ?= pkg-config
@@ -75,7 +77,7 @@ TARGET_CFLAGS = -std=gnu11 -D_GNU_SOURCE -O1 -g $(WARN) -pthread
 
 # ./sockreap is whichever build ran last (SANITIZE=1 check tests the
 # sanitizer build through it), so it is always refreshed.
-.PHONY: all build-all clean sockreap check unit integration install uninstall demo bench lint FORCE
+.PHONY: all build-all clean sockreap check unit integration install install-systemd uninstall demo bench lint FORCE
 all: sockreap
 
 # Every binary of the tree, built and not run: what CI compiles with each
@@ -147,9 +149,21 @@ install: sockreap
 	install -D -m 0644 man/sockreap.8 $(DESTDIR)$(MANDIR)/man8/sockreap.8
 	install -D -m 0644 scripts/sockreap.bash-completion $(DESTDIR)$(BASHCOMPDIR)/sockreap
 
+# The nightly dry-run audit (contrib/): a service, its timer (not enabled
+# here: `systemctl enable --now sockreap-audit.timer`), and the tmpfiles.d
+# entry that creates the two files the sandboxed service may write.
+install-systemd:
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(TMPFILESDIR)
+	sed 's,^ExecStart=/usr/sbin/sockreap ,ExecStart=$(SBINDIR)/sockreap ,' contrib/sockreap-audit.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/sockreap-audit.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/sockreap-audit.service
+	install -m 0644 contrib/sockreap-audit.timer $(DESTDIR)$(SYSTEMDUNITDIR)/sockreap-audit.timer
+	install -m 0644 contrib/sockreap.tmpfiles $(DESTDIR)$(TMPFILESDIR)/sockreap.conf
+
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sockreap $(DESTDIR)$(MANDIR)/man8/sockreap.8 \
-	      $(DESTDIR)$(BASHCOMPDIR)/sockreap
+	      $(DESTDIR)$(BASHCOMPDIR)/sockreap $(DESTDIR)$(SYSTEMDUNITDIR)/sockreap-audit.service \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/sockreap-audit.timer $(DESTDIR)$(TMPFILESDIR)/sockreap.conf
 
 clean:
 	rm -rf build tests/bin sockreap
