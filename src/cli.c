@@ -10,7 +10,7 @@
 
 enum {
 	OPT_SPORT = 0x100, OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMM, OPT_UID,
-	OPT_INODE, OPT_SHUTDOWN, OPT_RESET, OPT_INJECT, OPT_MAX, OPT_ALLOW_LISTEN,
+	OPT_INODE, OPT_SHUTDOWN, OPT_RESET, OPT_FREE_FD, OPT_INJECT, OPT_MAX, OPT_ALLOW_LISTEN,
 	OPT_ALLOW_ANCESTORS, OPT_EXCLUDE_PID, OPT_EXCLUDE_COMM, OPT_AUDIT_LOG,
 	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION,
 };
@@ -30,6 +30,7 @@ static const struct option longopts[] = {
 	{ "inode", required_argument, NULL, OPT_INODE },
 	{ "shutdown", optional_argument, NULL, OPT_SHUTDOWN },
 	{ "reset", no_argument, NULL, OPT_RESET },
+	{ "free-fd", no_argument, NULL, OPT_FREE_FD },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "inject", no_argument, NULL, OPT_INJECT },
 	{ "yes", no_argument, NULL, 'y' },
@@ -63,7 +64,10 @@ void cli_usage(FILE *f)
 	      "  -t, --tcp  -u, --udp  -4  -6\n"
 	      "      --pid N[,N]  --comm NAME  --uid N[,N]  --inode N[,N]\n"
 	      "\n"
-	      "Action (default: close(fd) inside each owner through ptrace):\n"
+	      "Action (default: close the socket inside each owner through ptrace, keeping the\n"
+	      "fd number taken by an inert placeholder that reads EOF until the app closes it):\n"
+	      "      --free-fd          plain close(fd): frees the number too (the app may later\n"
+	      "                         use the reused number as its old socket; see the manual)\n"
 	      "      --shutdown[=rd|wr|rdwr]  shutdown(fd, how) instead; the fd stays (default rdwr)\n"
 	      "      --reset            close with SO_LINGER {1,0}: the peer gets RST, no TIME_WAIT\n"
 	      "  -n, --dry-run          show what would be done, touch nothing\n"
@@ -182,8 +186,9 @@ static int parse_one(struct options *o, int c, const char *arg, char *err, size_
 			return errf(err, errlen, "out of memory");
 		return 0;
 	case OPT_SHUTDOWN:
-		if (o->method == METHOD_RESET)
-			return errf(err, errlen, "--shutdown: conflicts with --reset (choose one method)");
+		if (o->method != METHOD_CLOSE && o->method != METHOD_SHUTDOWN)
+			return errf(err, errlen, "--shutdown: conflicts with --%s (choose one method)",
+				    method_info(o->method)->name);
 		o->method = METHOD_SHUTDOWN;
 		if (!arg || !strcmp(arg, "rdwr"))
 			o->how = SHUT_RDWR;
@@ -195,10 +200,14 @@ static int parse_one(struct options *o, int c, const char *arg, char *err, size_
 			return errf(err, errlen, "--shutdown: invalid direction '%s' (expected rd, wr or rdwr)", arg);
 		return 0;
 	case OPT_RESET:
-		if (o->method == METHOD_SHUTDOWN)
-			return errf(err, errlen, "--reset: conflicts with --shutdown (choose one method)");
-		o->method = METHOD_RESET;
+	case OPT_FREE_FD: {
+		enum method m = c == OPT_RESET ? METHOD_RESET : METHOD_FREE_FD;
+		if (o->method != METHOD_CLOSE && o->method != m)
+			return errf(err, errlen, "--%s: conflicts with --%s (choose one method)", method_info(m)->name,
+				    method_info(o->method)->name);
+		o->method = m;
 		return 0;
+	}
 	case 'n': o->dry_run = true; return 0;
 	case OPT_INJECT: o->inject = true; return 0;
 	case 'y': o->yes = true; return 0;

@@ -6,9 +6,8 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "method.h"
 #include "query.h"
-
-enum method { METHOD_CLOSE, METHOD_SHUTDOWN, METHOD_RESET };
 
 struct options {
 	struct query q;

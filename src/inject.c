@@ -541,6 +541,41 @@ int inj_close_many(struct inj *t, const int *fds, size_t n, long *results, size_
 	return r;
 }
 
+static int unmap_scratch(struct inj *t)
+{
+	long ret;
+	uint64_t args[6] = { t->scratch, t->scratch_len };
+	if (!t->scratch)
+		return 0;
+	int r = inj_call(t, ASYS_MUNMAP, args, &ret);
+	t->scratch = t->scratch_len = 0;
+	return r < 0 ? r : ret < 0 ? fail(t, (int)ret, "munmap of the scratch mapping failed") : 0;
+}
+
+int inj_scratch(struct inj *t, uint64_t len, uint64_t *addr)
+{
+	const uint64_t page = 4096;
+	long ret;
+	int r;
+
+	len = (len + page - 1) / page * page;
+	if (t->scratch && t->scratch_len >= len) {
+		*addr = t->scratch;
+		return 0;
+	}
+	if ((r = unmap_scratch(t)) < 0)
+		return r;
+	uint64_t args[6] = { 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
+	if ((r = inj_call(t, ASYS_MMAP, args, &ret)) < 0)
+		return r;
+	if (ret < 0 && ret > -4096)
+		return fail(t, (int)ret, "mmap of a scratch page in the target failed: %s", strerror((int)-ret));
+	t->scratch = (uint64_t)ret;
+	t->scratch_len = len;
+	*addr = t->scratch;
+	return 0;
+}
+
 /* A single-step trap still queued would kill the target (SIGTRAP's default
  * action) once it runs. Let it report: step once more over the syscall
  * instruction with number -1, which fails ENOSYS without side effects; the
@@ -559,6 +594,8 @@ int inj_release(struct inj *t)
 	int first = 0, r;
 	struct inj_thread *th = t->nth ? &t->th[t->it] : NULL;
 
+	if (th && t->scratch && !th->gone && (r = unmap_scratch(t)) < 0)
+		first = r;
 	if (th && t->modified && !th->gone) {
 		if (t->trap_pending)
 			consume_trap(t);

@@ -56,6 +56,7 @@ struct inj {
 	uint64_t stopped_at_ns; /* when the last thread stopped */
 	uint64_t released_at_ns;
 	unsigned long ncalls;
+	uint64_t scratch, scratch_len; /* our mapping in the target, 0: none */
 	char why[200];          /* the reason of the last failure, for reports */
 };
 
@@ -95,6 +96,11 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
  * closed: use inj_call per fd); other -errno as inj_call, with *done
  * saying how many leading fds were closed before it went wrong. */
 int inj_close_many(struct inj *t, const int *fds, size_t n, long *results, size_t *done);
+
+/* A scratch mapping of at least len bytes (read+write) in the target,
+ * mapped on first use and unmapped by inj_release(). 0 and *addr, or -errno
+ * (the mapping could not be made: what needed it is not done). */
+int inj_scratch(struct inj *t, uint64_t len, uint64_t *addr);
 
 /* Restore the injection thread's registers and signal mask and detach
  * every thread, delivering signals that arrived meanwhile. Always

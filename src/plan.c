@@ -20,14 +20,9 @@ const char *result_name(enum result r)
 
 const char *method_name(const struct options *o)
 {
-	switch (o->method) {
-	case METHOD_SHUTDOWN:
+	if (o->method == METHOD_SHUTDOWN)
 		return o->how == SHUT_RD ? "shutdown-rd" : o->how == SHUT_WR ? "shutdown-wr" : "shutdown-rdwr";
-	case METHOD_RESET:
-		return "reset";
-	default:
-		return "close";
-	}
+	return method_info(o->method)->name;
 }
 
 int plan_ancestors(const char *proc_root, pid_t pid, pid_t **ret, size_t *n)
@@ -73,6 +68,8 @@ static const char *refusal(const struct sock *s, const struct owner *o, const st
 {
 	if (s->state == SK_LISTEN && s->proto == IPPROTO_TCP && !opt->allow_listen)
 		return "LISTEN socket: closing it stops the service accepting (use --allow-listen)";
+	if (s->proto == IPPROTO_UDP && s->state == SK_CLOSE && s->dport == 0 && s->sport != 0 && !opt->allow_listen)
+		return "UDP server socket (bound, no peer): closing it stops the service receiving (use --allow-listen)";
 	if (o->pid == 1)
 		return "PID 1 is never touched";
 	if (o->pid == env->self)
@@ -84,6 +81,32 @@ static const char *refusal(const struct sock *s, const struct owner *o, const st
 	if (str_list_has(&opt->exclude_comm, o->comm))
 		return "excluded by --exclude-comm";
 	return NULL;
+}
+
+/* A per-socket method (shutdown, reset) changes the socket for every
+ * owner: if any owner of the socket would be refused, including owners the
+ * owner filters left out of the rows (a parent of the --pid given), none
+ * of its rows is acted on. */
+static void refuse_shared(struct plan *p, const struct options *o, const struct plan_env *env)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct row *rw = &p->rows[i];
+		if (rw->result != RES_PLANNED)
+			continue;
+		const struct sock *s = &p->socks.v[rw->sock];
+		for (size_t k = 0; k < p->owners.n; k++) {
+			const struct owner *other = &p->owners.v[k];
+			const char *why;
+			if (other->sock != rw->sock || (ssize_t)k == rw->owner || !(why = refusal(s, other, o, env)))
+				continue;
+			snprintf(rw->detail, sizeof(rw->detail),
+				 "%s changes the socket for every owner, and owner %s/%d (fd %d) is refused: %s",
+				 method_info(o->method)->name, other->comm, (int)other->pid, other->fd, why);
+			rw->result = RES_REFUSED;
+			rw->reason = rw->detail;
+			break;
+		}
+	}
 }
 
 static int push_row(struct plan *p, size_t sock, ssize_t owner, unsigned nowners)
@@ -147,9 +170,9 @@ static int mark_epoll(struct plan *p, const struct options *o, const struct plan
 		}
 		if (epoll_watches_has(&w, ow->fd, p->socks.v[rw->sock].inode)) {
 			rw->epoll = true;
-			if (o->method != METHOD_SHUTDOWN)
-				rw->note = "the process's event loop still watches this fd: after close "
-					   "it may reuse the number; --shutdown is safer";
+			if (o->method == METHOD_FREE_FD)
+				rw->note = "the process's event loop still watches this fd: after the number "
+					   "is freed it may reuse it as this socket; the default close is safer";
 		}
 	}
 	free(w.v);
@@ -221,6 +244,9 @@ int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owner
 		rw->reason = refusal(s, &p->owners.v[rw->owner], o, env);
 		rw->result = rw->reason ? RES_REFUSED : RES_PLANNED;
 	}
+
+	if (method_info(o->method)->per_socket)
+		refuse_shared(p, o, env);
 
 	/* --max counts sockets, not owners: a socket with two owners is one. */
 	size_t nsock = 0, nproc = 0;

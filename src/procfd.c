@@ -196,7 +196,7 @@ int procfd_scan(const char *proc_root, const struct sock_list *socks, struct own
  * "tfd:        5 events:       19 data:                5  pos:0 ino:1a3f sdev:8".
  * The fd number alone could be a stale registration of a number closed and
  * reused since, so the inode is kept too. */
-static int read_epoll_fdinfo(int piddir, const char *fdname, struct epoll_watches *out)
+static int read_epoll_fdinfo(int piddir, int epfd, const char *fdname, struct epoll_watches *out)
 {
 	char info[300], line[256];
 	snprintf(info, sizeof(info), "fdinfo/%s", fdname);
@@ -210,14 +210,16 @@ static int read_epoll_fdinfo(int piddir, const char *fdname, struct epoll_watche
 	}
 	while (fgets(line, sizeof(line), f)) {
 		int tfd;
-		uint64_t ino;
+		uint32_t events;
+		uint64_t ino, data;
 		const char *p;
-		if (sscanf(line, "tfd: %d", &tfd) != 1 || !(p = strstr(line, " ino:")) ||
-		    sscanf(p + 5, "%" SCNx64, &ino) != 1)
+		if (sscanf(line, "tfd: %d events: %" SCNx32 " data: %" SCNx64, &tfd, &events, &data) != 3 ||
+		    !(p = strstr(line, " ino:")) || sscanf(p + 5, "%" SCNx64, &ino) != 1)
 			continue;
 		if (GROW(out->v, out->cap, out->n) < 0)
 			return -ENOMEM;
-		out->v[out->n++] = (struct epoll_watch){ tfd, ino };
+		out->v[out->n++] = (struct epoll_watch){ .fd = tfd, .inode = ino, .epfd = epfd,
+							 .events = events, .data = data };
 	}
 	return 0;
 }
@@ -234,7 +236,7 @@ int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, siz
 	for (size_t i = 0; i < nepfds && r >= 0; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "%d", epfds[i]);
-		r = read_epoll_fdinfo(piddir, name, out);
+		r = read_epoll_fdinfo(piddir, epfds[i], name, out);
 	}
 	return r;
 }
@@ -245,6 +247,46 @@ bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode)
 		if (w->v[i].fd == fd && w->v[i].inode == inode)
 			return true;
 	return false;
+}
+
+int procfd_fd_flags(const char *proc_root, pid_t pid, int fd, unsigned *ret)
+{
+	char path[96], buf[512];
+	snprintf(path, sizeof(path), "%s/%d/fdinfo/%d", proc_root, (int)pid, fd);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	const char *p = strstr(buf, "flags:");
+	unsigned flags;
+	if (!p || sscanf(p + 6, "%o", &flags) != 1)
+		return -EIO;
+	*ret = flags;
+	return 0;
+}
+
+int procfd_fd_headroom(const char *proc_root, pid_t pid, uint64_t *nopen, uint64_t *limit)
+{
+	char path[96], buf[4096];
+	snprintf(path, sizeof(path), "%s/%d/limits", proc_root, (int)pid);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	const char *p = strstr(buf, "Max open files");
+	char soft[32];
+	if (!p || sscanf(p + strlen("Max open files"), " %31s", soft) != 1)
+		return -EIO;
+	*limit = strcmp(soft, "unlimited") ? strtoull(soft, NULL, 10) : UINT64_MAX;
+
+	snprintf(path, sizeof(path), "%s/%d/fd", proc_root, (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	uint64_t k = 0;
+	for (struct dirent *de; (de = readdir(d));)
+		k += de->d_name[0] != '.';
+	closedir(d);
+	*nopen = k;
+	return 0;
 }
 
 int procfd_fd_check(const char *proc_root, pid_t pid, int fd, uint64_t inode)

@@ -60,12 +60,16 @@ void verify_rows(struct plan *p, const struct options *o)
 		const struct sock *before = &p->socks.v[rw->sock];
 		char fdpart[48] = "", sockpart[128] = "?";
 
-		if (o->method != METHOD_SHUTDOWN) {
+		const struct method_info *m = method_info(o->method);
+		if (m->frees_socket) {
 			if (procfd_fd_is("/proc", ow->pid, ow->fd, before->inode)) {
 				rw->result = RES_FAILED;
 				rw->reason = "the fd still holds the socket after close";
-			}
-			snprintf(fdpart, sizeof(fdpart), "%s; ", rw->result == RES_DONE ? "fd freed" : "fd still open");
+				snprintf(fdpart, sizeof(fdpart), "fd still holds the socket; ");
+			} else if (m->placeholder)
+				snprintf(fdpart, sizeof(fdpart), "fd %d kept by a placeholder; ", ow->fd);
+			else
+				snprintf(fdpart, sizeof(fdpart), "fd freed; ");
 		}
 		const struct sock *now = NULL;
 		if (have_after && after.n) {
@@ -74,7 +78,7 @@ void verify_rows(struct plan *p, const struct options *o)
 		}
 		if (!have_after)
 			snprintf(sockpart, sizeof(sockpart), "socket state unknown (dump failed)");
-		else if (o->method == METHOD_SHUTDOWN)
+		else if (!m->frees_socket)
 			/* the fds stay; a fully closed TCP socket leaves the
 			 * kernel's tables, so it is not in the dump any more */
 			snprintf(sockpart, sizeof(sockpart), "state %s -> %s%s%s; the fd stays for the application",

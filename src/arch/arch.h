@@ -19,6 +19,8 @@ struct arch_regs { struct user_regs_struct r; };
 /* The system calls the engine injects, independent of numbering. */
 enum arch_sys {
 	ASYS_CLOSE, ASYS_SHUTDOWN, ASYS_SETSOCKOPT, ASYS_CLOSE_RANGE, ASYS_MMAP, ASYS_MPROTECT, ASYS_MUNMAP,
+	ASYS_SOCKET, ASYS_DUP3, ASYS_GETSOCKOPT, ASYS_EPOLL_CTL, ASYS_FCNTL, ASYS_FUTEX, ASYS_RT_SIGRETURN,
+	ASYS_SIGALTSTACK,
 	ASYS__MAX
 };
 

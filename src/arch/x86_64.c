@@ -20,6 +20,9 @@ long arch_sysno(const struct arch_regs *r, enum arch_sys sys)
 		[ASYS_CLOSE] = __NR_close, [ASYS_SHUTDOWN] = __NR_shutdown,
 		[ASYS_SETSOCKOPT] = __NR_setsockopt, [ASYS_CLOSE_RANGE] = 436 /* __NR_close_range */,
 		[ASYS_MMAP] = __NR_mmap, [ASYS_MPROTECT] = __NR_mprotect, [ASYS_MUNMAP] = __NR_munmap,
+		[ASYS_SOCKET] = __NR_socket, [ASYS_DUP3] = __NR_dup3, [ASYS_GETSOCKOPT] = __NR_getsockopt,
+		[ASYS_EPOLL_CTL] = __NR_epoll_ctl, [ASYS_FCNTL] = __NR_fcntl, [ASYS_FUTEX] = __NR_futex,
+		[ASYS_RT_SIGRETURN] = __NR_rt_sigreturn, [ASYS_SIGALTSTACK] = __NR_sigaltstack,
 	};
 	if (!is_64bit(r) || sys < 0 || sys >= ASYS__MAX)
 		return -1;
