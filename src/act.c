@@ -8,7 +8,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <linux/kcmp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "inject.h"
 #include "pidfd.h"
@@ -28,6 +33,7 @@ enum step { STEP_NONE, STEP_INSIDE };
  * decide its outcome (indexes into the program, -1: none). */
 struct fdjob {
 	unsigned flags;      /* the fd's open flags (fdinfo), before the stop */
+	int pfd;             /* our pidfd_getfd duplicate for the check, -1: none */
 	int sock, linger, close, dup, shut;
 	int adds_failed;     /* epoll re-registrations that failed */
 };
@@ -251,7 +257,7 @@ static int build_replace(struct job *j, size_t k, struct rprog *p)
 	if (!del)
 		return -ENOMEM;
 #define TRY(x) do { if ((r = (x)) < 0) return r; } while (0)
-	*f = (struct fdjob){ .flags = f->flags, .sock = -1, .linger = -1, .close = -1, .dup = -1, .shut = -1 };
+	*f = (struct fdjob){ .flags = f->flags, .pfd = -1, .sock = -1, .linger = -1, .close = -1, .dup = -1, .shut = -1 };
 	if (j->tight) {
 		if (j->m->linger0) {
 			TRY(f->linger = rp_setsockopt(p, 0, 0, RP_IMM(fd), SOL_SOCKET, SO_LINGER, &l0, sizeof(l0)));
@@ -303,11 +309,13 @@ static int build_row(struct job *j, size_t k, struct rprog *p)
 	case INSIDE_REPLACE:
 		return build_replace(j, k, p);
 	case INSIDE_CLOSE:
-		*f = (struct fdjob){ .sock = -1, .linger = -1, .dup = -1, .shut = -1 };
-		return f->close = rp_close(p, 0, 0, RP_IMM(fd));
+		*f = (struct fdjob){ .pfd = -1, .sock = -1, .linger = -1, .dup = -1, .shut = -1 };
+		f->close = rp_close(p, 0, 0, RP_IMM(fd));
+		return f->close < 0 ? f->close : 0;
 	case INSIDE_SHUTDOWN:
-		*f = (struct fdjob){ .sock = -1, .linger = -1, .close = -1, .dup = -1 };
-		return f->shut = rp_shutdown(p, 0, RP_IMM(fd), j->o->how);
+		*f = (struct fdjob){ .pfd = -1, .sock = -1, .linger = -1, .close = -1, .dup = -1 };
+		f->shut = rp_shutdown(p, 0, RP_IMM(fd), j->o->how);
+		return f->shut < 0 ? f->shut : 0;
 	default:
 		return -EINVAL;
 	}
@@ -329,7 +337,9 @@ static void row_outcome(struct job *j, size_t k, const struct rprog *p)
 	case INSIDE_CLOSE:
 		/* Linux frees the fd even when close() reports EINTR or EIO */
 		r = ret_of(p, f->close);
-		if (r == 0 || r == -EINTR || r == -EIO)
+		if (r == RP_NOT_RUN)
+			set_result(rw, RES_FAILED, 0, "close() did not run in the target");
+		else if (r == 0 || r == -EINTR || r == -EIO)
 			set_result(rw, RES_DONE, 0, NULL);
 		else if (r == -EBADF)
 			set_result(rw, RES_SKIPPED, 0, "the fd was already closed");
@@ -338,7 +348,9 @@ static void row_outcome(struct job *j, size_t k, const struct rprog *p)
 		return;
 	case INSIDE_SHUTDOWN:
 		r = ret_of(p, f->shut);
-		if (r == 0 || r == -ENOTCONN) /* already shut, e.g. through another owner */
+		if (r == RP_NOT_RUN)
+			set_result(rw, RES_FAILED, 0, "shutdown() did not run in the target");
+		else if (r == 0 || r == -ENOTCONN) /* already shut, e.g. through another owner */
 			set_result(rw, RES_DONE, 0, NULL);
 		else
 			set_result(rw, RES_FAILED, (int)-r, "shutdown() in the target failed");
@@ -379,20 +391,27 @@ static void note_epoll_failures(struct job *j, const struct rprog *p, size_t fro
 					    "its event loop may not wake for this fd";
 }
 
-/* Is fd still the socket, now that every thread is stopped? Rows that are
- * not lose their step, with the reason. -ESRCH when the target is dying. */
-static int check_fds(struct job *j)
+/* Is fd still the socket, now that every thread is stopped? Rows of
+ * [from, to) that are not lose their step, with the reason. With a
+ * duplicate taken before the stop (checked by SO_COOKIE then) one kcmp()
+ * answers; otherwise the /proc link. -ESRCH when the target is dying. */
+static int check_fds(struct job *j, size_t from, size_t to)
 {
-	for (size_t k = 0; k < j->n; k++) {
+	for (size_t k = from; k < to; k++) {
 		if (j->step[k] == STEP_NONE)
 			continue;
-		int c = procfd_fd_check(PROC_ROOT, j->pid, fd_k(j, k), sock_k(j, k)->inode);
+		int c;
+		if (j->fj[k].pfd >= 0) {
+			c = (int)syscall(SYS_kcmp, getpid(), j->pid, KCMP_FILE, j->fj[k].pfd, fd_k(j, k));
+			c = c == 0 ? 1 : c > 0 ? 0 : -errno;
+		} else
+			c = procfd_fd_check(PROC_ROOT, j->pid, fd_k(j, k), sock_k(j, k)->inode);
 		if (c == 1)
 			continue;
 		/* Every thread is stopped: an fd can only vanish now because
 		 * the process is being killed and its files torn down. */
 		if (c < 0 && target_gone(j->pid))
-			return abandon(j, 0, ESRCH, "the target exited"), -ESRCH;
+			return abandon(j, from, ESRCH, "the target exited"), -ESRCH;
 		set_result(row_k(j, k), RES_SKIPPED, 0,
 			   c < 0 ? "the fd was closed meanwhile" : "fd reused: the fd is no longer this socket");
 		j->step[k] = STEP_NONE;
@@ -400,12 +419,38 @@ static int check_fds(struct job *j)
 	return 0;
 }
 
+/* Duplicates of the batch's sockets, taken while the target runs, so that
+ * the check while it is stopped is one kcmp() per fd instead of a /proc
+ * readlink. A duplicate is a reference: it would keep the socket (and its
+ * epoll registrations) alive, so every one is closed before the
+ * replacement runs. */
+static void take_dups(struct job *j, size_t from, size_t to)
+{
+	for (size_t k = from; k < to; k++) {
+		j->fj[k].pfd = -1;
+		if (j->step[k] == STEP_NONE)
+			continue;
+		int r = pidfd_dup_socket(j->pid, fd_k(j, k), sock_k(j, k)->cookie, &j->fj[k].pfd);
+		if (r == -ESTALE) {
+			set_result(row_k(j, k), RES_SKIPPED, 0, "fd reused: the fd is no longer this socket");
+			j->step[k] = STEP_NONE;
+		}
+	}
+}
+
+static void drop_dups(struct job *j, size_t from, size_t to)
+{
+	for (size_t k = from; k < to; k++)
+		if (j->fj[k].pfd >= 0)
+			j->fj[k].pfd = safe_close(j->fj[k].pfd);
+}
+
 /* A thread stopped inside a call on the fd (a read on this very socket)
  * re-enters that call by number when it resumes. After a replacement it
  * finds the placeholder and reads EOF, as it should; after a plain close
  * it would fail with EBADF, or use a reused number: those fds are left
  * alone by the number-freeing close. */
-static int skip_busy(struct job *j, struct inj *t)
+static int skip_busy(struct job *j, struct inj *t, size_t from, size_t to)
 {
 	_cleanup_free_ struct inj_busy *busy = NULL;
 	size_t nbusy = 0;
@@ -414,8 +459,8 @@ static int skip_busy(struct job *j, struct inj *t)
 	if (j->m->inside != INSIDE_CLOSE)
 		return 0;
 	if ((r = inj_busy_fds(t, &busy, &nbusy)) < 0)
-		return abandon(j, 0, -r, "cannot read the threads' registers"), r;
-	for (size_t k = 0; k < j->n; k++)
+		return abandon(j, from, -r, "cannot read the threads' registers"), r;
+	for (size_t k = from; k < to; k++)
 		for (size_t b = 0; b < nbusy && j->step[k] != STEP_NONE; b++)
 			if (busy[b].fd == fd_k(j, k)) {
 				set_result(row_k(j, k), RES_SKIPPED, 0,
@@ -427,58 +472,93 @@ static int skip_busy(struct job *j, struct inj *t)
 	return 0;
 }
 
-static int run_inside(struct job *j, struct inj *t)
+/* Act on rows [from, to) while every thread is stopped: check, build the
+ * program, run it (inside the target in one go when possible, call by
+ * call otherwise), and settle each row. *exec_ns: time the program took. */
+static int run_batch(struct job *j, struct inj *t, size_t from, size_t to, uint64_t *exec_ns)
 {
 	struct rprog prog = { 0 };
-	_cleanup_free_ size_t *first = malloc((j->n + 1) * sizeof(*first));
+	_cleanup_free_ size_t *first = malloc((to - from + 1) * sizeof(*first));
 	int r;
 
 	/* All threads are stopped, so nothing in the target can close and
-	 * reuse an fd number from here until we detach: check each fd once,
-	 * now, and act. (Another process sharing the fd table through
+	 * reuse an fd number from here until we resume it: check each fd
+	 * once, now, and act. (Another process sharing the fd table through
 	 * CLONE_FILES without being a thread is not stopped; such processes
 	 * are rare and would show the same fd under their own pid.) */
-	if (act_interrupted) {
-		abandon(j, 0, ESRCH, "sockreap was interrupted before acting on this process");
-		return -EINTR;
+	uint64_t tb = now_ns();
+	*exec_ns = 0;
+	r = !first ? -ENOMEM : act_interrupted ? -EINTR : 0;
+	if (r == 0)
+		r = check_fds(j, from, to);
+	drop_dups(j, from, to);
+	if (r == 0)
+		r = skip_busy(j, t, from, to);
+	for (size_t k = from; k < to && r == 0; k++) {
+		first[k - from] = prog.n;
+		if (j->step[k] != STEP_NONE)
+			r = build_row(j, k, &prog);
 	}
-	if (!first)
-		return abandon(j, 0, ENOMEM, "out of memory"), -ENOMEM;
-	if ((r = check_fds(j)) < 0 || (r = skip_busy(j, t)) < 0)
-		return r;
-	for (size_t k = 0; k < j->n; k++) {
-		first[k] = prog.n;
-		if (j->step[k] != STEP_NONE && (r = build_row(j, k, &prog)) < 0) {
-			rprog_free(&prog);
-			return abandon(j, 0, -r, "out of memory"), r;
-		}
-	}
-	first[j->n] = prog.n;
-	uint64_t data = 0;
-	size_t next = 0;
-	if (prog.ndata && (r = inj_scratch(t, prog.ndata, &data)) < 0) {
+	if (r < 0) {
 		rprog_free(&prog);
-		return abandon(j, 0, -r, t->why), r;
+		abandon(j, from, -r, r == -EINTR ? "sockreap was interrupted before acting on this process"
+			: r == -ENOMEM ? "out of memory" : t->why);
+		return r;
 	}
-	r = rp_run_calls(t, &prog, data, &next);
-	for (size_t k = 0; k < j->n; k++) {
+	first[to - from] = prog.n;
+	uint64_t data = 0, t0 = now_ns();
+	if (j->o->verbose > 1)
+		fprintf(stderr, "sockreap: pid %d: rows %zu-%zu checked and built in %.3f ms\n", (int)j->pid, from, to,
+			(double)(t0 - tb) / 1e6);
+	size_t next = 0;
+	/* In one go inside the target when it can be (crash-only); call by
+	 * call from here when it cannot. */
+	r = prog.n ? rp_run_inside(t, &prog, &next) : 0;
+	if (r == -EAGAIN) {
+		next = 0;
+		r = prog.ndata ? inj_scratch(t, prog.ndata, PROT_READ | PROT_WRITE, &data) : 0;
+		if (r == 0)
+			r = rp_run_calls(t, &prog, data, &next);
+	}
+	*exec_ns = now_ns() - t0;
+	if (j->o->verbose > 1)
+		fprintf(stderr, "sockreap: pid %d: rows %zu-%zu: %zu calls, %.3f ms to run them\n", (int)j->pid, from,
+			to, prog.n, (double)*exec_ns / 1e6);
+	for (size_t k = from; k < to; k++) {
 		if (j->step[k] == STEP_NONE)
 			continue;
-		if (first[k + 1] > next && r < 0) {
+		size_t lo = first[k - from], hi = first[k - from + 1];
+		if (r < 0 && hi > next) {
 			/* the engine stopped inside this row's calls or before */
-			if (first[k] >= next)
+			if (lo >= next)
 				abandon(j, k, -r, t->why);
 			else
 				set_result(row_k(j, k), RES_FAILED, -r, "the engine failed midway through this fd: %s",
 					   t->why);
 		} else {
 			row_outcome(j, k, &prog);
-			note_epoll_failures(j, &prog, first[k], first[k + 1], k);
+			note_epoll_failures(j, &prog, lo, hi, k);
 		}
 		j->step[k] = STEP_NONE;
 	}
 	rprog_free(&prog);
 	return r;
+}
+
+/* The target's longest stop must not grow with the number of fds: rows go
+ * in batches whose program stays under a budget (the kernel's own close of
+ * ~100 TCP sockets costs ~0.5 ms here), with every thread resumed between
+ * batches and each batch's fds checked again at its stop. The batch size
+ * follows the measured cost per row. */
+#define BATCH_BUDGET_NS (1000ull * 1000)
+#define BATCH_FIRST 32
+#define BATCH_MIN 8
+#define BATCH_MAX 4096
+
+static void set_stall(struct job *j, size_t from, size_t to, double ms)
+{
+	for (size_t k = from; k < to; k++)
+		row_k(j, k)->stall_ms = ms;
 }
 
 static void act_process(struct job *j)
@@ -493,23 +573,67 @@ static void act_process(struct job *j)
 		abandon(j, 0, ESRCH, "sockreap was interrupted before acting on this process");
 		return;
 	}
+	for (size_t k = 0; k < j->n; k++)
+		j->fj[k].pfd = -1;
 	read_before_stop(j);
+	size_t batch = j->o->single_stop ? j->n : BATCH_FIRST, from = 0, nbatch = 0;
+	take_dups(j, 0, MIN(batch, j->n));
+	/* the stall counts from the first thread's stop: from before the
+	 * first interrupt, an upper bound */
+	uint64_t stop_begin = now_ns();
 	r = inj_attach(&t, &tracee_real, j->pid);
 	if (r < 0) {
+		drop_dups(j, 0, j->n);
 		abandon(j, 0, -r == ESRCH ? ESRCH : -r, t.why);
 		return;
 	}
+	if (j->o->verbose > 1)
+		fprintf(stderr, "sockreap: pid %d: stopped %zu threads in %.3f ms\n", (int)j->pid, t.nth,
+			(double)(now_ns() - stop_begin) / 1e6);
 	struct unwind_bt *bt = NULL;
 	if (j->o->backtrace)
 		bt = unwind_collect(j->pid);
-	run_inside(j, &t);
+	double max_stall = 0, total_stall = 0;
+	for (;;) {
+		size_t to = MIN(from + batch, j->n);
+		uint64_t exec_ns;
+		r = run_batch(j, &t, from, to, &exec_ns);
+		nbatch++;
+		if (r < 0 || to == j->n)
+			break;
+		if (exec_ns && to > from)
+			batch = MIN(MAX(BATCH_BUDGET_NS * (to - from) / exec_ns, BATCH_MIN), BATCH_MAX);
+		r = inj_pause(&t);
+		double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
+		set_stall(j, from, to, stall);
+		max_stall = MAX(max_stall, stall);
+		total_stall += stall;
+		from = to;
+		if (r < 0) {
+			abandon(j, from, -r, t.why);
+			break;
+		}
+		/* let the application run about a quarter of the time */
+		take_dups(j, from, MIN(from + batch, j->n));
+		uint64_t run_until = t.released_at_ns + MAX((uint64_t)(stall * 1e6) / 3, 200000ull);
+		while (now_ns() < run_until)
+			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+		stop_begin = now_ns();
+		if ((r = inj_restop(&t)) < 0) {
+			drop_dups(j, from, j->n);
+			abandon(j, from, -r == ESRCH ? ESRCH : -r, t.why);
+			break;
+		}
+	}
 	r = inj_release(&t);
-	double stall = (double)(t.released_at_ns - t.stopped_at_ns) / 1e6;
-	for (size_t k = 0; k < j->n; k++)
-		row_k(j, k)->stall_ms = stall;
+	double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
+	set_stall(j, from, j->n, stall);
+	max_stall = MAX(max_stall, stall);
+	total_stall += stall;
 	if (j->o->verbose)
-		fprintf(stderr, "sockreap: pid %d: stopped %.3f ms, %lu injected call%s%s%s\n", (int)j->pid, stall,
-			t.ncalls, t.ncalls == 1 ? "" : "s", r < 0 ? "; release: " : "", r < 0 ? t.why : "");
+		fprintf(stderr, "sockreap: pid %d: %zu stop%s, longest %.3f ms, %.3f ms in all, %lu injected call%s%s%s\n",
+			(int)j->pid, nbatch, nbatch == 1 ? "" : "s", max_stall, total_stall, t.ncalls,
+			t.ncalls == 1 ? "" : "s", r < 0 ? "; release: " : "", r < 0 ? t.why : "");
 	if (bt) {
 		char *text = unwind_resolve(bt);
 		for (size_t k = 0; k < j->n && text; k++) {

@@ -10,7 +10,7 @@
 
 enum {
 	OPT_SPORT = 0x100, OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMM, OPT_UID,
-	OPT_INODE, OPT_SHUTDOWN, OPT_RESET, OPT_FREE_FD, OPT_INJECT, OPT_MAX, OPT_ALLOW_LISTEN,
+	OPT_INODE, OPT_SHUTDOWN, OPT_RESET, OPT_FREE_FD, OPT_SINGLE_STOP, OPT_INJECT, OPT_MAX, OPT_ALLOW_LISTEN,
 	OPT_ALLOW_ANCESTORS, OPT_EXCLUDE_PID, OPT_EXCLUDE_COMM, OPT_AUDIT_LOG,
 	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION,
 };
@@ -31,6 +31,7 @@ static const struct option longopts[] = {
 	{ "shutdown", optional_argument, NULL, OPT_SHUTDOWN },
 	{ "reset", no_argument, NULL, OPT_RESET },
 	{ "free-fd", no_argument, NULL, OPT_FREE_FD },
+	{ "single-stop", no_argument, NULL, OPT_SINGLE_STOP },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "inject", no_argument, NULL, OPT_INJECT },
 	{ "yes", no_argument, NULL, 'y' },
@@ -71,7 +72,9 @@ void cli_usage(FILE *f)
 	      "      --shutdown[=rd|wr|rdwr]  shutdown(fd, how) instead; the fd stays (default rdwr)\n"
 	      "      --reset            close with SO_LINGER {1,0}: the peer gets RST, no TIME_WAIT\n"
 	      "  -n, --dry-run          show what would be done, touch nothing\n"
-	      "      --inject           do shutdown/reset inside the target, not on a pidfd duplicate\n"
+	      "      --inject           do shutdown inside the target, not on a pidfd duplicate\n"
+	      "      --single-stop      one stop per process for all its fds instead of short\n"
+	      "                         batches (for measurements; the stop grows with the fds)\n"
 	      "\n"
 	      "Safety:\n"
 	      "  -y, --yes              act without asking (required without a terminal)\n"
@@ -210,6 +213,7 @@ static int parse_one(struct options *o, int c, const char *arg, char *err, size_
 	}
 	case 'n': o->dry_run = true; return 0;
 	case OPT_INJECT: o->inject = true; return 0;
+	case OPT_SINGLE_STOP: o->single_stop = true; return 0;
 	case 'y': o->yes = true; return 0;
 	case OPT_MAX:
 		if ((r = parse_u64(arg, INT32_MAX, &o->max)) < 0 || o->max == 0)

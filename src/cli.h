@@ -14,6 +14,7 @@ struct options {
 	enum method method;
 	int how;                   /* SHUT_RD, SHUT_WR, SHUT_RDWR for --shutdown */
 	bool dry_run, inject, yes;
+	bool single_stop;          /* one stop for all fds of a process (benchmarks) */
 	bool allow_listen, allow_ancestors;
 	bool has_max;
 	uint64_t max;

@@ -2,10 +2,18 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec_abi.h"
 #include "util.h"
+
+/* The executor's code, as linked into sockreap (src/exec/exec.c). */
+extern const uint8_t __start_sockreap_exec[], __stop_sockreap_exec[];
+extern const uint8_t exec_entry[];
 
 long rp_data(struct rprog *p, const void *src, size_t len)
 {
@@ -143,6 +151,109 @@ int rp_run_calls(struct inj *t, struct rprog *p, uint64_t data_addr, size_t *nex
 		c->ret = ret;
 	}
 	return 0;
+}
+
+/* Where everything lives in the scratch mapping: the executor's code on
+ * the first pages (read+exec), then, made writable by the executor itself,
+ * the job, its calls, the program's data, a stack and the signal frame. */
+struct layout {
+	uint64_t code, rw, job, ops, data, stack_top, frame, end;
+	size_t code_len;
+};
+
+#define EXEC_STACK (16 * 1024)
+
+static struct layout layout_of(const struct rprog *p, size_t xstate_len)
+{
+	const uint64_t page = 4096;
+	struct layout l = { .code_len = (size_t)(__stop_sockreap_exec - __start_sockreap_exec) };
+	l.rw = (l.code_len + page - 1) / page * page;
+	l.job = l.rw;
+	l.ops = l.job + 256;
+	l.data = (l.ops + p->n * sizeof(struct exec_op) + 63) & ~(uint64_t)63;
+	l.stack_top = (l.data + p->ndata + EXEC_STACK + 63) & ~(uint64_t)63;
+	l.frame = l.stack_top + 64;
+	l.end = l.frame + arch_exec_frame_size(xstate_len);
+	return l;
+}
+
+int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
+{
+	static uint8_t xstate[ARCH_XSTATE_MAX];
+	size_t xlen = sizeof(xstate);
+	uint64_t base, frame_sp, altstack;
+	int r;
+
+	*ran = 0;
+	if ((r = inj_prepare(t)) < 0)
+		return r;
+	pid_t tid = t->th[t->it].tid;
+	if (!t->ops->getregset || !t->ops->read_status)
+		return -EAGAIN;
+	_cleanup_free_ char *status = NULL;
+	if (t->ops->read_status(tid, &status) < 0 || arch_exec_refusal(status))
+		return -EAGAIN;
+	if (t->ops->getregset(tid, arch_xstate_regset, xstate, &xlen) < 0)
+		return -EAGAIN;
+
+	struct layout l = layout_of(p, xlen);
+	bool fresh = !t->scratch || t->scratch_prot != (PROT_READ | PROT_EXEC) || t->scratch_len < l.end;
+	if ((r = inj_scratch(t, l.end, PROT_READ | PROT_EXEC, &base)) < 0)
+		return r == -EACCES || r == -EPERM ? -EAGAIN : r;
+	if (fresh && (r = t->ops->write_mem(t->pid, base, __start_sockreap_exec, l.code_len)) < 0)
+		return r;
+
+	/* the frame: the thread's registers in the form it must continue with
+	 * when rt_sigreturn is what restores them (no stop follows) */
+	struct arch_regs cont = t->saved;
+	arch_restart_fixup(&cont);
+	size_t flen = (size_t)(l.end - l.frame);
+	_cleanup_free_ uint8_t *frame = malloc(flen);
+	_cleanup_free_ struct exec_op *ops = calloc(p->n + 1, sizeof(*ops));
+	if (!frame || !ops)
+		return -ENOMEM;
+	if ((r = arch_exec_build_frame(frame, flen, base + l.frame, &cont, t->saved_mask, xstate, xlen, &frame_sp,
+				       &altstack)) < 0)
+		return snprintf(t->why, sizeof(t->why), "cannot build the restore frame"), r;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rp_call *c = &p->c[i];
+		long nr = arch_sysno(&t->saved, c->sys);
+		if (nr < 0)
+			return -EOPNOTSUPP;
+		ops[i] = (struct exec_op){ .nr = nr, .need = { c->need[0], c->need[1] }, .ret = EXEC_NOT_RUN };
+		for (int k = 0; k < 6; k++) {
+			ops[i].a[k] = c->a[k].v;
+			ops[i].kind[k] = c->a[k].kind == RP_RET ? EXEC_RET : c->a[k].kind == RP_DATA ? EXEC_DATA : EXEC_IMM;
+		}
+	}
+	struct exec_job job = {
+		.nops = p->n, .ops = base + l.ops, .data = base + l.data, .frame_sp = frame_sp, .altstack = altstack,
+		.nr_wait = arch_sysno(&t->saved, ASYS_PPOLL), .nr_sigaltstack = arch_sysno(&t->saved, ASYS_SIGALTSTACK),
+		/* if sockreap is gone, the thread goes on after this long */
+		.timeout = { 0, 500 * 1000 * 1000 },
+	};
+	_Static_assert(offsetof(struct exec_job, frame_sp) == EXEC_JOB_FRAME_SP, "exec_entry reads frame_sp");
+	if ((r = t->ops->write_mem(t->pid, base + l.job, &job, sizeof(job))) < 0 ||
+	    (r = t->ops->write_mem(t->pid, base + l.ops, ops, p->n * sizeof(*ops))) < 0 ||
+	    (p->ndata && (r = t->ops->write_mem(t->pid, base + l.data, p->data, p->ndata)) < 0) ||
+	    (r = t->ops->write_mem(t->pid, base + l.frame, frame, flen)) < 0)
+		return r;
+
+	struct arch_regs start = t->saved;
+	arch_exec_set_regs(&start, base + (uint64_t)(exec_entry - __start_sockreap_exec), base + l.stack_top,
+			   base + l.rw, l.end - l.rw, base + l.job);
+	r = inj_exec(t, &start, base + l.job + offsetof(struct exec_job, done),
+		     base + l.job + offsetof(struct exec_job, progress));
+	/* what ran, even after an error: the results are in the target */
+	uint64_t progress = 0;
+	if (t->ops->read_mem(t->pid, base + l.ops, ops, p->n * sizeof(*ops)) == 0 &&
+	    t->ops->read_mem(t->pid, base + l.job + offsetof(struct exec_job, progress), &progress,
+			     sizeof(progress)) == 0) {
+		for (size_t i = 0; i < p->n; i++)
+			p->c[i].ret = ops[i].ret == EXEC_NOT_RUN ? RP_NOT_RUN : ops[i].ret;
+		*ran = r == 0 ? p->n : (size_t)MIN(progress, p->n);
+	}
+	return r;
 }
 
 void rprog_reset(struct rprog *p)

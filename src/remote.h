@@ -77,5 +77,14 @@ bool rp_runnable(const struct rprog *p, size_t i);
  * with *next at the call that did not run. */
 int rp_run_calls(struct inj *t, struct rprog *p, uint64_t data_addr, size_t *next);
 
+/* Run the whole program at once inside the target, with the executor
+ * (crash-only: see src/exec/exec.c). 0 when it ran (each call's result in
+ * the program); -EAGAIN when the executor cannot be used for this target
+ * (no extended-state regset, a shadow stack, no executable scratch page):
+ * nothing was run, use rp_run_calls; other -errno when the engine failed
+ * (t->why), with the results of what ran and in *ran how many calls
+ * it got through. */
+int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran);
+
 void rprog_reset(struct rprog *p);
 void rprog_free(struct rprog *p);
