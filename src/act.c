@@ -108,6 +108,9 @@ static void plan_steps(struct job *j)
 			} else if (pidfd_settled(rw, r, "shutdown"))
 				j->step[k] = STEP_NONE;
 			break;
+		case METHOD_DESTROY: /* act_destroy_run: nothing runs in the target */
+			j->step[k] = STEP_NONE;
+			break;
 		case METHOD_RESET:
 			j->step[k] = STEP_LINGER_CLOSE;
 			if (o->inject)
@@ -400,6 +403,8 @@ static void act_process(struct job *j)
 
 int act_run(struct plan *p, const struct options *o, struct audit *a)
 {
+	if (o->method == METHOD_DESTROY)
+		return act_destroy_run(p, o, a);
 	size_t n = 0;
 	_cleanup_free_ size_t *idx = malloc((p->n + 1) * sizeof(*idx));
 	_cleanup_free_ enum step *step = malloc((p->n + 1) * sizeof(*step));

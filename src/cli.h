@@ -8,7 +8,9 @@
 
 #include "query.h"
 
-enum method { METHOD_CLOSE, METHOD_SHUTDOWN, METHOD_RESET };
+/* METHOD_DESTROY: the kernel's SOCK_DESTROY per socket, no ptrace, no
+ * pidfd (destroy.h). */
+enum method { METHOD_CLOSE, METHOD_SHUTDOWN, METHOD_RESET, METHOD_DESTROY };
 
 struct options {
 	struct query q;

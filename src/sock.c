@@ -55,6 +55,11 @@ const char *sock_type_name(const struct sock *s)
 	}
 }
 
+uint32_t sock_idle_ms(const struct sock *s)
+{
+	return MIN(MIN(s->last_data_recv_ms, s->last_data_sent_ms), s->last_ack_recv_ms);
+}
+
 bool sock_is_dgram_server(const struct sock *s)
 {
 	/* Since Linux 5.18 connecting a unix datagram client marks the server

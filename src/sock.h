@@ -68,6 +68,10 @@ const char *sock_proto_name(const struct sock *s);
 const char *sock_netid(const struct sock *s);
 /* "stream", "dgram", "seqpacket" (or "unknown"). */
 const char *sock_type_name(const struct sock *s);
+/* How long a TCP connection has been idle: the least of the times since
+ * data was last received, data last sent and an ACK last received (ms);
+ * meaningful only with has_tcpi. */
+uint32_t sock_idle_ms(const struct sock *s);
 /* A bound socket that takes datagrams from anyone (no peer): a UDP server
  * (DNS, syslog, NTP) or a unix datagram server (/dev/log). */
 bool sock_is_dgram_server(const struct sock *s);
