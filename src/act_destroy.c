@@ -65,9 +65,12 @@ int act_destroy_run(struct plan *p, const struct options *o, struct audit *a)
 			destroy_result(rw, s, nl ? destroy_sock(nl, s) : nlerr);
 	}
 	destroy_close(nl);
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		if (p->rows[i].result == RES_PLANNED && p->rows[i].via >= 0)
 			follow_carrier(p, &p->rows[i]);
+		if (p->rows[i].acted)
+			p->rows[i].note = NULL; /* verify now says what became of the fd */
+	}
 	verify_rows(p, o);
 	for (size_t i = 0; i < p->n; i++)
 		if (p->rows[i].acted)
