@@ -258,7 +258,9 @@ bool query_match_path(const struct query *q, const struct sock *s)
 			continue;
 		sock_addr_format(s, local, name, sizeof(name));
 		for (size_t i = 0; i < q->path.n; i++)
-			if (fnmatch(q->path.s[i], name, 0) == 0)
+			/* FNM_NOESCAPE: a backslash is literal, as in the \xHH
+			 * escapes of the names we show */
+			if (fnmatch(q->path.s[i], name, FNM_NOESCAPE) == 0)
 				return true;
 	}
 	return false;
