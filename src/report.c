@@ -47,12 +47,15 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 
 	sock_addr_format(s, true, local, sizeof(local));
 	sock_addr_format(s, false, peer, sizeof(peer));
-	fprintf(f, "\"proto\":\"%s\",\"family\":\"%s\",\"state\":\"%s\",\"local\":\"%s\",\"peer\":\"%s\","
-		   "\"inode\":%llu,\"cookie\":%llu,\"uid\":%u,\"rqueue\":%u,\"wqueue\":%u,",
-		sock_proto_name(s), s->family == AF_UNIX ? "unix" : s->family == AF_INET6 ? "ipv6" : "ipv4",
-		sock_state_name(s),
-		local, peer, (unsigned long long)s->inode, (unsigned long long)s->cookie, s->uid,
-		s->rqueue, s->wqueue);
+	/* unix names come from other users: escaped (sock_unix_name_format)
+	 * and written as JSON strings, like every text we did not make */
+	fprintf(f, "\"proto\":\"%s\",\"family\":\"%s\",\"state\":\"%s\",\"local\":", sock_proto_name(s),
+		s->family == AF_UNIX ? "unix" : s->family == AF_INET6 ? "ipv6" : "ipv4", sock_state_name(s));
+	json_str(f, local);
+	fputs(",\"peer\":", f);
+	json_str(f, peer);
+	fprintf(f, ",\"inode\":%llu,\"cookie\":%llu,\"uid\":%u,\"rqueue\":%u,\"wqueue\":%u,",
+		(unsigned long long)s->inode, (unsigned long long)s->cookie, s->uid, s->rqueue, s->wqueue);
 	fprintf(f, "\"type\":\"%s\",", sock_type_name(s));
 	if (s->family == AF_UNIX) {
 		fprintf(f, "\"peer_inode\":%llu,\"peer_owners\":", (unsigned long long)s->peer_inode);
