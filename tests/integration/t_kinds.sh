@@ -204,6 +204,8 @@ test_unix_shutdown() {
 		--audit-log "$TMP/audit.log"
 	assert_rc 0
 	[[ $(jq -r .result "$OUT") == done ]] || fail "shutdown not done"
+	# done on a pidfd_getfd duplicate checked by SO_COOKIE: never stopped
+	[[ $(jq 'has("stall_ms")' "$OUT") == false ]] || fail "the owner was stopped for a unix shutdown"
 	[[ $(jq -r .verify "$OUT") == *"wr shut"* ]] || fail "verify does not show the shutdown: $(jq -r .verify "$OUT")"
 	wait_for_file "$TMP/unixpair.json.peer" 10
 	[[ $(jq -r .seen "$TMP/unixpair.json.peer") == eof ]] || fail "the peer saw $(cat "$TMP/unixpair.json.peer")"
@@ -336,4 +338,24 @@ test_idle_only_idle() {
 	grep -q IDLE "$OUT" || fail "no IDLE column"
 	grep -q ":$aport" "$OUT" && fail "the active connection matched later"
 	return 0
+}
+
+# Without CAP_NET_ADMIN --destroy is refused up front with the reason
+# (exit 4), and nothing is sent to the kernel: the connection stays.
+test_destroy_needs_cap_net_admin() {
+	need_root
+	need_cmd setpriv
+	pyhelper tcp
+	local port iport
+	eval "$(jq -r '@sh "port=\(.port) iport=\(.idle_port)"' "$TMP/tcp.json")"
+	track_pid "$(jq .child "$TMP/tcp.json")"
+	OUT=$TMP/out.nocap ERR=$TMP/err.nocap
+	setpriv --inh-caps=-net_admin --bounding-set=-net_admin "$SOCKREAP" --destroy --sport "$port" \
+		--dport "$iport" -s estab --yes --audit-log "$TMP/audit.log" >"$OUT" 2>"$ERR"
+	RC=$?
+	cat "$ERR" >&2
+	assert_rc 4
+	grep -q "CAP_NET_ADMIN" "$ERR" || fail "the message does not name CAP_NET_ADMIN"
+	[[ $(ss -Htan state established "( sport = :$port and dport = :$iport )" | wc -l) -eq 1 ]] ||
+		fail "the connection was touched"
 }
