@@ -17,6 +17,7 @@
 
 #include "inject.h"
 #include "pidfd.h"
+#include "placeholder.h"
 #include "procfd.h"
 #include "remote.h"
 #include "unwind.h"
@@ -246,9 +247,23 @@ static int build_replace(struct job *j, size_t k, struct rprog *p)
 	struct fdjob *f = &j->fj[k];
 	int fd = fd_k(j, k), r;
 	int32_t need = 0;
-	int type = (s->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) |
-		   (f->flags & O_NONBLOCK ? SOCK_NONBLOCK : 0);
+	struct ph_desc ph;
+	if (placeholder_for(s, &ph) < 0) {
+		set_result(row_k(j, k), RES_SKIPPED, 0, "no placeholder for this kind of socket; nothing changed");
+		j->step[k] = STEP_NONE;
+		return 0;
+	}
+	bool pair = ph.kind == PH_UNIX_PAIR;
+	if (pair && j->tight) {
+		/* the pair needs two free slots for a moment */
+		set_result(row_k(j, k), RES_SKIPPED, 0, "the process has no free fd for the placeholder pair; "
+			   "nothing changed (--free-fd frees the number instead)");
+		j->step[k] = STEP_NONE;
+		return 0;
+	}
+	int type = ph.type | (f->flags & O_NONBLOCK ? SOCK_NONBLOCK : 0);
 	int cloexec = f->flags & O_CLOEXEC ? O_CLOEXEC : 0;
+	long poff = -1;
 	static const struct linger l0 = { .l_onoff = 1, .l_linger = 0 };
 	static const int mark = PLACEHOLDER_MARK;
 	long goff = -1;
@@ -265,11 +280,18 @@ static int build_replace(struct job *j, size_t k, struct rprog *p)
 		}
 		TRY(add_dels(j, k, p, need, del));
 		TRY(f->close = rp_close(p, need, 0, RP_IMM(fd)));
-		TRY(f->sock = rp_socket(p, RP_OK(f->close), s->family, type | (cloexec ? SOCK_CLOEXEC : 0)));
-	} else
-		TRY(f->sock = rp_socket(p, 0, s->family, type | SOCK_CLOEXEC));
-	TRY(f->shut = rp_shutdown(p, RP_OK(f->sock), RP_RET(f->sock), SHUT_RDWR));
-	TRY(rp_setsockopt(p, RP_OK(f->sock), 0, RP_RET(f->sock), SOL_SOCKET, SO_RCVLOWAT, &mark, sizeof(mark)));
+		TRY(f->sock = rp_socket(p, RP_OK(f->close), ph.family, type | (cloexec ? SOCK_CLOEXEC : 0)));
+	} else if (pair)
+		TRY(f->sock = rp_socketpair(p, 0, ph.family, type | SOCK_CLOEXEC, &poff));
+	else
+		TRY(f->sock = rp_socket(p, 0, ph.family, type | SOCK_CLOEXEC));
+	/* the placeholder's fd: socket()'s result, or socketpair()'s first */
+	struct rp_arg phfd = pair ? RP_MEM32(poff) : RP_RET(f->sock);
+	if (pair)
+		TRY(rp_close(p, RP_OK(f->sock), 0, RP_MEM32(poff + 4)));
+	if (ph.shutdown_self)
+		TRY(f->shut = rp_shutdown(p, RP_OK(f->sock), phfd, SHUT_RDWR));
+	TRY(rp_setsockopt(p, RP_OK(f->sock), 0, phfd, SOL_SOCKET, SO_RCVLOWAT, &mark, sizeof(mark)));
 	if (!j->tight) {
 		need = RP_OK(f->sock);
 		if (j->m->linger0) {
@@ -280,7 +302,7 @@ static int build_replace(struct job *j, size_t k, struct rprog *p)
 		}
 		TRY(add_dels(j, k, p, need, del));
 	}
-	TRY(f->dup = rp_dup3(p, j->tight ? RP_OK(f->sock) : need, 0, RP_RET(f->sock), fd, cloexec));
+	TRY(f->dup = rp_dup3(p, j->tight ? RP_OK(f->sock) : need, 0, phfd, fd, cloexec));
 	if (goff >= 0)
 		TRY(rp_setsockopt_from(p, RP_OK(f->linger), RP_FAILED(f->dup), fd, SOL_SOCKET, SO_LINGER, goff,
 				       sizeof(struct linger)));
@@ -295,7 +317,7 @@ static int build_replace(struct job *j, size_t k, struct rprog *p)
 			TRY(rp_epoll_ctl(p, RP_OK(del[i]), RP_FAILED(f->dup), w->epfd, EPOLL_CTL_ADD, RP_IMM(fd),
 					 w->events, w->data));
 	}
-	TRY(rp_close(p, j->tight ? RP_OK(f->dup) : RP_OK(f->sock), 0, RP_RET(f->sock)));
+	TRY(rp_close(p, j->tight ? RP_OK(f->dup) : RP_OK(f->sock), 0, phfd));
 #undef TRY
 	return 0;
 }
@@ -647,6 +669,8 @@ static void act_process(struct job *j)
 
 int act_run(struct plan *p, const struct options *o, struct audit *a)
 {
+	if (o->method == METHOD_DESTROY)
+		return act_destroy_run(p, o, a);
 	size_t n = 0;
 	_cleanup_free_ size_t *idx = malloc((p->n + 1) * sizeof(*idx));
 	_cleanup_free_ enum step *step = malloc((p->n + 1) * sizeof(*step));

@@ -3,12 +3,13 @@
 #pragma once
 #include <stdint.h>
 
-enum { EXEC_IMM, EXEC_RET, EXEC_DATA };
+enum { EXEC_IMM, EXEC_RET, EXEC_DATA, EXEC_MEM32 };
 
 struct exec_op {
 	int64_t nr;        /* system call number, for the target's mode */
 	uint64_t a[6];
-	uint32_t kind[6];  /* EXEC_IMM: a[k]; EXEC_RET: result of op a[k]; EXEC_DATA: data + a[k] */
+	uint32_t kind[6];  /* EXEC_IMM: a[k]; EXEC_RET: result of op a[k]; EXEC_DATA: data + a[k];
+			    * EXEC_MEM32: the int32 stored at data + a[k] (socketpair's fds) */
 	int32_t need[2];   /* i+1: op i succeeded; -(i+1): op i failed; 0: none */
 	int64_t ret;       /* EXEC_NOT_RUN until the op ran */
 };

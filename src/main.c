@@ -46,6 +46,17 @@ static int discover(const struct options *o, struct sock_list *out)
 				return r;
 			}
 		}
+	if (query_wants(&o->q, AF_UNIX, 0)) {
+		/* every state: the peers' names come from the same dump */
+		int r = diag_dump_unix(SK_ALL_STATES, &all, NULL);
+		if (r < 0) {
+			fprintf(stderr, "sockreap: unix_diag dump of unix sockets failed: %s%s\n", strerror(-r),
+				r == -ENOENT || r == -EOPNOTSUPP ? " (is the kernel's unix_diag available? try modprobe unix_diag)"
+								 : "");
+			sock_list_free(&all);
+			return r;
+		}
+	}
 	/* The kernel filtered by state; everything else is filtered here. */
 	for (size_t i = 0; i < all.n; i++)
 		if (query_match_sock(&o->q, &all.v[i]) && sock_list_push(out, &all.v[i]) < 0) {
@@ -56,21 +67,33 @@ static int discover(const struct options *o, struct sock_list *out)
 	return 0;
 }
 
-/* Bit 19 of CapEff: CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
- * from) processes of other users. */
-static bool have_cap_sys_ptrace(void)
+/* A bit of CapEff: 19 CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
+ * from) processes of other users; 12 CAP_NET_ADMIN, needed for SOCK_DESTROY. */
+static bool have_cap(int bit)
 {
 	char buf[4096];
 	if (read_small_file(AT_FDCWD, PROC_ROOT "/self/status", buf, sizeof(buf)) < 0)
 		return false;
 	const char *p = strstr(buf, "\nCapEff:");
 	uint64_t caps;
-	return p && sscanf(p + 8, "%" SCNx64, &caps) == 1 && (caps & (1ull << 19));
+	return p && sscanf(p + 8, "%" SCNx64, &caps) == 1 && (caps & (1ull << bit));
+}
+
+static bool have_cap_sys_ptrace(void)
+{
+	return have_cap(19);
 }
 
 /* Can we act at all? A message naming the cause and the fix, or NULL. */
-static const char *environment_problem(void)
+static const char *environment_problem(const struct options *o)
 {
+	/* --destroy is netlink only: no ptrace, so neither Yama nor
+	 * CAP_SYS_PTRACE matter; the kernel checks CAP_NET_ADMIN against the
+	 * socket's network namespace, and our CapEff is what it sees here. */
+	if (o->method == METHOD_DESTROY)
+		return have_cap(12) ? NULL
+				    : "no CAP_NET_ADMIN: the kernel's SOCK_DESTROY needs it in the socket's network "
+				      "namespace; run sockreap as root (sudo), or in a container with --cap-add NET_ADMIN";
 	char buf[16];
 	if (read_small_file(AT_FDCWD, "/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)) > 0 &&
 	    atoi(buf) >= 3)
@@ -155,7 +178,17 @@ static int run(const struct options *o)
 
 	if ((r = discover(o, &socks)) < 0)
 		return EXIT_ENV;
-	if ((r = procfd_scan(PROC_ROOT, &socks, &owners)) < 0) {
+	_cleanup_free_ uint64_t *peers = malloc((socks.n + 1) * sizeof(*peers));
+	size_t npeers = 0;
+	if (!peers) {
+		sock_list_free(&socks);
+		return EXIT_ENV;
+	}
+	/* "who is on the other end": the peers' owners come from the same pass */
+	for (size_t i = 0; i < socks.n; i++)
+		if (socks.v[i].family == AF_UNIX && socks.v[i].peer_inode)
+			peers[npeers++] = socks.v[i].peer_inode;
+	if ((r = procfd_scan_peers(PROC_ROOT, &socks, peers, npeers, &owners)) < 0) {
 		fprintf(stderr, "sockreap: cannot read %s: %s\n", PROC_ROOT, strerror(-r));
 		sock_list_free(&socks);
 		return EXIT_ENV;
@@ -175,7 +208,7 @@ static int run(const struct options *o)
 	bool acting = !o->dry_run && plan.nsockets_acting > 0;
 
 	if (acting) {
-		const char *why = environment_problem();
+		const char *why = environment_problem(o);
 		if (why) {
 			report_print(stdout, &plan, o);
 			fprintf(stderr, "sockreap: cannot act: %s\n", why);

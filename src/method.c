@@ -18,6 +18,11 @@ static const struct method_info methods[METHOD__MAX] = {
 		.name = "reset", .per_socket = true, .inside = INSIDE_REPLACE, .linger0 = true,
 		.fd_survives = true, .placeholder = true, .frees_socket = true, .peer_sees = "RST",
 	},
+	[METHOD_DESTROY] = {
+		/* the kernel ends the connection; the process keeps its fd */
+		.name = "destroy", .per_socket = true, .outside = OUTSIDE_DESTROY, .inside = INSIDE_NONE,
+		.fd_survives = true, .peer_sees = "RST",
+	},
 };
 
 const struct method_info *method_info(enum method m)

@@ -11,7 +11,9 @@
 #pragma once
 #include <stdbool.h>
 
-enum method { METHOD_CLOSE, METHOD_FREE_FD, METHOD_SHUTDOWN, METHOD_RESET, METHOD__MAX };
+/* METHOD_DESTROY: the kernel's SOCK_DESTROY per socket, no ptrace, no
+ * pidfd (destroy.h, act_destroy.c). */
+enum method { METHOD_CLOSE, METHOD_FREE_FD, METHOD_SHUTDOWN, METHOD_RESET, METHOD_DESTROY, METHOD__MAX };
 
 enum method_inside {
 	INSIDE_NONE,     /* nothing (the outside part did it all) */
@@ -20,7 +22,7 @@ enum method_inside {
 	INSIDE_SHUTDOWN, /* shutdown(fd): only where the outside part cannot run */
 };
 
-enum method_outside { OUTSIDE_NONE, OUTSIDE_SHUTDOWN };
+enum method_outside { OUTSIDE_NONE, OUTSIDE_SHUTDOWN, OUTSIDE_DESTROY /* by netlink, with the cookie */ };
 
 struct method_info {
 	const char *name;

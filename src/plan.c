@@ -62,14 +62,30 @@ static bool is_ancestor(const struct plan_env *env, pid_t pid)
 	return false;
 }
 
+/* Servers: a listener (TCP or unix stream/seqpacket), or a bound datagram
+ * socket with no peer (UDP, unix dgram), serves everyone. NULL if not. */
+static const char *refusal_server(const struct sock *s, const struct options *opt)
+{
+	if (opt->allow_listen)
+		return NULL;
+	if (s->state == SK_LISTEN && (s->proto == IPPROTO_TCP || s->family == AF_UNIX))
+		return "LISTEN socket: closing it stops the service accepting (use --allow-listen)";
+	if (sock_is_dgram_server(s))
+		return s->family == AF_UNIX
+			       ? "unix datagram server socket (bound, no peer): acting on it stops the service "
+				 "receiving (use --allow-listen)"
+			       : "UDP server socket (bound, no peer): acting on it stops the service receiving "
+				 "(use --allow-listen)";
+	return NULL;
+}
+
 /* The safety policy: why this owner's socket must not be touched, or NULL. */
 static const char *refusal(const struct sock *s, const struct owner *o, const struct options *opt,
 			   const struct plan_env *env)
 {
-	if (s->state == SK_LISTEN && s->proto == IPPROTO_TCP && !opt->allow_listen)
-		return "LISTEN socket: closing it stops the service accepting (use --allow-listen)";
-	if (s->proto == IPPROTO_UDP && s->state == SK_CLOSE && s->dport == 0 && s->sport != 0 && !opt->allow_listen)
-		return "UDP server socket (bound, no peer): closing it stops the service receiving (use --allow-listen)";
+	const char *why = refusal_server(s, opt);
+	if (why)
+		return why;
 	if (o->pid == 1)
 		return "PID 1 is never touched";
 	if (o->pid == env->self)
@@ -100,11 +116,63 @@ static void refuse_shared(struct plan *p, const struct options *o, const struct 
 			if (other->sock != rw->sock || (ssize_t)k == rw->owner || !(why = refusal(s, other, o, env)))
 				continue;
 			snprintf(rw->detail, sizeof(rw->detail),
-				 "%s changes the socket for every owner, and owner %s/%d (fd %d) is refused: %s",
+				 "%s changes the socket for every owner, and owner %s/%d is refused (fd %d): %s",
 				 method_info(o->method)->name, other->comm, (int)other->pid, other->fd, why);
 			rw->result = RES_REFUSED;
 			rw->reason = rw->detail;
 			break;
+		}
+	}
+}
+
+/* --destroy reaches sockets without an owner. With no inode nobody can
+ * hold them (TIME-WAIT, orphans, requests): destroy them. With an inode
+ * but no owner we can see (fds in another PID namespace, or in flight),
+ * the owner checks cannot be made: refuse. */
+static void plan_destroy_ownerless(struct row *rw, const struct sock *s, const struct options *o)
+{
+	rw->reason = refusal_server(s, o);
+	if (!rw->reason && s->inode)
+		rw->reason = "its owners are not visible to us (another PID namespace?), so they cannot be "
+			     "checked: not destroyed";
+	rw->result = rw->reason ? RES_REFUSED : RES_PLANNED;
+}
+
+/* SOCK_DESTROY acts on the socket, for every owner at once: one row per
+ * socket carries it, the socket's other rows point at that one (via); if
+ * any owner is refused, none is acted on. Rows are sorted by socket. */
+static void plan_destroy_per_socket(struct plan *p)
+{
+	for (size_t i = 0, end; i < p->n; i = end) {
+		const struct row *refused = NULL;
+		ssize_t carrier = -1;
+		for (end = i; end < p->n && p->rows[end].sock == p->rows[i].sock; end++)
+			if (p->rows[end].result == RES_REFUSED && !refused)
+				refused = &p->rows[end];
+		for (size_t k = i; k < end; k++) {
+			struct row *rw = &p->rows[k];
+			if (rw->result != RES_PLANNED)
+				continue;
+			if (refused) {
+				const struct owner *ow = refused->owner >= 0 ? &p->owners.v[refused->owner] : NULL;
+				snprintf(rw->detail, sizeof(rw->detail),
+					 "destroy acts on the socket for all its owners, and owner %s/%d is refused: %s",
+					 ow ? ow->comm : "?", ow ? (int)ow->pid : 0, refused->reason);
+				rw->reason = rw->detail;
+				rw->result = RES_REFUSED;
+			} else if (carrier < 0) {
+				carrier = (ssize_t)k;
+			} else {
+				const struct owner *ow = &p->owners.v[p->rows[carrier].owner];
+				rw->via = carrier;
+				snprintf(rw->detail, sizeof(rw->detail),
+					 "one destroy for the socket, through its row of %s/%d/%d", ow->comm, (int)ow->pid,
+					 ow->fd);
+				rw->reason = rw->detail;
+			}
+			if (rw->result == RES_PLANNED && rw->owner >= 0)
+				rw->note = "the process keeps its fd: SOCK_DESTROY ends the connection, not the "
+					   "descriptor (an fd leak stays a leak)";
 		}
 	}
 }
@@ -114,7 +182,7 @@ static int push_row(struct plan *p, size_t sock, ssize_t owner, unsigned nowners
 	int r = GROW(p->rows, p->cap, p->n);
 	if (r < 0)
 		return r;
-	p->rows[p->n++] = (struct row){ .sock = sock, .owner = owner, .nowners = nowners, .stall_ms = -1 };
+	p->rows[p->n++] = (struct row){ .sock = sock, .owner = owner, .nowners = nowners, .stall_ms = -1, .via = -1 };
 	return 0;
 }
 
@@ -234,6 +302,10 @@ int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owner
 	for (size_t i = 0; i < p->n; i++) {
 		struct row *rw = &p->rows[i];
 		const struct sock *s = &p->socks.v[rw->sock];
+		if (rw->owner < 0 && o->method == METHOD_DESTROY) {
+			plan_destroy_ownerless(rw, s, o);
+			continue;
+		}
 		if (rw->owner < 0) {
 			rw->result = RES_SKIPPED;
 			rw->reason = s->inode ? "no process holds this socket (or its fds are not visible to us)"
@@ -247,6 +319,8 @@ int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owner
 
 	if (method_info(o->method)->per_socket)
 		refuse_shared(p, o, env);
+	if (o->method == METHOD_DESTROY)
+		plan_destroy_per_socket(p);
 
 	/* --max counts sockets, not owners: a socket with two owners is one. */
 	size_t nsock = 0, nproc = 0;

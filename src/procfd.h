@@ -19,6 +19,10 @@ struct owner_list {
 	struct owner *v;
 	size_t nep, capep;
 	struct epoll_fd *ep;
+	/* owners of the peers' inodes ("who is on the other end"), sorted by
+	 * inode, pid, fd; their sock field is SIZE_MAX */
+	size_t npeer, cappeer;
+	struct owner *peer;
 };
 
 /* Append to out one owner per (pid, fd) whose link is socket:[inode] for the
@@ -28,6 +32,13 @@ struct owner_list {
  * Owners come out sorted by pid, then fd. 0 or -errno (only for errors that
  * make the whole scan meaningless: proc_root unreadable, out of memory). */
 int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out);
+/* The same pass also collecting into out->peer the owners of the npeers
+ * inodes in peers (the other ends of unix connections), which need not be
+ * among socks. */
+int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, const uint64_t *peers,
+		      size_t npeers, struct owner_list *out);
+/* The owners of inode among out->peer: their count, the first at *first. */
+size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *first);
 
 /* What pid's epoll instances epfds (as procfd_scan found them) watch, from
  * <proc_root>/<pid>/fdinfo/<epfd>: (fd, inode) pairs appended to out. */

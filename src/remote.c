@@ -50,6 +50,17 @@ int rp_socket(struct rprog *p, int32_t need, int family, int type)
 	return rp_add(p, need, 0, ASYS_SOCKET, (struct rp_arg[6]){ RP_IMM(family), RP_IMM(type), RP_IMM(0) });
 }
 
+int rp_socketpair(struct rprog *p, int32_t need, int family, int type, long *ret_off)
+{
+	static const int32_t none[2] = { -1, -1 };
+	long off = rp_data(p, none, sizeof(none));
+	if (off < 0)
+		return (int)off;
+	*ret_off = off;
+	return rp_add(p, need, 0, ASYS_SOCKETPAIR,
+		      (struct rp_arg[6]){ RP_IMM(family), RP_IMM(type), RP_IMM(0), RP_DATA(off) });
+}
+
 int rp_shutdown(struct rprog *p, int32_t need, struct rp_arg fd, int how)
 {
 	return rp_add(p, need, 0, ASYS_SHUTDOWN, (struct rp_arg[6]){ fd, RP_IMM(how) });
@@ -142,9 +153,15 @@ int rp_run_calls(struct inj *t, struct rprog *p, uint64_t data_addr, size_t *nex
 		if (!rp_runnable(p, *next))
 			continue;
 		uint64_t args[6];
-		for (int k = 0; k < 6; k++)
+		for (int k = 0; k < 6; k++) {
+			int32_t v32 = -1;
+			if (c->a[k].kind == RP_MEM32 &&
+			    (r = t->ops->read_mem(t->pid, data_addr + c->a[k].v, &v32, sizeof(v32))) < 0)
+				return r;
 			args[k] = c->a[k].kind == RP_RET ? (uint64_t)p->c[c->a[k].v].ret
-				: c->a[k].kind == RP_DATA ? data_addr + c->a[k].v : c->a[k].v;
+				: c->a[k].kind == RP_DATA ? data_addr + c->a[k].v
+				: c->a[k].kind == RP_MEM32 ? (uint64_t)(int64_t)v32 : c->a[k].v;
+		}
 		long ret;
 		if ((r = inj_call(t, c->sys, args, &ret)) < 0)
 			return r;
@@ -223,7 +240,8 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 		ops[i] = (struct exec_op){ .nr = nr, .need = { c->need[0], c->need[1] }, .ret = EXEC_NOT_RUN };
 		for (int k = 0; k < 6; k++) {
 			ops[i].a[k] = c->a[k].v;
-			ops[i].kind[k] = c->a[k].kind == RP_RET ? EXEC_RET : c->a[k].kind == RP_DATA ? EXEC_DATA : EXEC_IMM;
+			ops[i].kind[k] = c->a[k].kind == RP_RET ? EXEC_RET : c->a[k].kind == RP_DATA ? EXEC_DATA
+				       : c->a[k].kind == RP_MEM32 ? EXEC_MEM32 : EXEC_IMM;
 		}
 	}
 	struct exec_job job = {

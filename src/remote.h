@@ -22,7 +22,7 @@
 
 #define RP_NOT_RUN ((int64_t)1 << 62)
 
-enum rp_kind { RP_IMM, RP_RET, RP_DATA };
+enum rp_kind { RP_IMM, RP_RET, RP_DATA, RP_MEM32 };
 struct rp_arg {
 	uint32_t kind;
 	uint64_t v;
@@ -30,6 +30,8 @@ struct rp_arg {
 #define RP_IMM(x) ((struct rp_arg){ RP_IMM, (uint64_t)(x) })
 #define RP_RET(i) ((struct rp_arg){ RP_RET, (uint64_t)(i) })
 #define RP_DATA(off) ((struct rp_arg){ RP_DATA, (uint64_t)(off) })
+/* the int32 an earlier call stored at data offset off (socketpair's fds) */
+#define RP_MEM32(off) ((struct rp_arg){ RP_MEM32, (uint64_t)(off) })
 #define RP_OK(i) ((int32_t)(i) + 1)
 #define RP_FAILED(i) (-(int32_t)(i) - 1)
 
@@ -55,6 +57,8 @@ int rp_add(struct rprog *p, int32_t need0, int32_t need1, enum arch_sys sys, con
 /* Typed calls. Each returns the new call's index or -ENOMEM. */
 int rp_socket(struct rprog *p, int32_t need, int family, int type);
 int rp_shutdown(struct rprog *p, int32_t need, struct rp_arg fd, int how);
+/* socketpair(family, type, 0) into 8 bytes of data at *ret_off. */
+int rp_socketpair(struct rprog *p, int32_t need, int family, int type, long *ret_off);
 int rp_close(struct rprog *p, int32_t need0, int32_t need1, struct rp_arg fd);
 int rp_dup3(struct rprog *p, int32_t need0, int32_t need1, struct rp_arg oldfd, int newfd, int flags);
 int rp_setsockopt(struct rprog *p, int32_t need0, int32_t need1, struct rp_arg fd, int level, int name,

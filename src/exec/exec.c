@@ -45,7 +45,9 @@ static EXEC void exec_main(struct exec_job *job)
 			continue;
 		for (int k = 0; k < 6; k++)
 			a[k] = op->kind[k] == EXEC_RET ? (uint64_t)ops[op->a[k]].ret
-			     : op->kind[k] == EXEC_DATA ? job->data + op->a[k] : op->a[k];
+			     : op->kind[k] == EXEC_DATA ? job->data + op->a[k]
+			     : op->kind[k] == EXEC_MEM32 ? (uint64_t)(int64_t)*(const int32_t *)(job->data + op->a[k])
+			     : op->a[k];
 		op->ret = exec_syscall6(op->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 		vj->progress = i + 1;
 	}
