@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "diag.h"
+#include "placeholders.h"
 #include "plan.h"
 #include "procfd.h"
 #include "report.h"
@@ -166,6 +167,50 @@ static int record_all(struct audit *a, const struct plan *p, const struct option
 	return audit_flush(a);
 }
 
+static void census_line(pid_t pid, const char *comm, bool acted)
+{
+	struct fd_census c;
+	if (placeholders_census(PROC_ROOT, pid, &c) < 0 || (!acted && !c.placeholders))
+		return;
+	char limit[32] = "unlimited";
+	if (c.limit != UINT64_MAX)
+		snprintf(limit, sizeof(limit), "%llu", (unsigned long long)c.limit);
+	fprintf(stderr, "sockreap: pid %d (%s): %llu of its %llu open fds (limit %s) are sockreap placeholders: "
+			"they read EOF until the application closes them\n", (int)pid, comm,
+		(unsigned long long)c.placeholders, (unsigned long long)c.open, limit);
+}
+
+/* After acting: each process acted on with a placeholder method, its
+ * placeholders and fd headroom. On any run naming --pid: placeholders left
+ * there by earlier runs, which no socket dump lists. */
+static void print_census(const struct plan *p, const struct options *o)
+{
+	bool placeholder = method_info(o->method)->placeholder && !o->dry_run;
+	/* owners are sorted by pid: one line per distinct acted-on pid */
+	for (size_t i = 0; placeholder && i < p->owners.n; i++) {
+		const struct owner *ow = &p->owners.v[i];
+		if (i > 0 && p->owners.v[i - 1].pid == ow->pid)
+			continue;
+		bool acted = false;
+		for (size_t k = 0; k < p->n && !acted; k++)
+			acted = p->rows[k].acted && p->rows[k].owner >= 0 && p->owners.v[p->rows[k].owner].pid == ow->pid;
+		if (acted)
+			census_line(ow->pid, ow->comm, true);
+	}
+	for (size_t i = 0; i < o->q.pid.n; i++) {
+		bool seen = false;
+		for (size_t k = 0; placeholder && k < p->n && !seen; k++)
+			seen = p->rows[k].acted && p->rows[k].owner >= 0 &&
+			       p->owners.v[p->rows[k].owner].pid == (pid_t)o->q.pid.v[i];
+		char comm[32] = "?", path[64];
+		snprintf(path, sizeof(path), PROC_ROOT "/%llu/comm", (unsigned long long)o->q.pid.v[i]);
+		if (read_small_file(AT_FDCWD, path, comm, sizeof(comm)) > 0)
+			comm[strcspn(comm, "\n")] = '\0';
+		if (!seen)
+			census_line((pid_t)o->q.pid.v[i], comm, false);
+	}
+}
+
 static int run(const struct options *o)
 {
 	struct sock_list socks = { 0 };
@@ -269,8 +314,10 @@ static int run(const struct options *o)
 		status = EXIT_ENV;
 	}
 out:
-	if (!o->quiet)
+	if (!o->quiet) {
 		report_summary(stderr, &plan, o);
+		print_census(&plan, o);
+	}
 	fflush(stdout);
 	audit_close(&audit);
 	plan_free(&plan);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include "util.h"
@@ -204,6 +206,29 @@ static int row_by_pid(const void *a, const void *b, void *arg)
 
 /* Mark rows whose owner's epoll set watches the fd, reading each process's
  * epoll fdinfo once. */
+/* What the replacement means in this process, said in the plan: no free
+ * fd slot (the fd is closed first and the placeholder takes its number),
+ * or SIGPIPE left at its default (a write to the placeholder fails with
+ * EPIPE and raises it). NULL when nothing is worth saying. */
+static const char *placeholder_note(const char *proc_root, pid_t pid)
+{
+	char path[64], buf[8192];
+	uint64_t nopen, limit, ign = 0, cgt = 0;
+
+	if (procfd_fd_headroom(proc_root, pid, &nopen, &limit) == 0 && nopen >= limit)
+		return "the process has no free fd (RLIMIT_NOFILE reached): each fd is closed first and its "
+		       "placeholder created in its place";
+	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)pid);
+	if (read_small_file(AT_FDCWD, path, buf, sizeof(buf)) > 0) {
+		const char *a = strstr(buf, "\nSigIgn:"), *b = strstr(buf, "\nSigCgt:");
+		if (a && b && sscanf(a + 8, "%" SCNx64, &ign) == 1 && sscanf(b + 8, "%" SCNx64, &cgt) == 1 &&
+		    !((ign | cgt) & (1ull << (SIGPIPE - 1))))
+			return "SIGPIPE is not ignored in this process: a write to the placeholder fails with EPIPE "
+			       "and raises SIGPIPE, which ends it (as a second write to the CLOSE-WAIT socket would)";
+	}
+	return NULL;
+}
+
 static int mark_epoll(struct plan *p, const struct options *o, const struct plan_env *env)
 {
 	_cleanup_free_ size_t *idx = malloc((p->n + 1) * sizeof(*idx));
@@ -220,6 +245,7 @@ static int mark_epoll(struct plan *p, const struct options *o, const struct plan
 	if (!epfds)
 		return -ENOMEM;
 	pid_t cur = 0;
+	const char *proc_note = NULL;
 	for (size_t k = 0; k < n; k++) {
 		struct row *rw = &p->rows[idx[k]];
 		const struct owner *ow = &p->owners.v[rw->owner];
@@ -227,6 +253,7 @@ static int mark_epoll(struct plan *p, const struct options *o, const struct plan
 			/* the epoll fds the scan saw in this process */
 			size_t nep = 0;
 			cur = ow->pid;
+			proc_note = method_info(o->method)->placeholder ? placeholder_note(env->proc_root, cur) : NULL;
 			w.n = 0;
 			for (size_t e = 0; e < p->owners.nep; e++)
 				if (p->owners.ep[e].pid == cur)
@@ -236,6 +263,8 @@ static int mark_epoll(struct plan *p, const struct options *o, const struct plan
 				return -ENOMEM;
 			}
 		}
+		if (proc_note && !rw->note)
+			rw->note = proc_note;
 		if (epoll_watches_has(&w, ow->fd, p->socks.v[rw->sock].inode)) {
 			rw->epoll = true;
 			if (o->method == METHOD_FREE_FD)

@@ -247,4 +247,8 @@ void report_summary(FILE *f, const struct plan *p, const struct options *o)
 		fprintf(f, "; %s: %zu done, %zu failed, %zu refused, %zu skipped%s\n", method_name(o),
 			cnt[RES_DONE], cnt[RES_FAILED], cnt[RES_REFUSED], cnt[RES_SKIPPED],
 			o->method == METHOD_DESTROY && cnt[RES_DONE] ? "; the owners keep their fds" : "");
+	if (method_info(o->method)->placeholder && (cnt[RES_PLANNED] || cnt[RES_DONE]))
+		fprintf(f, "sockreap: %s: each socket is closed inside its owner and its fd number kept by a "
+			   "placeholder that reads EOF until the application closes it (--free-fd frees the number "
+			   "instead, for programs that lost the fd)\n", method_name(o));
 }
