@@ -707,11 +707,21 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 		}
 		act_process(&j);
 		free(j.ep.v);
+		/* What happened to this process reaches the log now, not at the
+		 * end of the run: a crash later loses none of it. */
+		int w = 0;
+		for (size_t i = k; i < end && !w; i++)
+			w = audit_record(a, p, &p->rows[idx[i]], o, "result");
+		if (!w)
+			w = audit_flush(a);
+		if (w && !err)
+			err = w;
 		k = end;
 	}
+	/* The kernel's view afterwards (one dump for the whole run) */
 	verify_rows(p, o);
 	for (size_t k = 0; k < n; k++)
-		audit_record(a, p, &p->rows[idx[k]], o, "result");
+		audit_record(a, p, &p->rows[idx[k]], o, "verify");
 	int r = audit_flush(a);
 	return err ? err : r;
 }
