@@ -646,7 +646,33 @@ int inj_scratch(struct inj *t, uint64_t len, int prot, uint64_t *addr)
 	t->scratch_len = len;
 	t->scratch_prot = prot;
 	*addr = t->scratch;
+	if (prot & PROT_WRITE) {
+		/* Not for a child the application forks between our batches,
+		 * nor for its core dumps. (The executor's mapping does this from
+		 * inside, see rp_run_inside.) */
+		uint64_t fork_args[6] = { t->scratch, len, MADV_DONTFORK }, dump_args[6] = { t->scratch, len, MADV_DONTDUMP };
+		if ((r = inj_call(t, ASYS_MADVISE, fork_args, &ret)) < 0 || (r = inj_call(t, ASYS_MADVISE, dump_args, &ret)) < 0)
+			return r;
+	}
 	return 0;
+}
+
+/* Is the scratch mapping still ours after the threads ran? An execve() in
+ * between replaced the whole address space: the address may now be
+ * anything of the new program's, never to be written or unmapped. */
+static void check_scratch(struct inj *t)
+{
+	_cleanup_free_ char *maps = NULL;
+	char want[64];
+	if (!t->scratch)
+		return;
+	snprintf(want, sizeof(want), "%" PRIx64 "-%" PRIx64 " ", t->scratch, t->scratch + t->scratch_len);
+	bool found = false;
+	if (t->ops->read_maps(t->pid, &maps) == 0)
+		for (const char *line = maps; line && *line && !found; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+			found = !strncmp(line, want, strlen(want));
+	if (!found)
+		t->scratch = t->scratch_len = 0;
 }
 
 /* Put the injection thread back as it was (mask, then registers, from a
@@ -749,6 +775,7 @@ int inj_restop(struct inj *t)
 			return fail(t, r, "cannot interrupt thread %d: %s", (int)t->th[i].tid, strerror(-r));
 	if ((r = wait_all_stopped(t, now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
 		return r;
+	check_scratch(t);
 	for (size_t i = 0; i < t->nth; i++)
 		if (t->th[i].stopped)
 			return t->stopped_at_ns = now_ns(), 0;

@@ -187,7 +187,7 @@ static struct layout layout_of(const struct rprog *p, size_t xstate_len)
 	l.rw = (l.code_len + page - 1) / page * page;
 	l.job = l.rw;
 	l.ops = l.job + 256;
-	l.data = (l.ops + p->n * sizeof(struct exec_op) + 63) & ~(uint64_t)63;
+	l.data = (l.ops + (p->n + 2) * sizeof(struct exec_op) + 63) & ~(uint64_t)63;
 	l.stack_top = (l.data + p->ndata + EXEC_STACK + 63) & ~(uint64_t)63;
 	l.frame = l.stack_top + 64;
 	l.end = l.frame + arch_exec_frame_size(xstate_len);
@@ -226,7 +226,10 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 	arch_restart_fixup(&cont);
 	size_t flen = (size_t)(l.end - l.frame);
 	_cleanup_free_ uint8_t *frame = malloc(flen);
-	_cleanup_free_ struct exec_op *ops = calloc(p->n + 1, sizeof(*ops));
+	/* two more calls after the program's: the mapping is not for a child
+	 * the application forks between batches, nor for its core dumps */
+	size_t nops = p->n + 2;
+	_cleanup_free_ struct exec_op *ops = calloc(nops, sizeof(*ops));
 	if (!frame || !ops)
 		return -ENOMEM;
 	if ((r = arch_exec_build_frame(frame, flen, base + l.frame, &cont, t->saved_mask, xstate, xlen, &frame_sp,
@@ -244,15 +247,18 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 				       : c->a[k].kind == RP_MEM32 ? EXEC_MEM32 : EXEC_IMM;
 		}
 	}
+	long madv = arch_sysno(&t->saved, ASYS_MADVISE);
+	ops[p->n] = (struct exec_op){ .nr = madv, .a = { base, l.end, MADV_DONTFORK }, .ret = EXEC_NOT_RUN };
+	ops[p->n + 1] = (struct exec_op){ .nr = madv, .a = { base, l.end, MADV_DONTDUMP }, .ret = EXEC_NOT_RUN };
 	struct exec_job job = {
-		.nops = p->n, .ops = base + l.ops, .data = base + l.data, .frame_sp = frame_sp, .altstack = altstack,
+		.nops = nops, .ops = base + l.ops, .data = base + l.data, .frame_sp = frame_sp, .altstack = altstack,
 		.nr_wait = arch_sysno(&t->saved, ASYS_PPOLL), .nr_sigaltstack = arch_sysno(&t->saved, ASYS_SIGALTSTACK),
 		/* if sockreap is gone, the thread goes on after this long */
 		.timeout = { 0, 500 * 1000 * 1000 },
 	};
 	_Static_assert(offsetof(struct exec_job, frame_sp) == EXEC_JOB_FRAME_SP, "exec_entry reads frame_sp");
 	if ((r = t->ops->write_mem(t->pid, base + l.job, &job, sizeof(job))) < 0 ||
-	    (r = t->ops->write_mem(t->pid, base + l.ops, ops, p->n * sizeof(*ops))) < 0 ||
+	    (r = t->ops->write_mem(t->pid, base + l.ops, ops, nops * sizeof(*ops))) < 0 ||
 	    (p->ndata && (r = t->ops->write_mem(t->pid, base + l.data, p->data, p->ndata)) < 0) ||
 	    (r = t->ops->write_mem(t->pid, base + l.frame, frame, flen)) < 0)
 		return r;

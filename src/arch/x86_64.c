@@ -24,7 +24,7 @@ long arch_sysno(const struct arch_regs *r, enum arch_sys sys)
 		[ASYS_CLOSE] = __NR_close, [ASYS_SHUTDOWN] = __NR_shutdown,
 		[ASYS_SETSOCKOPT] = __NR_setsockopt, [ASYS_CLOSE_RANGE] = 436 /* __NR_close_range */,
 		[ASYS_MMAP] = __NR_mmap, [ASYS_MPROTECT] = __NR_mprotect, [ASYS_MUNMAP] = __NR_munmap,
-		[ASYS_SOCKET] = __NR_socket, [ASYS_SOCKETPAIR] = __NR_socketpair, [ASYS_DUP3] = __NR_dup3, [ASYS_GETSOCKOPT] = __NR_getsockopt,
+		[ASYS_SOCKET] = __NR_socket, [ASYS_SOCKETPAIR] = __NR_socketpair, [ASYS_MADVISE] = __NR_madvise, [ASYS_DUP3] = __NR_dup3, [ASYS_GETSOCKOPT] = __NR_getsockopt,
 		[ASYS_EPOLL_CTL] = __NR_epoll_ctl, [ASYS_FCNTL] = __NR_fcntl, [ASYS_PPOLL] = __NR_ppoll,
 		[ASYS_RT_SIGRETURN] = __NR_rt_sigreturn, [ASYS_SIGALTSTACK] = __NR_sigaltstack,
 		[ASYS_EPOLL_WAIT] = __NR_epoll_wait, [ASYS_EPOLL_PWAIT] = __NR_epoll_pwait, [ASYS_EPOLL_PWAIT2] = 441,
