@@ -57,7 +57,7 @@ LIBS          = $(eval LIBS := $(call pkg,--libs,$(PKGS)))$(LIBS)
 CMOCKA_CFLAGS = $(eval CMOCKA_CFLAGS := $(call pkg,--cflags,cmocka))$(CMOCKA_CFLAGS)
 CMOCKA_LIBS   = $(eval CMOCKA_LIBS := $(call pkg,--libs,cmocka))$(CMOCKA_LIBS)
 
-SRCS := $(wildcard src/*.c src/arch/*.c)
+SRCS := $(wildcard src/*.c src/arch/*.c src/exec/*.c)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 LIBOBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 
@@ -107,6 +107,25 @@ $(BUILD)/sockreap: $(OBJS)
 $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(SR_CPPFLAGS) $(SR_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The executor that runs inside targets (src/exec/exec.c) is copied into
+# them byte for byte: freestanding, position-independent, general-purpose
+# registers only (the application's FPU/vector state is never touched), no
+# instrumentation; checked to need nothing outside its own section. So a
+# packager's CFLAGS and CPPFLAGS (stack protector, _FORTIFY_SOURCE, -pg,
+# ...) must not reach it, only ours. gcc's IPA passes are switched off;
+# clang has none of them (and warns about the switches), so they are passed
+# only to a compiler that accepts them.
+cc_accepts = $(shell $(CC) -Werror $(1) -c -x c -o /dev/null /dev/null 2>/dev/null && echo $(1))
+EXEC_CPPFLAGS := -D_GNU_SOURCE -Isrc
+EXEC_CFLAGS = -std=gnu11 -O2 $(WARN) -ffreestanding -fno-builtin -fno-stack-protector \
+	       -fno-stack-clash-protection -fpic -fno-plt -fno-jump-tables -fno-asynchronous-unwind-tables \
+	       -fno-unwind-tables -fno-exceptions -mgeneral-regs-only -fno-sanitize=all \
+	       $(call cc_accepts,-fno-ipa-cp) $(call cc_accepts,-fno-ipa-sra)
+$(BUILD)/src/exec/%.o: src/exec/%.c scripts/check-exec-object $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(EXEC_CPPFLAGS) $(EXEC_CFLAGS) -MMD -MP -c -o $@ $<
+	scripts/check-exec-object $@
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)

@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "diag.h"
+#include "placeholders.h"
 #include "plan.h"
 #include "procfd.h"
 #include "report.h"
@@ -46,6 +47,17 @@ static int discover(const struct options *o, struct sock_list *out)
 				return r;
 			}
 		}
+	if (query_wants(&o->q, AF_UNIX, 0)) {
+		/* every state: the peers' names come from the same dump */
+		int r = diag_dump_unix(SK_ALL_STATES, &all, NULL);
+		if (r < 0) {
+			fprintf(stderr, "sockreap: unix_diag dump of unix sockets failed: %s%s\n", strerror(-r),
+				r == -ENOENT || r == -EOPNOTSUPP ? " (is the kernel's unix_diag available? try modprobe unix_diag)"
+								 : "");
+			sock_list_free(&all);
+			return r;
+		}
+	}
 	/* The kernel filtered by state; everything else is filtered here. */
 	for (size_t i = 0; i < all.n; i++)
 		if (query_match_sock(&o->q, &all.v[i]) && sock_list_push(out, &all.v[i]) < 0) {
@@ -56,21 +68,33 @@ static int discover(const struct options *o, struct sock_list *out)
 	return 0;
 }
 
-/* Bit 19 of CapEff: CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
- * from) processes of other users. */
-static bool have_cap_sys_ptrace(void)
+/* A bit of CapEff: 19 CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
+ * from) processes of other users; 12 CAP_NET_ADMIN, needed for SOCK_DESTROY. */
+static bool have_cap(int bit)
 {
 	char buf[4096];
 	if (read_small_file(AT_FDCWD, PROC_ROOT "/self/status", buf, sizeof(buf)) < 0)
 		return false;
 	const char *p = strstr(buf, "\nCapEff:");
 	uint64_t caps;
-	return p && sscanf(p + 8, "%" SCNx64, &caps) == 1 && (caps & (1ull << 19));
+	return p && sscanf(p + 8, "%" SCNx64, &caps) == 1 && (caps & (1ull << bit));
+}
+
+static bool have_cap_sys_ptrace(void)
+{
+	return have_cap(19);
 }
 
 /* Can we act at all? A message naming the cause and the fix, or NULL. */
-static const char *environment_problem(void)
+static const char *environment_problem(const struct options *o)
 {
+	/* --destroy is netlink only: no ptrace, so neither Yama nor
+	 * CAP_SYS_PTRACE matter; the kernel checks CAP_NET_ADMIN against the
+	 * socket's network namespace, and our CapEff is what it sees here. */
+	if (o->method == METHOD_DESTROY)
+		return have_cap(12) ? NULL
+				    : "no CAP_NET_ADMIN: the kernel's SOCK_DESTROY needs it in the socket's network "
+				      "namespace; run sockreap as root (sudo), or in a container with --cap-add NET_ADMIN";
 	char buf[16];
 	if (read_small_file(AT_FDCWD, "/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)) > 0 &&
 	    atoi(buf) >= 3)
@@ -143,6 +167,50 @@ static int record_all(struct audit *a, const struct plan *p, const struct option
 	return audit_flush(a);
 }
 
+static void census_line(pid_t pid, const char *comm, bool acted)
+{
+	struct fd_census c;
+	if (placeholders_census(PROC_ROOT, pid, &c) < 0 || (!acted && !c.placeholders))
+		return;
+	char limit[32] = "unlimited";
+	if (c.limit != UINT64_MAX)
+		snprintf(limit, sizeof(limit), "%llu", (unsigned long long)c.limit);
+	fprintf(stderr, "sockreap: pid %d (%s): %llu of its %llu open fds (limit %s) are sockreap placeholders: "
+			"they read EOF until the application closes them\n", (int)pid, comm,
+		(unsigned long long)c.placeholders, (unsigned long long)c.open, limit);
+}
+
+/* After acting: each process acted on with a placeholder method, its
+ * placeholders and fd headroom. On any run naming --pid: placeholders left
+ * there by earlier runs, which no socket dump lists. */
+static void print_census(const struct plan *p, const struct options *o)
+{
+	bool placeholder = method_info(o->method)->placeholder && !o->dry_run;
+	/* owners are sorted by pid: one line per distinct acted-on pid */
+	for (size_t i = 0; placeholder && i < p->owners.n; i++) {
+		const struct owner *ow = &p->owners.v[i];
+		if (i > 0 && p->owners.v[i - 1].pid == ow->pid)
+			continue;
+		bool acted = false;
+		for (size_t k = 0; k < p->n && !acted; k++)
+			acted = p->rows[k].acted && p->rows[k].owner >= 0 && p->owners.v[p->rows[k].owner].pid == ow->pid;
+		if (acted)
+			census_line(ow->pid, ow->comm, true);
+	}
+	for (size_t i = 0; i < o->q.pid.n; i++) {
+		bool seen = false;
+		for (size_t k = 0; placeholder && k < p->n && !seen; k++)
+			seen = p->rows[k].acted && p->rows[k].owner >= 0 &&
+			       p->owners.v[p->rows[k].owner].pid == (pid_t)o->q.pid.v[i];
+		char comm[32] = "?", path[64];
+		snprintf(path, sizeof(path), PROC_ROOT "/%llu/comm", (unsigned long long)o->q.pid.v[i]);
+		if (read_small_file(AT_FDCWD, path, comm, sizeof(comm)) > 0)
+			comm[strcspn(comm, "\n")] = '\0';
+		if (!seen)
+			census_line((pid_t)o->q.pid.v[i], comm, false);
+	}
+}
+
 static int run(const struct options *o)
 {
 	struct sock_list socks = { 0 };
@@ -155,7 +223,17 @@ static int run(const struct options *o)
 
 	if ((r = discover(o, &socks)) < 0)
 		return EXIT_ENV;
-	if ((r = procfd_scan(PROC_ROOT, &socks, &owners)) < 0) {
+	_cleanup_free_ uint64_t *peers = malloc((socks.n + 1) * sizeof(*peers));
+	size_t npeers = 0;
+	if (!peers) {
+		sock_list_free(&socks);
+		return EXIT_ENV;
+	}
+	/* "who is on the other end": the peers' owners come from the same pass */
+	for (size_t i = 0; i < socks.n; i++)
+		if (socks.v[i].family == AF_UNIX && socks.v[i].peer_inode)
+			peers[npeers++] = socks.v[i].peer_inode;
+	if ((r = procfd_scan_peers(PROC_ROOT, &socks, peers, npeers, &owners)) < 0) {
 		fprintf(stderr, "sockreap: cannot read %s: %s\n", PROC_ROOT, strerror(-r));
 		sock_list_free(&socks);
 		return EXIT_ENV;
@@ -175,7 +253,7 @@ static int run(const struct options *o)
 	bool acting = !o->dry_run && plan.nsockets_acting > 0;
 
 	if (acting) {
-		const char *why = environment_problem();
+		const char *why = environment_problem(o);
 		if (why) {
 			report_print(stdout, &plan, o);
 			fprintf(stderr, "sockreap: cannot act: %s\n", why);
@@ -236,8 +314,10 @@ static int run(const struct options *o)
 		status = EXIT_ENV;
 	}
 out:
-	if (!o->quiet)
+	if (!o->quiet) {
 		report_summary(stderr, &plan, o);
+		print_census(&plan, o);
+	}
 	fflush(stdout);
 	audit_close(&audit);
 	plan_free(&plan);

@@ -11,10 +11,12 @@
 #include "util.h"
 
 /* Open-addressing hash set from inode to socket index: a /proc walk looks up
- * every socket fd of every process, so this must not be a list scan. */
+ * every socket fd of every process, so this must not be a list scan. A slot
+ * is wanted as a socket (its index), as a peer, or as both. */
+struct inode_slot { uint64_t inode; size_t sock; bool is_sock, is_peer; };
 struct inode_set {
 	size_t mask;
-	struct { uint64_t inode; size_t sock; } *slot;
+	struct inode_slot *slot;
 };
 
 static size_t inode_hash(uint64_t v)
@@ -25,40 +27,48 @@ static size_t inode_hash(uint64_t v)
 	return (size_t)v;
 }
 
-static int inode_set_init(struct inode_set *h, const struct sock_list *socks)
+static struct inode_slot *inode_set_slot(struct inode_set *h, uint64_t ino)
+{
+	size_t j = inode_hash(ino) & h->mask;
+	while (h->slot[j].inode && h->slot[j].inode != ino)
+		j = (j + 1) & h->mask;
+	h->slot[j].inode = ino;
+	return &h->slot[j];
+}
+
+static int inode_set_init(struct inode_set *h, const struct sock_list *socks, const uint64_t *peers,
+			  size_t npeers)
 {
 	size_t size = 16;
-	while (size < socks->n * 2)
+	while (size < (socks->n + npeers) * 2)
 		size <<= 1;
 	h->slot = calloc(size, sizeof(*h->slot));
 	if (!h->slot)
 		return -ENOMEM;
 	h->mask = size - 1;
 	for (size_t i = 0; i < socks->n; i++) {
-		uint64_t ino = socks->v[i].inode;
-		if (!ino)
+		if (!socks->v[i].inode)
 			continue;
-		size_t j = inode_hash(ino) & h->mask;
-		while (h->slot[j].inode && h->slot[j].inode != ino)
-			j = (j + 1) & h->mask;
+		struct inode_slot *sl = inode_set_slot(h, socks->v[i].inode);
 		/* The same inode twice would be the same socket seen twice in
 		 * one dump: keep the first. */
-		if (!h->slot[j].inode) {
-			h->slot[j].inode = ino;
-			h->slot[j].sock = i;
+		if (!sl->is_sock) {
+			sl->is_sock = true;
+			sl->sock = i;
 		}
 	}
+	for (size_t i = 0; i < npeers; i++)
+		if (peers[i])
+			inode_set_slot(h, peers[i])->is_peer = true;
 	return 0;
 }
 
-static bool inode_set_get(const struct inode_set *h, uint64_t ino, size_t *sock)
+static const struct inode_slot *inode_set_get(const struct inode_set *h, uint64_t ino)
 {
 	for (size_t j = inode_hash(ino) & h->mask; h->slot[j].inode; j = (j + 1) & h->mask)
-		if (h->slot[j].inode == ino) {
-			*sock = h->slot[j].sock;
-			return true;
-		}
-	return false;
+		if (h->slot[j].inode == ino)
+			return &h->slot[j];
+	return NULL;
 }
 
 /* "socket:[12345]" -> 12345; 0 if the link is not a socket. */
@@ -99,6 +109,15 @@ static void read_identity(int piddir, struct owner *o)
 		o->uid = st.st_uid;
 }
 
+static int push_owner(struct owner **v, size_t *cap, size_t *n, const struct owner *o)
+{
+	int r = grow((void **)v, cap, *n, sizeof(**v));
+	if (r < 0)
+		return r;
+	(*v)[(*n)++] = *o;
+	return 0;
+}
+
 static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct owner_list *out)
 {
 	int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -110,12 +129,14 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 		return 0;
 	}
 	size_t first = out->n;
+	struct owner ident = { .uid = (uid_t)-1 };
+	bool have_ident = false;
 	struct dirent *de;
 	int r = 0;
 	while ((de = readdir(d))) {
 		char link[64];
 		uint64_t fdnum, ino;
-		size_t sock;
+		const struct inode_slot *sl;
 
 		if (parse_u64(de->d_name, INT32_MAX, &fdnum) < 0)
 			continue;
@@ -130,17 +151,26 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 			continue;
 		}
 		ino = socket_link_inode(link);
-		if (!ino || !inode_set_get(h, ino, &sock))
+		if (!ino || !(sl = inode_set_get(h, ino)))
 			continue;
-		if ((r = GROW(out->v, out->cap, out->n)) < 0)
-			break;
-		struct owner *o = &out->v[out->n++];
-		*o = (struct owner){ .pid = pid, .fd = (int)fdnum, .sock = sock, .uid = (uid_t)-1 };
-		if (out->n - 1 == first)
-			read_identity(piddir, o);
-		else {
-			o->uid = out->v[first].uid;
-			memcpy(o->comm, out->v[first].comm, sizeof(o->comm));
+		/* comm and uid once per process, when it owns something wanted */
+		if (!have_ident) {
+			read_identity(piddir, &ident);
+			have_ident = true;
+		}
+		struct owner o = ident;
+		o.pid = pid;
+		o.fd = (int)fdnum;
+		o.inode = ino;
+		if (sl->is_sock) {
+			o.sock = sl->sock;
+			if ((r = push_owner(&out->v, &out->cap, &out->n, &o)) < 0)
+				break;
+		}
+		if (sl->is_peer) {
+			o.sock = SIZE_MAX;
+			if ((r = push_owner(&out->peer, &out->cappeer, &out->npeer, &o)) < 0)
+				break;
 		}
 	}
 	closedir(d);
@@ -158,10 +188,19 @@ static int owner_cmp(const void *a, const void *b)
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
+static int peer_cmp(const void *a, const void *b)
+{
+	const struct owner *x = a, *y = b;
+	if (x->inode != y->inode)
+		return x->inode < y->inode ? -1 : 1;
+	return owner_cmp(a, b);
+}
+
+int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, const uint64_t *peers,
+		      size_t npeers, struct owner_list *out)
 {
 	struct inode_set h;
-	int r = inode_set_init(&h, socks);
+	int r = inode_set_init(&h, socks, peers, npeers);
 	if (r < 0)
 		return r;
 
@@ -171,7 +210,7 @@ int procfd_scan(const char *proc_root, const struct sock_list *socks, struct own
 		free(h.slot);
 		return r;
 	}
-	size_t first = out->n;
+	size_t first = out->n, pfirst = out->npeer;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		pid_t pid;
@@ -189,14 +228,38 @@ int procfd_scan(const char *proc_root, const struct sock_list *socks, struct own
 	free(h.slot);
 	if (r >= 0 && out->n > first)
 		qsort(out->v + first, out->n - first, sizeof(*out->v), owner_cmp);
+	if (r >= 0 && out->npeer > pfirst)
+		qsort(out->peer + pfirst, out->npeer - pfirst, sizeof(*out->peer), peer_cmp);
 	return r < 0 ? r : 0;
+}
+
+int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
+{
+	return procfd_scan_peers(proc_root, socks, NULL, 0, out);
+}
+
+size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *first)
+{
+	size_t lo = 0, hi = l->npeer;
+	while (lo < hi) { /* the first with an inode >= inode */
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->peer[mid].inode < inode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t n = 0;
+	while (lo + n < l->npeer && l->peer[lo + n].inode == inode)
+		n++;
+	*first = lo;
+	return inode ? n : 0;
 }
 
 /* fdinfo of an epoll fd has one line per watched file:
  * "tfd:        5 events:       19 data:                5  pos:0 ino:1a3f sdev:8".
  * The fd number alone could be a stale registration of a number closed and
  * reused since, so the inode is kept too. */
-static int read_epoll_fdinfo(int piddir, const char *fdname, struct epoll_watches *out)
+static int read_epoll_fdinfo(int piddir, int epfd, const char *fdname, struct epoll_watches *out)
 {
 	char info[300], line[256];
 	snprintf(info, sizeof(info), "fdinfo/%s", fdname);
@@ -210,14 +273,16 @@ static int read_epoll_fdinfo(int piddir, const char *fdname, struct epoll_watche
 	}
 	while (fgets(line, sizeof(line), f)) {
 		int tfd;
-		uint64_t ino;
+		uint32_t events;
+		uint64_t ino, data;
 		const char *p;
-		if (sscanf(line, "tfd: %d", &tfd) != 1 || !(p = strstr(line, " ino:")) ||
-		    sscanf(p + 5, "%" SCNx64, &ino) != 1)
+		if (sscanf(line, "tfd: %d events: %" SCNx32 " data: %" SCNx64, &tfd, &events, &data) != 3 ||
+		    !(p = strstr(line, " ino:")) || sscanf(p + 5, "%" SCNx64, &ino) != 1)
 			continue;
 		if (GROW(out->v, out->cap, out->n) < 0)
 			return -ENOMEM;
-		out->v[out->n++] = (struct epoll_watch){ tfd, ino };
+		out->v[out->n++] = (struct epoll_watch){ .fd = tfd, .inode = ino, .epfd = epfd,
+							 .events = events, .data = data };
 	}
 	return 0;
 }
@@ -234,7 +299,7 @@ int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, siz
 	for (size_t i = 0; i < nepfds && r >= 0; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "%d", epfds[i]);
-		r = read_epoll_fdinfo(piddir, name, out);
+		r = read_epoll_fdinfo(piddir, epfds[i], name, out);
 	}
 	return r;
 }
@@ -245,6 +310,46 @@ bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode)
 		if (w->v[i].fd == fd && w->v[i].inode == inode)
 			return true;
 	return false;
+}
+
+int procfd_fd_flags(const char *proc_root, pid_t pid, int fd, unsigned *ret)
+{
+	char path[96], buf[512];
+	snprintf(path, sizeof(path), "%s/%d/fdinfo/%d", proc_root, (int)pid, fd);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	const char *p = strstr(buf, "flags:");
+	unsigned flags;
+	if (!p || sscanf(p + 6, "%o", &flags) != 1)
+		return -EIO;
+	*ret = flags;
+	return 0;
+}
+
+int procfd_fd_headroom(const char *proc_root, pid_t pid, uint64_t *nopen, uint64_t *limit)
+{
+	char path[96], buf[4096];
+	snprintf(path, sizeof(path), "%s/%d/limits", proc_root, (int)pid);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	const char *p = strstr(buf, "Max open files");
+	char soft[32];
+	if (!p || sscanf(p + strlen("Max open files"), " %31s", soft) != 1)
+		return -EIO;
+	*limit = strcmp(soft, "unlimited") ? strtoull(soft, NULL, 10) : UINT64_MAX;
+
+	snprintf(path, sizeof(path), "%s/%d/fd", proc_root, (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	uint64_t k = 0;
+	for (struct dirent *de; (de = readdir(d));)
+		k += de->d_name[0] != '.';
+	closedir(d);
+	*nopen = k;
+	return 0;
 }
 
 int procfd_fd_check(const char *proc_root, pid_t pid, int fd, uint64_t inode)
@@ -267,5 +372,6 @@ void owner_list_free(struct owner_list *l)
 {
 	free(l->v);
 	free(l->ep);
+	free(l->peer);
 	*l = (struct owner_list){ 0 };
 }
