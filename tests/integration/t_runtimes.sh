@@ -203,7 +203,7 @@ rt_expect_reaped() {
 }
 
 # rt_check_placeholders strict|loose: right after the reap, each reaped fd
-# number holds a socket other than the old one (PH_INOS[i], its inode, or
+# number holds a socket other than the old one (its inode in PH_INOS[i], or
 # empty). strict: the program has no reason to have closed it yet, so the
 # number must still be taken; loose: the program's own loop may already
 # have woken on the placeholder and closed it (nginx, redis, postgres, a
@@ -240,20 +240,35 @@ rt_check_fds_freed() {
 	done
 }
 
-# rt_check_closed_by_app SECONDS: each placeholder seen right after the reap
-# is eventually closed by the program itself (the number no longer holds
-# that placeholder; a later connection may have it again).
+# rt_mark: what each reaped number holds now, right before the program is
+# made to clean up its old objects (a placeholder; after a plain close,
+# whichever new connection got the number).
+rt_mark() {
+	local i
+	MARK_LINKS=()
+	for i in "${!REAP_FDS[@]}"; do
+		MARK_LINKS[i]=$(fd_link "$REAP_PID" "${REAP_FDS[i]}")
+	done
+}
+
+# rt_check_closed_by_app SECONDS: the program closes, by itself, what each
+# number held at rt_mark (the placeholder: its old object's close or
+# finalizer only touches that; after a plain close it would be the new
+# connection's socket), within SECONDS. The number may be taken again by a
+# later connection. Waiting for this also makes the program's stale closes
+# happen before the wave's last requests.
 rt_check_closed_by_app() {
-	local i fd left
-	_rt_ph_left() {
+	local i left
+	_rt_marks_left() {
 		left=0
 		for i in "${!REAP_FDS[@]}"; do
-			[[ -n ${PH_INOS[i]} ]] || continue
-			[[ $(fd_link "$REAP_PID" "${REAP_FDS[i]}") == "socket:[${PH_INOS[i]}]" ]] && left=$((left + 1))
+			[[ -n ${MARK_LINKS[i]} ]] || continue
+			[[ $(fd_link "$REAP_PID" "${REAP_FDS[i]}") == "${MARK_LINKS[i]}" ]] && left=$((left + 1))
 		done
 		[[ $left -eq 0 ]]
 	}
-	rt_poll "$1" _rt_ph_left || rt_bad "$left placeholder(s) still open $1 s after the program should have closed them"
+	rt_poll "$1" _rt_marks_left ||
+		rt_bad "$left reaped fd number(s) still hold what they held before the program cleaned up, after $1 s"
 }
 
 # rt_check_placeholders_remain: the program has not closed them (yet).
@@ -369,6 +384,7 @@ test_rt_node_backpressure_resume() {
 	rt_expect_reaped 4
 	rt_check_placeholders loose
 	rt_check_gone_from_ss 10
+	rt_mark
 	rt_send resume
 	rt_wait_log 'ack resume' 20 || rt_bad "node did not answer resume"
 	rt_send gc
@@ -376,8 +392,8 @@ test_rt_node_backpressure_resume() {
 	rt_check_program "$NODE_PID" node
 	if rt_alive "$NODE_PID"; then
 		rt_wave_start wave "$NODE_SERVE" 12 2
-		rt_wave_finish
 		rt_check_closed_by_app 20
+		rt_wave_finish
 	fi
 	rt_check_program "$NODE_PID" node
 	rt_finish
@@ -397,10 +413,11 @@ test_rt_node_idle_timeout() {
 	rt_check_gone_from_ss 10
 	rt_wave_start wave "$NODE_SERVE" 12 2
 	rt_check_placeholders_remain
+	rt_mark
 	rt_send sweep
 	rt_wait_log 'ack sweep destroyed 4' 20 || rt_bad "node's idle sweep did not destroy the 4 old sockets"
-	rt_wave_finish
 	rt_check_closed_by_app 20
+	rt_wave_finish
 	rt_check_program "$NODE_PID" node
 	rt_finish
 }
@@ -422,7 +439,8 @@ RT_PY_ERRORS='LOOP-EXCEPTION|Traceback|Fatal Python error'
 # selector (8 MiB queued, the client never reads, then half-closes). A plain
 # close() drops the kernel's epoll entry but not the selector's key: a new
 # connection that gets the number fails in _add_reader (EPOLL_CTL_MOD:
-# ENOENT) and is never served.
+# ENOENT) and is never served. The reuse-safe close keeps the number and
+# re-registers the placeholder: the writer gets EPIPE and asyncio closes it.
 test_rt_python_backpressure() {
 	rt_init
 	rt_python_start
@@ -432,11 +450,14 @@ test_rt_python_backpressure() {
 	rt_expect_reaped 4
 	rt_check_placeholders loose
 	rt_check_gone_from_ss 10
+	# The re-added writer finds the placeholder writable: EPIPE, asyncio
+	# closes the transport (and the placeholder) itself.
+	rt_mark
+	rt_check_closed_by_app 20
 	rt_wave_start wave "$PY_SERVE" 12 2 --timeout 5
 	rt_send gc
 	rt_wait_log 'ack gc' 20 || rt_bad "python did not answer gc"
 	rt_wave_finish
-	rt_check_closed_by_app 20
 	rt_check_program "$PY_PID" python "$RT_PY_ERRORS"
 	rt_finish
 }
@@ -455,10 +476,89 @@ test_rt_python_gc() {
 	rt_check_gone_from_ss 10
 	rt_wave_start wave "$PY_SERVE" 12 2 --timeout 5
 	rt_check_placeholders_remain
+	rt_mark
 	rt_send drop
 	rt_wait_log 'ack drop 4' 20 || rt_bad "python did not drop its 4 half-open connections"
-	rt_wave_finish
 	rt_check_closed_by_app 20
+	rt_wave_finish
 	rt_check_program "$PY_PID" python "$RT_PY_ERRORS"
+	rt_finish
+}
+
+# --- the JVM ----------------------------------------------------------------------
+
+# Sockets a thread-per-connection server dropped without closing: once the
+# GC finds them, the JDK's Cleaner closes their fd numbers. After new
+# connections took the numbers, that cuts them ("Bad file descriptor" in the
+# threads serving them).
+test_rt_jvm_cleaner() {
+	rt_init
+	rt_need javac java
+	mkdir -p "$TMP/java"
+	timeout -k 5 120 javac -d "$TMP/java" "$RT/Server.java" || fail "javac failed"
+	rt_ctl java
+	RT_LOG=$TMP/java.log
+	rt_spawn_ctl "$RT_LOG" java -Xmx64m -Xss512k -XX:+UseSerialGC -XX:-UsePerfData \
+		-cp "$TMP/java" Server --ready "$TMP/java.ready"
+	RT_PID=$SPAWNED
+	rt_wait_file "$TMP/java.ready" 60 "$RT_PID"
+	local serve leakp
+	read -r serve leakp < <(jq -r '"\(.serve) \(.leak)"' "$TMP/java.ready")
+	# Warm up the serving path (classes loaded, their jars' fds opened)
+	# before any fd number is freed.
+	rt_wave_start warm "$serve" 2 1
+	rt_wave_finish
+	rt_leak "$leakp" 4
+	rt_wait_log 'leak eof count 4' 30 || fail "the JVM did not see 4 FINs"
+	rt_reap default "$RT_PID" --state close-wait
+	rt_expect_reaped 4
+	rt_check_placeholders strict
+	rt_check_gone_from_ss 10
+	rt_wave_start wave "$serve" 12 2
+	rt_check_placeholders_remain
+	rt_mark
+	rt_send gc
+	rt_wait_log 'ack gc cleared 4 of 4' 30 || rt_bad "the JVM's GC did not collect the 4 leaked Sockets"
+	rt_check_closed_by_app 30
+	rt_wave_finish
+	rt_check_program "$RT_PID" java 'ERROR|hs_err|SIGSEGV'
+	rt_finish
+}
+
+# --- Go ---------------------------------------------------------------------------
+
+# Conns kept after EOF: the program later closes half of them itself and
+# forgets the rest (netFD's finalizer closes those). Close() removes the fd
+# from epoll and closes the number: after new connections took the numbers,
+# that cuts them.
+test_rt_go_close_and_finalizer() {
+	rt_init
+	rt_need go
+	mkdir -p "$TMP/go"
+	GOCACHE=$TMP/go/cache GOPATH=$TMP/go/path timeout -k 5 240 \
+		go build -o "$TMP/go/server" "$RT/server.go" || fail "go build failed"
+	rt_ctl go
+	RT_LOG=$TMP/go.log
+	rt_spawn_ctl "$RT_LOG" "$TMP/go/server" --ready "$TMP/go.ready"
+	RT_PID=$SPAWNED
+	rt_wait_file "$TMP/go.ready" 30 "$RT_PID"
+	local serve leakp
+	read -r serve leakp < <(jq -r '"\(.serve) \(.leak)"' "$TMP/go.ready")
+	rt_leak "$leakp" 4
+	rt_wait_log 'leak eof count 4' 30 || fail "the Go program did not see 4 FINs"
+	rt_reap default "$RT_PID" --state close-wait
+	rt_expect_reaped 4
+	rt_check_placeholders strict
+	rt_check_gone_from_ss 10
+	rt_wave_start wave "$serve" 12 2
+	rt_check_placeholders_remain
+	rt_mark
+	rt_send close-old
+	rt_wait_log 'ack close-old 2' 20 || rt_bad "the Go program did not close 2 old conns"
+	rt_send gc
+	rt_wait_log 'ack gc dropped 2' 20 || rt_bad "the Go program did not drop 2 old conns"
+	rt_check_closed_by_app 30
+	rt_wave_finish
+	rt_check_program "$RT_PID" go 'ERROR|panic|fatal error'
 	rt_finish
 }

@@ -71,6 +71,7 @@ epoll_regs() {
 cmds=$(mktemp)
 trap 'rm -f "$cmds"' EXIT
 {
+	echo "set language c"
 	echo "set pagination off"
 	echo "set confirm off"
 	echo "set unwindonsignal on"
