@@ -14,11 +14,12 @@ Modes (all bounded in time; every wait has a deadline):
   idle   open N connections, one request each, then sit idle and record how
          each one ends: eof (FIN), reset (RST), data, or open
   wave   --waves W rounds of N connections that each send a request and read
-         the full reply; the first round (it takes the lowest free fd numbers
-         in the server) stays connected, the others close; then it waits for
-         --go FILE, keeps the first round's connections busy
-         until --active-until (epoch seconds) if given, then sends one more
-         request on each: a connection that fails it was cut
+         the full reply. The first round (it takes the lowest free fd numbers
+         in the server) stays connected: the ready file is written, it is kept
+         busy (a request every --interval ms) until --active-until (epoch
+         seconds) if given, the other rounds run (each closed after its
+         request), then after --go FILE appears one more request on each
+         connection of the first round: one that fails was cut
 Reports are JSON files written atomically (write + rename).
 """
 import argparse
@@ -292,53 +293,53 @@ def mode_idle(a):
 def mode_wave(a):
     proto = Proto(a.proto)
     t0 = time.monotonic()
-    served1 = 0
     failures = []
-    live = None
-    for w in range(a.waves):
+    served = [0]
+
+    def one_wave(w):
         socks, errs = open_session(proto, a.port, a.n, time.monotonic() + a.timeout)
         for s, e in zip(socks, errs):
             if e is None:
-                served1 += 1
+                served[0] += 1
             else:
                 failures.append({"wave": w, "port": port_of(s), "phase": "first", "why": e})
-        if w == 0:
-            # The first wave takes the lowest free numbers and stays.
-            live = [s if e is None else None for s, e in zip(socks, errs)]
-            ports = [port_of(s) for s in socks]
-        else:
-            for s in socks:
-                if s is not None:
-                    s.close()
-    total = a.waves * a.n
-    write_json(a.ready, {"served_first": served1, "total": total, "ports": ports})
-    result = {"total": total, "served_first": served1, "kept": a.n,
-              "kept_served_first": sum(1 for s in live if s is not None),
-              "served_kept": 0, "failures": failures}
-    if a.go and not wait_file(a.go, time.monotonic() + a.go_timeout):
-        result["failures"].append({"phase": "go", "why": "no go file"})
-    # Keep the first wave busy (requests every --interval ms) until
-    # --active-until, then one final request on every connection.
-    rounds = 0
-    while True:
-        final = not a.active_until or time.time() >= a.active_until
+        return socks, errs
+
+    def requests(final, rnd):
         idx = [i for i, s in enumerate(live) if s is not None]
         r = exchange([live[i] for i in idx], [proto.request()] * len(idx),
                      time.monotonic() + a.timeout)
         for i, e in zip(idx, r):
             if e is not None:
                 failures.append({"wave": 0, "port": port_of(live[i]),
-                                 "phase": "later" if not final else "last",
-                                 "round": rounds, "why": e})
+                                 "phase": "last" if final else "busy", "round": rnd, "why": e})
                 live[i].close()
                 live[i] = None
-        rounds += 1
-        if final:
-            break
+
+    # The first wave takes the lowest free fd numbers in the server and stays.
+    socks, errs = one_wave(0)
+    live = [s if e is None else None for s, e in zip(socks, errs)]
+    kept_ok = sum(1 for s in live if s is not None)
+    write_json(a.ready, {"served": served[0], "n": a.n, "ports": [port_of(s) for s in socks]})
+    # Keep it busy (a request every --interval ms) until --active-until.
+    rounds = 0
+    while a.active_until and time.time() < a.active_until:
         time.sleep(a.interval / 1000.0)
-    result["served_kept"] = sum(1 for s in live if s is not None)
-    result["rounds"] = rounds
-    result["elapsed_s"] = round(time.monotonic() - t0, 3)
+        requests(False, rounds)
+        rounds += 1
+    # More waves, each closed after its request.
+    for w in range(1, a.waves):
+        socks, _ = one_wave(w)
+        for s in socks:
+            if s is not None:
+                s.close()
+    if a.go and not wait_file(a.go, time.monotonic() + a.go_timeout):
+        failures.append({"phase": "go", "why": "no go file"})
+    requests(True, rounds)
+    result = {"total": a.waves * a.n, "served_first": served[0], "kept": a.n,
+              "kept_served_first": kept_ok, "served_kept": sum(1 for s in live if s is not None),
+              "busy_rounds": rounds, "failures": failures,
+              "elapsed_s": round(time.monotonic() - t0, 3)}
     write_json(a.report, result)
     for s in live:
         if s is not None:
