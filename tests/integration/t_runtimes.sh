@@ -84,7 +84,8 @@ rt_wait_file() {
 	until [[ -s $1 ]]; do
 		if [[ -n ${3:-} ]] && ! rt_alive "$3"; then
 			[[ -s $1 ]] && break # wrote it, then exited
-			fail "pid $3 exited before writing $1 ($(tail -5 "${RT_LOG:-/dev/null}" 2>/dev/null))"
+			[[ $3 == "${RT_PID:-}" ]] && tail -5 "$RT_LOG" >&2
+			fail "pid $3 exited before writing $1"
 		fi
 		((SECONDS < end)) || fail "timed out waiting for $1"
 		sleep 0.02
@@ -95,7 +96,6 @@ rt_wait_file() {
 rt_log_has() { grep -Eq -- "$1" "${2:-$RT_LOG}"; }
 rt_log_count() { grep -Ec -- "$1" "${2:-$RT_LOG}"; }
 
-# rt_wait_log REGEX SECONDS [MIN-COUNT]: wait until the log has it.
 # rt_wait_log REGEX SECONDS [MIN-COUNT]: wait until the log of $RT_PID
 # matches MIN-COUNT (default 1) times; 1 on timeout or once RT_PID is dead.
 rt_wait_log() {
@@ -335,8 +335,8 @@ rt_wave_start() {
 	echo "wave $name started: $(cat "$WAVE_READY")" >&2
 }
 
-# rt_wave_finish: let the last wave send its last requests; check that every
-# connection of every wave was served and none was cut.
+# rt_wave_finish: let the first (kept) wave send its last requests; check
+# that every connection of every wave was served and none was cut.
 rt_wave_finish() {
 	rt_step "wave go"
 	touch "$WAVE_GO"
@@ -603,7 +603,7 @@ _rt_one_child() {
 test_rt_nginx_keepalive_reset() {
 	rt_init
 	rt_need nginx curl
-	local dir=$TMP/nginx port keepalive=4 try worker until
+	local dir=$TMP/nginx port keepalive=5 try worker until
 	mkdir -p "$dir"
 	for try in 1 2 3; do
 		port=$(rt_free_port)

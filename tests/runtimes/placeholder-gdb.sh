@@ -6,8 +6,9 @@
 #   tests/runtimes/placeholder-gdb.sh [--reset | --free-fd] PID FD...
 #
 # For each FD (a TCP socket of PID), inside PID through gdb:
-#   ph = socket(same family, SOCK_STREAM | SOCK_NONBLOCK if the old file had
-#        O_NONBLOCK, 0); shutdown(ph, SHUT_RDWR)   (returns ENOTCONN, works)
+#   ph = socket(FD's family (getsockname), SOCK_STREAM | SOCK_NONBLOCK if
+#        the old file had O_NONBLOCK, 0); shutdown(ph, SHUT_RDWR) (returns
+#        ENOTCONN, works)
 #   --reset: setsockopt(FD, SOL_SOCKET, SO_LINGER, {1, 0}) first
 #   epoll_ctl(E, EPOLL_CTL_DEL, FD) for every epoll fd E of PID that has FD
 #        registered (matched on tfd and the socket's inode in its fdinfo)
@@ -35,38 +36,21 @@ command -v gdb >/dev/null || { echo "$0: needs gdb" >&2; exit 4; }
 
 O_CLOEXEC=$((0x80000)) O_NONBLOCK=$((0x800)) SOCK_STREAM=1
 
-# inode_family INODE: 2 (AF_INET) or 10 (AF_INET6) from the target's netns.
-inode_family() {
-	local f
-	for f in tcp:2 tcp6:10; do
-		if awk -v ino="$1" 'NR > 1 && $10 == ino { found = 1 } END { exit !found }' \
-			"/proc/$pid/net/${f%%:*}"; then
-			echo "${f##*:}"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# epoll_regs FD INODE: "EPFD EVENTS DATA" (hex) for each registration.
-epoll_regs() {
-	local e link ino_hex
-	ino_hex=$(printf '%x' "$2")
-	for e in /proc/"$pid"/fd/*; do
-		link=$(readlink "$e" 2>/dev/null) || continue
-		[[ $link == "anon_inode:[eventpoll]" ]] || continue
-		awk -v tfd="$1" -v ino="$ino_hex" -v epfd="${e##*/}" '
-			$1 == "tfd:" && $2 == tfd {
-				ev = ""; data = ""; i = ""
-				for (k = 3; k <= NF; k++) {
-					if ($k == "events:") ev = $(k + 1)
-					if ($k == "data:") data = $(k + 1)
-					if ($k ~ /^ino:/) { i = $k; sub(/^ino:/, "", i) }
-				}
-				if (i == ino) print epfd, ev, data
-			}' "/proc/$pid/fdinfo/${e##*/}"
-	done
-}
+# Everything about the target is read before gdb stops it, with shell
+# builtins only (the program keeps running meanwhile: be quick).
+# (The socket's family is asked inside, with getsockname: /proc/net/tcp
+# can be long.)
+declare -A link regs
+while read -r f l; do link[$f]=$l; done < <(find "/proc/$pid/fd" -mindepth 1 -printf '%f %l\n' 2>/dev/null)
+# regs["TFD INODE(hex)"]: "EPFD EVENTS DATA" lines, one per epoll fd of the
+# target that has it registered.
+for e in "${!link[@]}"; do
+	[[ ${link[$e]} == "anon_inode:[eventpoll]" ]] || continue
+	while read -r k tfd _ ev _ data _ ino _; do
+		[[ $k == tfd: ]] || continue
+		regs["$tfd ${ino#ino:}"]+="$e $ev $data"$'\n'
+	done <"/proc/$pid/fdinfo/$e" 2>/dev/null
+done
 
 cmds=$(mktemp)
 trap 'rm -f "$cmds"' EXIT
@@ -88,23 +72,30 @@ trap 'rm -f "$cmds"' EXIT
 
 declare -A old
 for fd in "$@"; do
-	link=$(readlink "/proc/$pid/fd/$fd") || { echo "$0: pid $pid has no fd $fd" >&2; exit 1; }
-	[[ $link =~ ^socket:\[([0-9]+)\]$ ]] || { echo "$0: fd $fd is $link, not a socket" >&2; exit 1; }
+	l=${link[$fd]:-}
+	[[ -n $l ]] || { echo "$0: pid $pid has no fd $fd" >&2; exit 1; }
+	[[ $l =~ ^socket:\[([0-9]+)\]$ ]] || { echo "$0: fd $fd is $l, not a socket" >&2; exit 1; }
 	ino=${BASH_REMATCH[1]}
 	old[$fd]=$ino
 	if [[ $mode == free ]]; then
 		printf 'set $r = (int)close(%d)\nprintf "close(%d) = %%d\\n", $r\n' "$fd" "$fd" >>"$cmds"
 		continue
 	fi
-	fam=$(inode_family "$ino") || { echo "$0: socket:[$ino] (fd $fd) is not TCP" >&2; exit 1; }
-	flags=$(awk '/^flags:/ {print $2}' "/proc/$pid/fdinfo/$fd")
+	fl=0
+	while read -r k v; do [[ $k == flags: ]] && fl=$v; done <"/proc/$pid/fdinfo/$fd"
 	type=$SOCK_STREAM
-	(((8#$flags) & O_NONBLOCK)) && type=$((type | O_NONBLOCK))
+	(((8#$fl) & O_NONBLOCK)) && type=$((type | O_NONBLOCK))
 	cloexec=0
-	(((8#$flags) & O_CLOEXEC)) && cloexec=$O_CLOEXEC
-	mapfile -t regs < <(epoll_regs "$fd" "$ino")
+	(((8#$fl) & O_CLOEXEC)) && cloexec=$O_CLOEXEC
+	printf -v inohex '%x' "$ino"
+	mapfile -t myregs < <(printf '%s' "${regs["$fd $inohex"]:-}")
 	{
-		printf 'set $ph = (int)socket(%d, %d, 0)\n' "$fam" "$type"
+		# family = getsockname(fd)'s sa_family (sockaddr at $buf+64, len at $buf+32)
+		printf 'set *(int *)($buf + 32) = 128\n'
+		printf 'set $r = (int)getsockname(%d, $buf + 64, $buf + 32)\n' "$fd"
+		printf 'set $fam = *(unsigned short *)($buf + 64)\n'
+		printf 'if $r != 0 || ($fam != 2 && $fam != 10)\n  printf "ERR fd %d is not an IPv4/IPv6 socket\\n"\n  quit 1\nend\n' "$fd"
+		printf 'set $ph = (int)socket($fam, %d, 0)\n' "$type"
 		printf 'if $ph < 0\n  printf "ERR socket for fd %d\\n"\n  quit 1\nend\n' "$fd"
 		printf 'set $r = (int)shutdown($ph, 2)\n'
 		if [[ $mode == reset ]]; then
@@ -112,14 +103,14 @@ for fd in "$@"; do
 			printf 'set $r = (int)setsockopt(%d, 1, 13, $buf, 8)\n' "$fd"
 			printf 'if $r != 0\n  printf "ERR SO_LINGER on fd %d\\n"\n  quit 1\nend\n' "$fd"
 		fi
-		for r in "${regs[@]}"; do
+		for r in "${myregs[@]}"; do
 			read -r epfd ev data <<<"$r"
 			printf 'set $r = (int)epoll_ctl(%d, 2, %d, (long)0)\n' "$epfd" "$fd"
 			printf 'printf "epoll %d DEL fd %d = %%d\\n", $r\n' "$epfd" "$fd"
 		done
 		printf 'set $r = (int)dup3($ph, %d, %d)\n' "$fd" "$cloexec"
 		printf 'if $r != %d\n  printf "ERR dup3 onto fd %d\\n"\n  quit 1\nend\n' "$fd" "$fd"
-		for r in "${regs[@]}"; do
+		for r in "${myregs[@]}"; do
 			read -r epfd ev data <<<"$r"
 			if [[ $((16#$ev & ~0x40000000)) -eq 0 ]]; then
 				printf 'printf "epoll %d fd %d: disarmed EPOLLONESHOT, not re-added\\n"\n' "$epfd" "$fd"
