@@ -399,7 +399,7 @@ test_rt_node_backpressure_resume() {
 	rt_reap default "$NODE_PID" --state close-wait
 	rt_expect_reaped 4
 	rt_check_placeholders loose
-	rt_check_gone_from_ss 10
+	rt_check_gone_from_ss 20
 	rt_mark
 	rt_send resume
 	rt_wait_log 'ack resume' 20 || rt_bad "node did not answer resume"
@@ -426,7 +426,7 @@ test_rt_node_idle_timeout() {
 	rt_reap default "$NODE_PID" --state close-wait
 	rt_expect_reaped 4
 	rt_check_placeholders strict
-	rt_check_gone_from_ss 10
+	rt_check_gone_from_ss 20
 	rt_wave_start wave "$NODE_SERVE" 12 2
 	rt_check_placeholders_remain
 	rt_mark
@@ -465,12 +465,12 @@ test_rt_python_backpressure() {
 	rt_reap default "$PY_PID" --state close-wait
 	rt_expect_reaped 4
 	rt_check_placeholders loose
-	rt_check_gone_from_ss 10
+	rt_check_gone_from_ss 20
 	# The re-added writer finds the placeholder writable: EPIPE, asyncio
 	# closes the transport (and the placeholder) itself.
 	rt_mark
 	rt_check_closed_by_app 20
-	rt_wave_start wave "$PY_SERVE" 12 2 --timeout 5
+	rt_wave_start wave "$PY_SERVE" 12 2
 	rt_send gc
 	rt_wait_log 'ack gc' 20 || rt_bad "python did not answer gc"
 	rt_wave_finish
@@ -489,8 +489,8 @@ test_rt_python_gc() {
 	rt_reap default "$PY_PID" --state close-wait
 	rt_expect_reaped 4
 	rt_check_placeholders strict
-	rt_check_gone_from_ss 10
-	rt_wave_start wave "$PY_SERVE" 12 2 --timeout 5
+	rt_check_gone_from_ss 20
+	rt_wave_start wave "$PY_SERVE" 12 2
 	rt_check_placeholders_remain
 	rt_mark
 	rt_send drop
@@ -529,7 +529,7 @@ test_rt_jvm_cleaner() {
 	rt_reap default "$RT_PID" --state close-wait
 	rt_expect_reaped 4
 	rt_check_placeholders strict
-	rt_check_gone_from_ss 10
+	rt_check_gone_from_ss 20
 	rt_wave_start wave "$serve" 12 2
 	rt_check_placeholders_remain
 	rt_mark
@@ -565,7 +565,7 @@ test_rt_go_close_and_finalizer() {
 	rt_reap default "$RT_PID" --state close-wait
 	rt_expect_reaped 4
 	rt_check_placeholders strict
-	rt_check_gone_from_ss 10
+	rt_check_gone_from_ss 20
 	rt_wave_start wave "$serve" 12 2
 	rt_check_placeholders_remain
 	rt_mark
@@ -627,9 +627,9 @@ test_rt_nginx_keepalive_reset() {
 	# connections' keep-alive timers run out.
 	rt_wave_start wave "$port" 30 2 --proto http --active-until "$until" --interval 200
 	rt_expect_reaped 10
-	rt_check_idle_ends reset 10
+	rt_check_idle_ends reset 20
 	rt_check_placeholders loose
-	rt_check_gone_from_ss 10
+	rt_check_gone_from_ss 20
 	rt_wave_finish
 	RT_PID=$worker
 	rt_check_program "$worker" "nginx worker" 'Bad file descriptor|\[alert\]|\[crit\]|\[emerg\]|exited on signal'
@@ -676,9 +676,9 @@ test_rt_redis_idle_clients() {
 	[[ $(grep -c '^id=' <<<"$list") -eq 11 ]] || fail "expected 11 clients, CLIENT LIST: $list"
 	rt_reap default "$RT_PID" --state established --sport "$port" --dport "$(rt_csv $IDLE_PORTS)"
 	rt_expect_reaped 10
-	rt_check_idle_ends eof 10
+	rt_check_idle_ends eof 20
 	rt_check_placeholders loose
-	rt_check_gone_from_ss 10
+	rt_check_gone_from_ss 20
 	_rt_no_ghosts() {
 		local p
 		list=$(rt_redis_client_list) || { ghosts="(CLIENT LIST failed)"; return 1; }
@@ -688,8 +688,8 @@ test_rt_redis_idle_clients() {
 		done
 		[[ -z $ghosts ]]
 	}
-	rt_poll 10 _rt_no_ghosts || rt_bad "ghost clients in CLIENT LIST 10 s after the reap: client ports $ghosts"
-	rt_wave_start wave "$port" 20 2 --proto redis --timeout 5
+	rt_poll 20 _rt_no_ghosts || rt_bad "ghost clients in CLIENT LIST 20 s after the reap: client ports $ghosts"
+	rt_wave_start wave "$port" 20 2 --proto redis
 	list=$(rt_redis_client_list) || rt_bad "CLIENT LIST failed after the wave"
 	dups=$(grep -o ' fd=[0-9]*' <<<"$list" | sort | uniq -d | tr '\n' ' ')
 	[[ -z $dups ]] || rt_bad "duplicate fds in CLIENT LIST:$dups"
@@ -744,14 +744,14 @@ test_rt_postgres_idle_backends() {
 	[[ $(tr ',' '\n' <<<"$pids" | wc -l) -eq 5 ]] || fail "expected 5 backends for the idle clients, got '$pids'"
 	rt_reap default "$pids" --state established --sport "$PG_PORT" --dport "$(rt_csv $IDLE_PORTS)"
 	rt_expect_reaped 5
-	rt_check_idle_ends eof 10
+	rt_check_idle_ends eof 20
 	rt_check_placeholders loose
-	rt_check_gone_from_ss 10
+	rt_check_gone_from_ss 20
 	_rt_no_backends() {
 		left=$(rt_psql "select count(*) from pg_stat_activity where client_port in ($ports_sql)")
 		[[ $left == 0 ]]
 	}
-	rt_poll 15 _rt_no_backends || rt_bad "$left ghost backend(s) in pg_stat_activity 15 s after the reap (pids $pids)"
+	rt_poll 20 _rt_no_backends || rt_bad "$left ghost backend(s) in pg_stat_activity 20 s after the reap (pids $pids)"
 	local p
 	for p in ${pids//,/ }; do
 		rt_poll 10 eval '! [[ -d /proc/$p ]]' || rt_bad "backend $p still running"
@@ -785,7 +785,7 @@ test_rt_free_fd_documents_hazard() {
 	rt_reap free-fd "$NODE_PID" --state close-wait
 	rt_expect_reaped 4
 	rt_check_fds_freed
-	rt_check_gone_from_ss 10
+	rt_check_gone_from_ss 20
 	rt_wave_start wave "$NODE_SERVE" 12 1
 	local i reused=0 cut
 	for i in "${!REAP_FDS[@]}"; do

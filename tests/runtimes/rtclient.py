@@ -17,9 +17,10 @@ Modes (all bounded in time; every wait has a deadline):
          the full reply. The first round (it takes the lowest free fd numbers
          in the server) stays connected: the ready file is written, it is kept
          busy (a request every --interval ms) until --active-until (epoch
-         seconds) if given, the other rounds run (each closed after its
-         request), then after --go FILE appears one more request on each
-         connection of the first round: one that fails was cut
+         seconds) has passed and --go FILE is there, if --active-until is
+         given; the other rounds run (each closed after its request), then
+         after --go FILE appears one more request on each connection of the
+         first round: one that fails was cut
 Reports are JSON files written atomically (write + rename).
 """
 import argparse
@@ -321,9 +322,13 @@ def mode_wave(a):
     live = [s if e is None else None for s, e in zip(socks, errs)]
     kept_ok = sum(1 for s in live if s is not None)
     write_json(a.ready, {"served": served[0], "n": a.n, "ports": [port_of(s) for s in socks]})
-    # Keep it busy (a request every --interval ms) until --active-until.
+    # With --active-until, keep it busy (a request every --interval ms)
+    # until that time has passed and the go file is there: a server's own
+    # idle timeout must never end these connections.
     rounds = 0
-    while a.active_until and time.time() < a.active_until:
+    go_end = time.monotonic() + a.go_timeout
+    while a.active_until and (time.time() < a.active_until or
+                              (a.go and not os.path.exists(a.go) and time.monotonic() < go_end)):
         time.sleep(a.interval / 1000.0)
         requests(False, rounds)
         rounds += 1
