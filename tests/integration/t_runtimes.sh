@@ -600,10 +600,12 @@ _rt_one_child() {
 # ECONNRESET. nginx keeps a keep-alive timer for each; after a plain close
 # and reuse, those timers close numbers that new clients now have. The new
 # clients stay busy past the old timers' deadline (requests every 200 ms).
+# The timeout (10 s) leaves a loaded machine time to reap before nginx
+# would close the idle connections by itself.
 test_rt_nginx_keepalive_reset() {
 	rt_init
 	rt_need nginx curl
-	local dir=$TMP/nginx port keepalive=5 try worker until
+	local dir=$TMP/nginx port keepalive=10 try worker until
 	mkdir -p "$dir"
 	for try in 1 2 3; do
 		port=$(rt_free_port)
