@@ -12,10 +12,11 @@
 #   - the old socket is gone from ss (by inode);
 #   - the fd number still holds a socket other than the old one (the
 #     placeholder) until the program closes it itself.
-# The reuse-safe default must pass all of it; a plain close(fd) fails each
-# default-action test (the failure modes are in the issue 9 notes). The
+# The reuse-safe default (and --reset) must pass all of it; a plain
+# close(fd) fails each of those tests (each test's comment says how). The
 # --free-fd test documents the hazard instead: it records, without failing,
-# what the program did to the reused numbers.
+# what the program did to the reused numbers. Checks are soft (rt_bad): a
+# test goes on to the end and reports every broken promise.
 #
 # RT_REAPER=gdb runs the same scenarios with tests/runtimes/placeholder-gdb.sh
 # (the replacement done by hand, for developers; sockreap still plans the
