@@ -72,14 +72,33 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 	return 0;
 }
 
+/* A number field of /proc/TID/status: 0, -errno if unreadable, -EINVAL
+ * if it is not a plain decimal number. */
 static int read_status_int(struct inj *t, pid_t tid, const char *field, long *v)
 {
-	char buf[64];
+	char buf[64], *end;
 	int r = t->ops->status_field(tid, field, buf, sizeof(buf));
 	if (r < 0)
 		return r;
-	*v = strtol(buf, NULL, 10);
-	return 0;
+	errno = 0;
+	*v = strtol(buf, &end, 10);
+	return errno || end == buf || (*end && *end != ' ' && *end != '\t') ? -EINVAL : 0;
+}
+
+/* A field of the target's status that safety depends on (TracerPid,
+ * Seccomp): when it cannot be read, nothing is done (fail closed), unless
+ * the reason is that the process is gone. */
+static int read_safety_field(struct inj *t, const char *field, long *v)
+{
+	char state[32];
+	int r = read_status_int(t, t->pid, field, v);
+	if (r == 0)
+		return 0;
+	if (t->ops->status_field(t->pid, "State", state, sizeof(state)) < 0)
+		return fail(t, -ESRCH, "process exited");
+	return fail(t, -EIO, "cannot read %s from /proc/%d/status (%s): the engine's safety depends on it; "
+			      "refused, target untouched", field, (int)t->pid,
+		    r == -ENOENT ? "no such field" : strerror(-r));
 }
 
 /* Who traces pid already? A message for the user naming the tracer. */
@@ -193,16 +212,23 @@ int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
 	int r;
 
 	*t = (struct inj){ .ops = ops, .pid = pid };
-	if (ops->status_field(pid, "State", state, sizeof(state)) < 0)
+	r = ops->status_field(pid, "State", state, sizeof(state));
+	if (r == -ENOENT || r == -ESRCH)
 		return fail(t, -ESRCH, "process exited");
-	if (read_status_int(t, pid, "TracerPid", &tracer) == 0 && tracer != 0)
+	if (r < 0)
+		return fail(t, -EIO, "cannot read the state of process %d from /proc/%d/status (%s); refused, "
+				     "target untouched", (int)pid, (int)pid, strerror(-r));
+	if ((r = read_safety_field(t, "TracerPid", &tracer)) < 0)
+		return r;
+	if (tracer != 0)
 		return already_traced(t, tracer);
 	t->job_stopped = state[0] == 'T';
 	/* A seccomp filter (or strict mode) applies to injected calls too and
 	 * may kill the target for them: suspend it while we hold the target
 	 * (needs CAP_SYS_ADMIN; refused otherwise, and then we stop here). */
-	if (read_status_int(t, pid, "Seccomp", &seccomp) == 0 && seccomp != 0)
-		t->suspend_seccomp = true;
+	if ((r = read_safety_field(t, "Seccomp", &seccomp)) < 0)
+		return r;
+	t->suspend_seccomp = seccomp != 0;
 
 	unsigned long opts = PTRACE_O_TRACECLONE | (t->suspend_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
 	uint64_t deadline = now_ns() + INJ_ATTACH_TIMEOUT_NS;

@@ -17,6 +17,7 @@
 #include "diag.h"
 #include "plan.h"
 #include "procfd.h"
+#include "procinfo.h"
 #include "report.h"
 #include "util.h"
 
@@ -57,26 +58,39 @@ static int discover(const struct options *o, struct sock_list *out)
 }
 
 /* Bit 19 of CapEff: CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
- * from) processes of other users. */
-static bool have_cap_sys_ptrace(void)
+ * from) processes of other users. 1 yes, 0 no, -errno if CapEff cannot be
+ * read (then we do not act: fail closed, with the reason). The whole
+ * status file is read: with many supplementary groups it passes 4 KiB
+ * before the CapEff line. */
+static int have_cap_sys_ptrace(void)
 {
-	char buf[4096];
-	if (read_small_file(AT_FDCWD, PROC_ROOT "/self/status", buf, sizeof(buf)) < 0)
-		return false;
-	const char *p = strstr(buf, "\nCapEff:");
-	uint64_t caps;
-	return p && sscanf(p + 8, "%" SCNx64, &caps) == 1 && (caps & (1ull << 19));
+	char buf[32], *end;
+	int r = procinfo_pid_status_field(PROC_ROOT, getpid(), "CapEff", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	errno = 0;
+	uint64_t caps = strtoull(buf, &end, 16);
+	if (errno || end == buf || *end)
+		return -EINVAL;
+	return (caps >> 19) & 1;
 }
 
 /* Can we act at all? A message naming the cause and the fix, or NULL. */
 static const char *environment_problem(void)
 {
+	static char why[160];
 	char buf[16];
 	if (read_small_file(AT_FDCWD, "/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)) > 0 &&
 	    atoi(buf) >= 3)
 		return "Yama ptrace_scope is 3: no process may be traced until reboot "
 		       "(set kernel.yama.ptrace_scope to 2 or lower at boot)";
-	if (!have_cap_sys_ptrace())
+	int cap = have_cap_sys_ptrace();
+	if (cap < 0) {
+		snprintf(why, sizeof(why), "cannot read CapEff from %s/%d/status (%s), so CAP_SYS_PTRACE is unknown",
+			 PROC_ROOT, (int)getpid(), cap == -ENOENT ? "no such field" : strerror(-cap));
+		return why;
+	}
+	if (!cap)
 		return "no CAP_SYS_PTRACE: run sockreap as root (sudo), or in a container started with "
 		       "--cap-add SYS_PTRACE";
 	return NULL;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "procinfo.h"
 #include "util.h"
 
 static int ret_errno(long r)
@@ -183,24 +184,11 @@ static int real_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len)
 	return mem_io(pid, addr, (void *)buf, len, true);
 }
 
+/* The whole file, however long (see procinfo.h): a field missing because
+ * a buffer was short would make the engine misjudge the target. */
 static int real_status_field(pid_t pid, const char *name, char *out, size_t size)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	size_t nl = strlen(name);
-	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (strncmp(line, name, nl) != 0 || line[nl] != ':')
-			continue;
-		const char *v = line + nl + 1;
-		v += strspn(v, " \t");
-		size_t k = strcspn(v, "\n");
-		snprintf(out, size, "%.*s", (int)k, v);
-		return 0;
-	}
-	return -ENOENT;
+	return procinfo_pid_status_field("/proc", pid, name, out, size);
 }
 
 const struct tracee_ops tracee_real = {

@@ -34,6 +34,9 @@
  *   --seccomp-kill-close  right before blocking, install (on every thread) a
  *                   seccomp filter that kills the process on close(),
  *                   shutdown() or close_range() of any of its socket fds
+ *   --groups N      first of all, take N supplementary groups (needs root):
+ *                   with ~1,000 its /proc/PID/status passes 4 KiB before
+ *                   the Seccomp line
  *   pause           pause() until SIGUSR2 (-ERESTARTNOHAND; returns EINTR)
  *   sigsuspend      SIGUSR2 is blocked except inside sigsuspend(), the
  *                   race-free wait for a signal: it must end with EINTR, the
@@ -46,6 +49,7 @@
 
 #include <errno.h>
 #include <dirent.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -87,6 +91,7 @@ static struct {
 	long dur_ms;
 	const char *fifo, *ready, *report, *peer_report;
 	bool v6, heartbeat, share, seccomp, linger, gaps;
+	int groups;
 } opt = { .call = C_NONE, .dur_ms = 2000, .heartbeat = true };
 
 /* The process's layout, as published in the ready file. */
@@ -664,7 +669,7 @@ static void usage(void)
 		"usage: blocker --leak N [--threads K] [--block CALL] [--duration-ms MS]\n"
 		"               [--fifo PATH] [--ready FILE] [--report FILE] [--v6]\n"
 		"               [--no-heartbeat] [--share] [--peer-report FILE] [--linger]\n"
-		"               [--gaps] [--seccomp-kill-close]\n"
+		"               [--gaps] [--seccomp-kill-close] [--groups N]\n"
 		"CALL: read accept epoll nanosleep poll futex busy readsock none pause pilock\n"
 		"      sigsuspend\n");
 	exit(2);
@@ -698,6 +703,8 @@ static void parse_args(int argc, char **argv)
 			opt.ready = v;
 		else if (!strcmp(a, "--report") && v)
 			opt.report = v;
+		else if (!strcmp(a, "--groups") && v)
+			opt.groups = (int)num_arg(a, v, 65536);
 		else if (!strcmp(a, "--peer-report") && v)
 			opt.peer_report = v;
 		else if (!strcmp(a, "--block") && v) {
@@ -728,9 +735,24 @@ static void parse_args(int argc, char **argv)
 	}
 }
 
+/* N supplementary groups, 100000 and up (none of them means anything). */
+static void take_groups(void)
+{
+	gid_t *g = calloc((size_t)opt.groups, sizeof(*g));
+	if (!g)
+		die("calloc");
+	for (int i = 0; i < opt.groups; i++)
+		g[i] = (gid_t)(100000 + i);
+	if (setgroups((size_t)opt.groups, g) < 0)
+		die("setgroups(%d)", opt.groups);
+	free(g);
+}
+
 int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
+	if (opt.groups)
+		take_groups();
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = { .sa_handler = sigusr2_handler };

@@ -38,6 +38,8 @@ static struct fake {
 	int interrupts_before_exec; /* event stops before the syscall runs */
 	bool group_stop_after_exec;
 	long ret;                   /* result of every injected call */
+	const char *status_missing; /* a /proc/PID/status field that cannot be read */
+	const char *state;          /* State: (default "S (sleeping)") */
 	/* record */
 	unsigned long seize_opts;
 	int nseize, nsetregs, ncalls;
@@ -175,7 +177,11 @@ static int f_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len) { 
 
 static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 {
-	if (!strcmp(name, "TracerPid"))
+	if (F.status_missing && !strcmp(name, F.status_missing))
+		return -ENOENT;
+	if (!strcmp(name, "State") && F.state)
+		snprintf(buf, size, "%s", F.state);
+	else if (!strcmp(name, "TracerPid"))
 		snprintf(buf, size, "%ld", F.tracer);
 	else if (!strcmp(name, "Seccomp"))
 		snprintf(buf, size, "%d", F.seccomp);
@@ -313,6 +319,23 @@ static void test_seccomp_suspended_or_refused(void **state)
 	assert_non_null(strstr(t.why, "CAP_SYS_ADMIN"));
 }
 
+/* A field safety depends on that cannot be read: nothing is touched, and
+ * the reason names the field (fail closed). */
+static void test_safety_field_unreadable(void **state)
+{
+	static const char *const fields[] = { "Seccomp", "TracerPid" };
+	for (size_t i = 0; i < 2; i++) {
+		struct inj t;
+		setup(state);
+		F.seccomp = 2;
+		F.status_missing = fields[i];
+		assert_int_equal(inj_attach(&t, &fake, 100), -EIO);
+		assert_non_null(strstr(t.why, fields[i]));
+		assert_non_null(strstr(t.why, "refused"));
+		assert_int_equal(F.nseize, 0);
+	}
+}
+
 static void test_thread_never_stops(void **state)
 {
 	struct inj t;
@@ -420,6 +443,7 @@ int main(void)
 		cmocka_unit_test_setup(test_already_traced, setup),
 		cmocka_unit_test_setup(test_seize_refused, setup),
 		cmocka_unit_test_setup(test_seccomp_suspended_or_refused, setup),
+		cmocka_unit_test_setup(test_safety_field_unreadable, setup),
 		cmocka_unit_test_setup(test_thread_never_stops, setup),
 		cmocka_unit_test_setup(test_setregs_fails, setup),
 		cmocka_unit_test_setup(test_exit_during_call, setup),

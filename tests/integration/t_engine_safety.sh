@@ -1,0 +1,99 @@
+# The engine never harms the target (issue 8): one test (or a few) per
+# numbered case of the issue, each against a small target of
+# tests/targets/ that checks itself and reports:
+#
+#   1 threads being created (clone event stops)   spawner
+#   2 a thread calling execve() while we attach   execer
+#   3 sockreap SIGKILLed mid-run                  blocker --linger-full, --leak 3000
+#   4 seccomp + a /proc/PID/status over 4 KiB     blocker --groups 1000 --seccomp-kill-close
+#   5 SIGTRAP caught, ignored, blocked            blocker --sigtrap MODE
+#   6 select/pselect6/poll(>64) on the socket     blocker --block select|pselect|pollmany
+#   7 a zombie target                             blocker under a parent that never reaps
+#   8 ~20k signals/s, siginfo intact              sigstorm
+#   9 no EINTR from epoll_wait(-1)                blocker --block epollinf|epolltimed
+#  10 io_uring holding the socket                 uring
+#  11 the PID reused between plan and attach      blocker, twice with the same PID
+#
+# Every wait is bounded; a sockreap that hangs is killed by run_sockreap's
+# timeout and fails the test.
+source "$(dirname "${BASH_SOURCE[0]}")/inject_lib.sh"
+
+TEST_TIMEOUT=180
+
+# reap ARGS...: run_sockreap acting (--yes), JSON output, audit log in $TMP.
+reap() {
+	run_sockreap "$@" --yes --json --audit-log "$TMP/audit.log"
+}
+
+# assert_sane_exit: sockreap neither hung nor crashed.
+assert_sane_exit() {
+	[[ $RC != 124 && $RC != 137 ]] || fail "sockreap hung (killed by timeout, status $RC)"
+	((RC < 128)) || fail "sockreap died of signal $((RC - 128))"
+	! grep -qE 'Sanitizer|runtime error|Segmentation fault|core dumped' "$ERR" ||
+		fail "sockreap crashed: $(cat "$ERR")"
+}
+
+# assert_alive PID: the process exists and is no zombie.
+assert_alive() {
+	local st
+	st=$(proc_state "$1" 2>/dev/null)
+	[[ -n $st && $st != Z && $st != X ]] || fail "pid $1 died (state '${st:-gone}')"
+}
+
+# ---- 4: seccomp, and a status file longer than 4 KiB ----
+
+# The filter kills the target on close() of its sockets unless sockreap
+# suspends it (PTRACE_O_SUSPEND_SECCOMP); the Seccomp: line sits past the
+# first 4 KiB of /proc/PID/status because of the 1,000 groups.
+test_engine_4_seccomp_long_status() {
+	need_root
+	start_blocker blocker --leak 4 --threads 2 --block read --seccomp-kill-close --groups 1000
+	wait_blocked "$BPID"
+	local size
+	size=$(wc -c <"/proc/$BPID/status")
+	((size > 4096)) || fail "the status file is only $size bytes: the test does not test"
+	assert_eq "$(awk '/^Seccomp:/ {print $2}' "/proc/$BPID/status")" 2 "Seccomp mode of the target"
+	reap --port "$PORT" --state close-wait
+	assert_sane_exit
+	sleep 0.1
+	kill -0 "$BPID" 2>/dev/null && [[ $(proc_state "$BPID") != Z ]] || {
+		wait "$BPID"
+		fail "the target died (exit status $?; 159 is SIGSYS from its seccomp filter)"
+	}
+	assert_all_threads_untraced "$BPID"
+	if [[ $RC == 0 ]]; then
+		assert_json_closed "$BPID"
+		assert_only_leaks_closed
+	else
+		assert_rc 3
+		assert_eq "$(json_count '(.result == "refused" or .result == "failed") and (.reason | test("seccomp|Seccomp"))')" 4 \
+			"rows refused naming seccomp"
+		assert_leaks_untouched
+	fi
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
+
+# sockreap's own status is long too (it runs with 1,000 groups): its check
+# for CAP_SYS_PTRACE must still find CapEff, and act.
+test_engine_4_capeff_long_status() {
+	need_root
+	need_cmd setpriv
+	start_blocker blocker --leak 3 --threads 1 --block read
+	local real=$SOCKREAP groups
+	groups=$(seq -s, 200000 200999)
+	printf '#!/bin/sh\nexec setpriv --groups %s %q "$@"\n' "$groups" "$real" >"$TMP/sockreap-groups"
+	chmod +x "$TMP/sockreap-groups"
+	SOCKREAP=$TMP/sockreap-groups
+	reap --port "$PORT" --state close-wait
+	SOCKREAP=$real
+	assert_sane_exit
+	! grep -q 'CAP_SYS_PTRACE\|CapEff' "$ERR" || fail "sockreap could not see its own capabilities: $(cat "$ERR")"
+	assert_rc 0
+	assert_json_closed "$BPID"
+	assert_only_leaks_closed
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
