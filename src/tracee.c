@@ -184,6 +184,42 @@ static int real_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len)
 	return mem_io(pid, addr, (void *)buf, len, true);
 }
 
+static int int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+static int real_list_fds(pid_t pid, int **fds, size_t *n)
+{
+	char path[64];
+	size_t cap = 0;
+	int *v = NULL;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	*n = 0;
+	while ((de = readdir(d))) {
+		uint64_t fd;
+		if (parse_u64(de->d_name, INT32_MAX, &fd) < 0)
+			continue;
+		if (GROW(v, cap, *n) < 0) {
+			closedir(d);
+			free(v);
+			return -ENOMEM;
+		}
+		v[(*n)++] = (int)fd;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), int_cmp);
+	*fds = v;
+	return 0;
+}
+
 /* The whole file, however long (see procinfo.h): a field missing because
  * a buffer was short would make the engine misjudge the target. */
 static int real_status_field(pid_t pid, const char *name, char *out, size_t size)
@@ -207,4 +243,5 @@ const struct tracee_ops tracee_real = {
 	.read_mem = real_read_mem,
 	.write_mem = real_write_mem,
 	.status_field = real_status_field,
+	.list_fds = real_list_fds,
 };

@@ -34,6 +34,11 @@ struct tracee_ops {
 	/* A field of /proc/PID/status ("TracerPid", "Seccomp", "State") as
 	 * text, without the name and leading white space. */
 	int (*status_field)(pid_t pid, const char *name, char *buf, size_t size);
+
+	/* Added for issue 8; may be NULL in a fake, the engine then fails
+	 * closed where it needs them. */
+	/* The open fd numbers of pid (/proc/PID/fd), malloc'ed, ascending. */
+	int (*list_fds)(pid_t pid, int **fds, size_t *n);
 };
 
 extern const struct tracee_ops tracee_real;

@@ -97,3 +97,42 @@ test_engine_4_capeff_long_status() {
 	wait_report
 	assert_report_ok read 0
 }
+
+# ---- 6: select, pselect6 and poll with more than 64 entries ----
+
+# The main thread waits in CALL with the first leaked socket in its set.
+# The kernel restarts the call after sockreap's stop and looks every fd of
+# the set up again: closing that socket would end it with EBADF (select) or
+# POLLNVAL (poll). It must be left alone (skipped with a reason), the other
+# leaks closed, and the call must end as it would have: the FIFO readable.
+busy_set_case() {
+	local call=$1
+	need_root
+	start_blocker blocker --leak 5 --threads 2 --block "$call"
+	wait_blocked "$BPID"
+	sleep 0.2
+	reap --port "$PORT" --state close-wait
+	assert_sane_exit
+	assert_all_threads_untraced "$BPID"
+	[[ -n $(fd_link "$BPID" "$LEAK_FIRST") ]] || fail "fd $LEAK_FIRST, in the set of the blocked $call, was closed"
+	assert_eq "$(json_count ".fd == $LEAK_FIRST and .result == \"skipped\" and (.reason | length) > 0")" 1 \
+		"skipped row (with a reason) for the fd in the set"
+	assert_eq "$(json_count '.result == "done"')" 4 "rows done for the other leaks"
+	assert_rc 3
+	finish_call "$call"
+	wait_report
+	report_is '.ok == true'
+}
+
+test_engine_6_select() { busy_set_case select; }
+test_engine_6_pselect6() { busy_set_case pselect; }
+test_engine_6_poll_100() { busy_set_case pollmany; }
+
+# The reason names the call, not its number.
+test_engine_6_busy_reason_names_call() {
+	busy_set_case select
+	local why
+	why=$(jq -r "select(.fd == $LEAK_FIRST) | .reason" "$OUT")
+	[[ $why == *"select()"* ]] || fail "the reason does not name select(): $why"
+	[[ ! $why =~ system\ call\ [0-9]+ ]] || fail "the reason gives a number: $why"
+}

@@ -34,6 +34,13 @@
  *   --seccomp-kill-close  right before blocking, install (on every thread) a
  *                   seccomp filter that kills the process on close(),
  *                   shutdown() or close_range() of any of its socket fds
+ *   --linger-full T make the ESTABLISHED socket's close linger: SO_LINGER
+ *                   {1, T} and its send queue full (the peer never reads),
+ *                   so a close() of it blocks for T seconds
+ *   --sigtrap MODE  handle: a SIGTRAP handler (counts its runs, "sigtrap"
+ *                   in the report; it must never run); ignore: SIG_IGN;
+ *                   block: the handler, and SIGTRAP blocked in the main
+ *                   thread too (helper threads block every signal anyway)
  *   --groups N      first of all, take N supplementary groups (needs root):
  *                   with ~1,000 its /proc/PID/status passes 4 KiB before
  *                   the Seccomp line
@@ -41,6 +48,18 @@
  *   sigsuspend      SIGUSR2 is blocked except inside sigsuspend(), the
  *                   race-free wait for a signal: it must end with EINTR, the
  *                   handler having run exactly while it waited
+ *   select, pselect select(2)/pselect6(2) (raw system calls): readfds the
+ *                   FIFO, exceptfds the first leaked socket (a CLOSE_WAIT
+ *                   socket never has an exceptional condition): must end
+ *                   with the FIFO readable, never EBADF
+ *   pollmany        poll(2) on 100 entries: the FIFO first, the first leaked
+ *                   socket at entry 80 (POLLPRI), the rest -1: must end with
+ *                   the FIFO readable and the socket's revents 0 (never
+ *                   POLLNVAL); "revents" in the report
+ *   epollinf        epoll_wait(2) with no timeout on the FIFO, retried on
+ *                   EINTR; must end with the event and no EINTR at all
+ *                   ("eintr" in the report counts them)
+ *   epolltimed      the same with a 60 s timeout: EINTR allowed (counted)
  *   pilock          FUTEX_LOCK_PI on a word "owned" by an idle thread (one
  *                   more is started for it), with an absolute timeout MS from
  *                   now (-ERESTARTNOINTR): must give ETIMEDOUT after >= MS
@@ -78,11 +97,13 @@
 
 enum call {
 	C_READ, C_ACCEPT, C_EPOLL, C_NANOSLEEP, C_POLL, C_FUTEX, C_BUSY,
-	C_READSOCK, C_NONE, C_PAUSE, C_PILOCK, C_SIGSUSPEND, C_NCALLS
+	C_READSOCK, C_NONE, C_PAUSE, C_PILOCK, C_SIGSUSPEND, C_SELECT, C_PSELECT,
+	C_POLLMANY, C_EPOLLINF, C_EPOLLTIMED, C_NCALLS
 };
 static const char *const call_names[C_NCALLS] = {
 	"read", "accept", "epoll", "nanosleep", "poll", "futex", "busy",
-	"readsock", "none", "pause", "pilock", "sigsuspend",
+	"readsock", "none", "pause", "pilock", "sigsuspend", "select", "pselect",
+	"pollmany", "epollinf", "epolltimed",
 };
 
 static struct {
@@ -91,7 +112,8 @@ static struct {
 	long dur_ms;
 	const char *fifo, *ready, *report, *peer_report;
 	bool v6, heartbeat, share, seccomp, linger, gaps;
-	int groups;
+	int groups, linger_full;
+	enum { TRAP_DEFAULT, TRAP_HANDLE, TRAP_IGNORE, TRAP_BLOCK } sigtrap;
 } opt = { .call = C_NONE, .dur_ms = 2000, .heartbeat = true };
 
 /* The process's layout, as published in the ready file. */
@@ -376,7 +398,7 @@ static void setup_fifo(void)
 	if (L.fifo_fd < 0)
 		die("open %s", L.fifo);
 	L.epoll_fd = -1;
-	if (opt.call == C_EPOLL) {
+	if (opt.call == C_EPOLL || opt.call == C_EPOLLINF || opt.call == C_EPOLLTIMED) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = L.fifo_fd };
 		L.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 		if (L.epoll_fd < 0 || epoll_ctl(L.epoll_fd, EPOLL_CTL_ADD, L.fifo_fd, &ev) < 0)
@@ -459,6 +481,16 @@ struct outcome {
 };
 
 static volatile sig_atomic_t usr2_handled; /* SIGUSR2 handler runs */
+static volatile sig_atomic_t sigtrap_handled; /* SIGTRAP handler runs */
+static int eintr_count;                       /* epollinf/epolltimed */
+static int sock_revents = -1;                 /* pollmany: the socket's entry */
+static bool fifo_ready;                       /* select/pselect/pollmany */
+
+static void sigtrap_handler(int sig)
+{
+	(void)sig;
+	sigtrap_handled++;
+}
 
 static void sigusr2_handler(int sig)
 {
@@ -516,6 +548,39 @@ static void run_call(struct outcome *o)
 		r = sigsuspend(&none);
 		break;
 	}
+	case C_SELECT:
+	case C_PSELECT: {
+		fd_set rd, ex;
+		FD_ZERO(&rd);
+		FD_ZERO(&ex);
+		FD_SET(L.fifo_fd, &rd);
+		FD_SET(L.leak_first, &ex);
+		int nfds = (L.fifo_fd > L.leak_first ? L.fifo_fd : L.leak_first) + 1;
+		if (opt.call == C_SELECT)
+			r = syscall(SYS_select, nfds, &rd, NULL, &ex, NULL);
+		else
+			r = syscall(SYS_pselect6, nfds, &rd, NULL, &ex, NULL, NULL);
+		fifo_ready = r > 0 && FD_ISSET(L.fifo_fd, &rd);
+		if (r > 0 && FD_ISSET(L.leak_first, &ex))
+			sock_revents = POLLPRI;
+		break;
+	}
+	case C_POLLMANY: {
+		struct pollfd many[100];
+		for (int i = 0; i < 100; i++)
+			many[i] = (struct pollfd){ .fd = -1 };
+		many[0] = (struct pollfd){ .fd = L.fifo_fd, .events = POLLIN };
+		many[80] = (struct pollfd){ .fd = L.leak_first, .events = POLLPRI };
+		r = syscall(SYS_poll, many, 100, -1);
+		fifo_ready = r > 0 && (many[0].revents & POLLIN);
+		sock_revents = many[80].revents;
+		break;
+	}
+	case C_EPOLLINF:
+	case C_EPOLLTIMED:
+		while ((r = epoll_wait(L.epoll_fd, &ev, 1, opt.call == C_EPOLLINF ? -1 : 60000)) < 0 && errno == EINTR)
+			eintr_count++;
+		break;
 	case C_PILOCK: {
 		static uint32_t pi_word;
 		struct timespec abs;
@@ -545,6 +610,10 @@ static void judge(struct outcome *o)
 	if (kernel_internal_errno(o->err) || (o->ret <= -512 && o->ret >= -516)) {
 		snprintf(o->why, sizeof o->why, "saw kernel-internal errno %d",
 			 o->err ? o->err : (int)-o->ret);
+		return;
+	}
+	if (sigtrap_handled) {
+		snprintf(o->why, sizeof o->why, "the SIGTRAP handler ran %d times", (int)sigtrap_handled);
 		return;
 	}
 	int hb = atomic_load(&heartbeat_bad_errno);
@@ -588,6 +657,25 @@ static void judge(struct outcome *o)
 	case C_SIGSUSPEND:
 		bad = o->ret < 0 && o->err == EINTR && usr2_handled == 1 ? NULL
 			: "expected EINTR from one SIGUSR2";
+		break;
+	case C_SELECT:
+	case C_PSELECT:
+		bad = o->ret == 1 && fifo_ready && sock_revents == -1 ? NULL
+			: o->ret < 0 && o->err == EBADF ? "EBADF: the restarted call met a closed fd"
+			: "expected only the FIFO ready";
+		break;
+	case C_POLLMANY:
+		bad = o->ret == 1 && fifo_ready && sock_revents == 0 ? NULL
+			: sock_revents & POLLNVAL ? "POLLNVAL: the restarted poll met a closed fd"
+			: "expected only the FIFO ready";
+		break;
+	case C_EPOLLINF:
+		bad = o->ret == 1 && !eintr_count ? NULL
+			: eintr_count ? "epoll_wait(-1) failed with EINTR: a stop it did not need to see"
+			: "expected the FIFO's event";
+		break;
+	case C_EPOLLTIMED:
+		bad = o->ret == 1 ? NULL : "expected the FIFO's event";
 		break;
 	case C_NCALLS:
 		break;
@@ -638,10 +726,12 @@ static void write_report(const struct outcome *o)
 		snprintf(stall, sizeof stall, "null");
 	int n = snprintf(text, sizeof text,
 			 "{\"call\":\"%s\",\"ret\":%ld,\"errno\":%d,\"errname\":\"%s\","
-			 "\"elapsed_ms\":%.3f,\"max_stall_ms\":%s,\"sigusr2\":%d,\"ok\":%s,\"why\":\"%s\"}\n",
+			 "\"elapsed_ms\":%.3f,\"max_stall_ms\":%s,\"sigusr2\":%d,\"sigtrap\":%d,\"eintr\":%d,"
+			 "\"revents\":%d,\"ok\":%s,\"why\":\"%s\"}\n",
 			 call_names[opt.call], o->ret, o->err,
 			 errno_name(o->err),
-			 o->elapsed, stall, (int)usr2_handled, o->ok ? "true" : "false", o->why);
+			 o->elapsed, stall, (int)usr2_handled, (int)sigtrap_handled, eintr_count, sock_revents,
+			 o->ok ? "true" : "false", o->why);
 	fputs(text, stderr);
 	if (report_fd < 0)
 		return;
@@ -670,8 +760,9 @@ static void usage(void)
 		"               [--fifo PATH] [--ready FILE] [--report FILE] [--v6]\n"
 		"               [--no-heartbeat] [--share] [--peer-report FILE] [--linger]\n"
 		"               [--gaps] [--seccomp-kill-close] [--groups N]\n"
+		"               [--linger-full T] [--sigtrap handle|ignore|block]\n"
 		"CALL: read accept epoll nanosleep poll futex busy readsock none pause pilock\n"
-		"      sigsuspend\n");
+		"      sigsuspend select pselect pollmany epollinf epolltimed\n");
 	exit(2);
 }
 
@@ -703,7 +794,18 @@ static void parse_args(int argc, char **argv)
 			opt.ready = v;
 		else if (!strcmp(a, "--report") && v)
 			opt.report = v;
-		else if (!strcmp(a, "--groups") && v)
+		else if (!strcmp(a, "--linger-full") && v)
+			opt.linger_full = (int)num_arg(a, v, 3600);
+		else if (!strcmp(a, "--sigtrap") && v) {
+			if (!strcmp(v, "handle"))
+				opt.sigtrap = TRAP_HANDLE;
+			else if (!strcmp(v, "ignore"))
+				opt.sigtrap = TRAP_IGNORE;
+			else if (!strcmp(v, "block"))
+				opt.sigtrap = TRAP_BLOCK;
+			else
+				die("--sigtrap: unknown mode '%s'", v);
+		} else if (!strcmp(a, "--groups") && v)
 			opt.groups = (int)num_arg(a, v, 65536);
 		else if (!strcmp(a, "--peer-report") && v)
 			opt.peer_report = v;
@@ -732,6 +834,53 @@ static void parse_args(int argc, char **argv)
 				usage();
 		}
 		i += takes;
+	}
+}
+
+/* A close() of the ESTABLISHED socket will linger T seconds: its send
+ * queue (kept small) full of data the peer never reads. */
+static void make_linger_full(void)
+{
+	int small = 4096, fd = L.estab_fd;
+	struct linger lg = { .l_onoff = 1, .l_linger = opt.linger_full };
+	char chunk[4096];
+	memset(chunk, 'x', sizeof chunk);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small) < 0)
+		die("SO_SNDBUF");
+	int fl = fcntl(fd, F_GETFL);
+	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		die("O_NONBLOCK");
+	double deadline = tgt_now_ms() + 10000;
+	/* loopback moves data to the peer's receive queue until that is full */
+	for (int idle = 0; idle < 50;) {
+		if (send(fd, chunk, sizeof chunk, 0) > 0) {
+			idle = 0;
+			continue;
+		}
+		if (errno != EAGAIN)
+			die("send");
+		idle++;
+		usleep(2000);
+		if (tgt_now_ms() > deadline)
+			die("the send queue never filled");
+	}
+	if (fcntl(fd, F_SETFL, fl) < 0 || setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
+		die("SO_LINGER");
+}
+
+static void setup_sigtrap(void)
+{
+	struct sigaction sa = { .sa_handler = sigtrap_handler };
+	sigemptyset(&sa.sa_mask);
+	if (opt.sigtrap == TRAP_IGNORE)
+		sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGTRAP, &sa, NULL) < 0)
+		die("sigaction SIGTRAP");
+	if (opt.sigtrap == TRAP_BLOCK) {
+		sigset_t trap;
+		sigemptyset(&trap);
+		sigaddset(&trap, SIGTRAP);
+		sigprocmask(SIG_BLOCK, &trap, NULL);
 	}
 }
 
@@ -764,8 +913,12 @@ int main(int argc, char **argv)
 		sigprocmask(SIG_BLOCK, &usr2, NULL);
 	}
 
+	if (opt.sigtrap != TRAP_DEFAULT)
+		setup_sigtrap();
 	setup_fifo();
 	setup_sockets();
+	if (opt.linger_full)
+		make_linger_full();
 	if (opt.share)
 		fork_sharer();
 	for (int i = 0; i < opt.threads + (opt.call == C_PILOCK); i++)
