@@ -113,6 +113,17 @@ static int already_traced(struct inj *t, long tracer)
 		    tracer, comm);
 }
 
+/* A thread that has exited (zombie, dead, or no longer listed): the
+ * kernel refuses to attach to it with EPERM, which is no permission
+ * problem but "gone". */
+static bool thread_exited(struct inj *t, pid_t tid)
+{
+	char state[32];
+	if (t->ops->status_field(tid, "State", state, sizeof(state)) < 0)
+		return true;
+	return state[0] == 'Z' || state[0] == 'X';
+}
+
 /* Seize every thread not yet seized. Returns how many were new. */
 static int seize_new_threads(struct inj *t, unsigned long opts)
 {
@@ -129,6 +140,8 @@ static int seize_new_threads(struct inj *t, unsigned long opts)
 		r = t->ops->seize(tids[i], opts);
 		if (r == -ESRCH)
 			continue; /* the thread exited meanwhile */
+		if (r == -EPERM && thread_exited(t, tids[i]))
+			continue; /* ptrace_attach refuses a task in exit (Z or X): gone */
 		if (r == -EPERM && t->nth > 0) {
 			/* Probably attached automatically already, as the
 			 * child of a clone we have not reaped yet: it will
@@ -250,7 +263,8 @@ int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
 		if (r < 0)
 			break;
 		if (t->nth == 0) {
-			r = fail(t, -ESRCH, "process exited");
+			r = fail(t, -ESRCH, state[0] == 'Z' || state[0] == 'X'
+						    ? "process exited (a zombie: its fds are closed)" : "process exited");
 			break;
 		}
 		if (r == 0)

@@ -136,3 +136,84 @@ test_engine_6_busy_reason_names_call() {
 	[[ $why == *"select()"* ]] || fail "the reason does not name select(): $why"
 	[[ ! $why =~ system\ call\ [0-9]+ ]] || fail "the reason gives a number: $why"
 }
+
+# ---- helpers: sockreap held at its consent prompt ----
+
+# start_at_prompt ARGS...: run sockreap ARGS (acting, JSON, audit log in
+# $TMP) on a pseudo-terminal (script(1)): it makes its plan, prints it and
+# waits at the prompt, having touched nothing. Its stdout (the final rows)
+# goes to $OUT. answer_prompt answers and waits for it; RC its status.
+start_at_prompt() {
+	need_cmd script
+	OUT=$TMP/prompt.out ERR=$TMP/tty.out
+	rm -f "$TMP/answer" "$ERR"
+	mkfifo "$TMP/answer"
+	local cmd
+	printf -v cmd '%q ' timeout --foreground -k 5 60 "$SOCKREAP" "$@" --json --audit-log "$TMP/audit.log"
+	# read-write: opening never blocks, and script's stdin stays open
+	exec {ANSWER}<>"$TMP/answer"
+	# (the redirections inside: a background job's stdin is /dev/null)
+	spawn sh -c 'exec script -qefc "$1" /dev/null <"$2" >"$3" 2>&1' sh "$cmd >$OUT" "$TMP/answer" "$ERR"
+	SR_SCRIPT=$SPAWNED
+	local i
+	for ((i = 0; i < 3000; i++)); do
+		grep -q 'Proceed?' "$ERR" 2>/dev/null && return 0
+		kill -0 "$SR_SCRIPT" 2>/dev/null || break
+		sleep 0.01
+	done
+	fail "sockreap did not ask: $(cat "$ERR")"
+}
+
+answer_prompt() {
+	echo "$1" >&"$ANSWER"
+	local i
+	for ((i = 0; i < 6000; i++)); do
+		kill -0 "$SR_SCRIPT" 2>/dev/null || break
+		sleep 0.01
+	done
+	kill -0 "$SR_SCRIPT" 2>/dev/null && fail "sockreap did not finish within 60 s of the answer"
+	wait "$SR_SCRIPT"
+	RC=$?
+	exec {ANSWER}>&-
+	echo "+ sockreap (at a prompt) -> $RC" >&2
+	sed 's/^/  stdout: /' "$OUT" | head -20 >&2
+	tr -d '\r' <"$ERR" | grep -v '^{' | sed 's/^/  tty: /' | head -20 >&2
+}
+
+# start_blocker_unreaped ARGS...: a blocker whose parent never reaps it
+# (a shell that execs sleep), so that once killed it stays a zombie.
+start_blocker_unreaped() {
+	READY=$TMP/z.ready.json REPORT=$TMP/z.report.json
+	spawn bash -c '"$@" & exec sleep 600' sh "$BIN/blocker" --ready "$READY" --report "$REPORT" \
+		--fifo "$TMP/z.fifo" "$@"
+	UNREAPER=$SPAWNED
+	wait_for_file "$READY" 30
+	eval "$(jq -r '@sh "PORT=\(.port) LEAK_FIRST=\(.leak_first) LEAK_LAST=\(.leak_last) PEER_PID=\(.peer_pid) BPID=\(.pid)"' "$READY")"
+	track_pid "$BPID"
+	track_pid "$PEER_PID"
+}
+
+# ---- 7: a zombie target ----
+
+# The target dies after the plan and before the attach, and stays a zombie
+# (its parent does not reap it): PTRACE_SEIZE then fails with EPERM, which
+# means "gone", not "no permission". Its rows are skipped, not failed.
+test_engine_7_zombie() {
+	need_root
+	start_blocker_unreaped --leak 3 --threads 2 --block read
+	start_at_prompt --port "$PORT" --state close-wait
+	kill -KILL "$BPID"
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[[ $(proc_state "$BPID") == Z ]] && break
+		sleep 0.01
+	done
+	assert_eq "$(proc_state "$BPID")" Z "state of the killed target"
+	answer_prompt y
+	assert_sane_exit
+	assert_eq "$(jq -s length "$OUT")" 3 "rows"
+	assert_eq "$(json_count '.result == "skipped" and .errno == null and (.reason | test("exited|gone"))')" 3 \
+		"rows skipped because the process is gone"
+	! grep -qi 'EPERM\|permission\|CAP_SYS_PTRACE' "$OUT" || fail "reported as a permission problem"
+	assert_rc 3 # planned actions that ended skipped (main.c's exit_status)
+}

@@ -31,6 +31,7 @@ static struct fake {
 	long tracer;
 	int seccomp;
 	int seize_err;              /* for the first seize */
+	bool zombie;                /* every seize fails EPERM, State: Z */
 	int stop_sig[NTH_MAX];      /* interrupt reports this signal stop instead */
 	bool never_stops[NTH_MAX];
 	bool setregs_fails;
@@ -67,6 +68,8 @@ static int idx(pid_t tid)
 static int f_seize(pid_t tid, unsigned long opts)
 {
 	F.seize_opts = opts;
+	if (F.zombie)
+		return -EPERM;
 	if (F.nseize++ == 0 && F.seize_err)
 		return F.seize_err;
 	F.attached[idx(tid)] = true;
@@ -191,7 +194,9 @@ static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 {
 	if (F.status_missing && !strcmp(name, F.status_missing))
 		return -ENOENT;
-	if (!strcmp(name, "State") && F.state)
+	if (!strcmp(name, "State") && F.zombie)
+		snprintf(buf, size, "Z (zombie)");
+	else if (!strcmp(name, "State") && F.state)
 		snprintf(buf, size, "%s", F.state);
 	else if (!strcmp(name, "TracerPid"))
 		snprintf(buf, size, "%ld", F.tracer);
@@ -328,6 +333,17 @@ static void test_seize_refused(void **state)
 	assert_non_null(strstr(t.why, "CAP_SYS_PTRACE"));
 	for (int i = 0; i < F.nth; i++)
 		assert_false(F.attached[i]);
+}
+
+/* A zombie refuses PTRACE_SEIZE with EPERM: that is "gone", not a
+ * permission problem (issue 8, case 7). */
+static void test_zombie_is_gone(void **state)
+{
+	struct inj t;
+	F.zombie = true;
+	assert_int_equal(inj_attach(&t, &fake, 100), -ESRCH);
+	assert_non_null(strstr(t.why, "exited"));
+	assert_null(strstr(t.why, "CAP_SYS_PTRACE"));
 }
 
 static void test_seccomp_suspended_or_refused(void **state)
@@ -591,6 +607,7 @@ int main(void)
 		cmocka_unit_test_setup(test_signal_held_and_redelivered, setup),
 		cmocka_unit_test_setup(test_already_traced, setup),
 		cmocka_unit_test_setup(test_seize_refused, setup),
+		cmocka_unit_test_setup(test_zombie_is_gone, setup),
 		cmocka_unit_test_setup(test_seccomp_suspended_or_refused, setup),
 		cmocka_unit_test_setup(test_safety_field_unreadable, setup),
 		cmocka_unit_test_setup(test_thread_never_stops, setup),
