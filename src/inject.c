@@ -218,7 +218,31 @@ static void detach_all(struct inj *t)
 	}
 }
 
+/* Is pid still the process that started at start_time? 0 yes, -ESRCH no
+ * (why says so), -errno if it cannot be told (refused: fail closed). */
+static int same_process(struct inj *t, uint64_t start_time)
+{
+	uint64_t now = 0;
+	if (!start_time)
+		return 0;
+	int r = t->ops->start_time ? t->ops->start_time(t->pid, &now) : -ENOSYS;
+	if (r == -ENOENT || r == -ESRCH)
+		return fail(t, -ESRCH, "process exited");
+	if (r < 0)
+		return fail(t, -EIO, "cannot read the start time of process %d (%s), so a reused PID cannot be "
+				     "told apart; refused, target untouched", (int)t->pid, strerror(-r));
+	if (now != start_time)
+		return fail(t, -ESRCH, "process exited (PID reused: %d is now another process, started later); "
+				       "not touched", (int)t->pid);
+	return 0;
+}
+
 int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
+{
+	return inj_attach_checked(t, ops, pid, 0);
+}
+
+int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, uint64_t start_time)
 {
 	long tracer = 0, seccomp = 0;
 	char state[32] = "";
@@ -231,6 +255,8 @@ int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
 	if (r < 0)
 		return fail(t, -EIO, "cannot read the state of process %d from /proc/%d/status (%s); refused, "
 				     "target untouched", (int)pid, (int)pid, strerror(-r));
+	if ((r = same_process(t, start_time)) < 0)
+		return r;
 	if ((r = read_safety_field(t, "TracerPid", &tracer)) < 0)
 		return r;
 	if (tracer != 0)
@@ -282,6 +308,8 @@ int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
 			any |= t->th[i].stopped;
 		if (!any)
 			r = fail(t, -ESRCH, "process exited");
+		else
+			r = same_process(t, start_time); /* reused between the check and the seize? */
 	}
 	if (r < 0) {
 		if (!t->why[0])

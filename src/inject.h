@@ -69,6 +69,14 @@ struct inj {
  * -ESRCH when the process is gone. On error every thread is detached. */
 int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid);
 
+/* inj_attach for the process that had start time start_time (field 22 of
+ * /proc/PID/stat, as the scan saw it; 0: do not check) when sockreap
+ * planned: a pid since reused by another process is -ESRCH "process
+ * exited (PID reused)", checked before anything is seized and again once
+ * every thread is stopped (the seize pins the task), so that process is
+ * never recorded or acted on. */
+int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, uint64_t start_time);
+
 /* A thread stopped inside a call that will look fd up again on restart:
  * nr is the call's number, call its name ("select") or NULL if unknown. */
 struct inj_busy { pid_t tid; int fd; long nr; const char *call; };

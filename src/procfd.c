@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "procinfo.h"
 #include "util.h"
 
 /* Open-addressing hash set from inode to socket index: a /proc walk looks up
@@ -97,6 +98,9 @@ static void read_identity(int piddir, struct owner *o)
 	 * non-dumpable processes, as ss shows them too). */
 	if (fstatat(piddir, "status", &st, 0) == 0)
 		o->uid = st.st_uid;
+	_cleanup_free_ char *stat = NULL;
+	if (procinfo_read_file(piddir, "stat", &stat, NULL) == 0 && procinfo_stat_start_time(stat, &o->start_time) < 0)
+		o->start_time = 0;
 }
 
 static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct owner_list *out)
@@ -140,6 +144,7 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 			read_identity(piddir, o);
 		else {
 			o->uid = out->v[first].uid;
+			o->start_time = out->v[first].start_time;
 			memcpy(o->comm, out->v[first].comm, sizeof(o->comm));
 		}
 	}

@@ -35,6 +35,10 @@ struct owner {
 	uid_t uid;
 	char comm[16];
 	size_t sock;      /* index into the socket array */
+	/* field 22 of /proc/PID/stat at the scan (0: unknown): with the pid
+	 * it names this process only, so a pid reused by another process
+	 * between the scan and the attach is recognised and left alone */
+	uint64_t start_time;
 };
 
 /* ss-style name, e.g. "CLOSE-WAIT"; UDP in state CLOSE is "UNCONN". */

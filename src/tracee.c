@@ -220,6 +220,11 @@ static int real_list_fds(pid_t pid, int **fds, size_t *n)
 	return 0;
 }
 
+static int real_start_time(pid_t pid, uint64_t *ticks)
+{
+	return procinfo_pid_start_time("/proc", pid, ticks, NULL);
+}
+
 /* The whole file, however long (see procinfo.h): a field missing because
  * a buffer was short would make the engine misjudge the target. */
 static int real_status_field(pid_t pid, const char *name, char *out, size_t size)
@@ -244,4 +249,5 @@ const struct tracee_ops tracee_real = {
 	.write_mem = real_write_mem,
 	.status_field = real_status_field,
 	.list_fds = real_list_fds,
+	.start_time = real_start_time,
 };

@@ -39,6 +39,8 @@ struct tracee_ops {
 	 * closed where it needs them. */
 	/* The open fd numbers of pid (/proc/PID/fd), malloc'ed, ascending. */
 	int (*list_fds)(pid_t pid, int **fds, size_t *n);
+	/* Field 22 of /proc/PID/stat (start time in clock ticks). */
+	int (*start_time)(pid_t pid, uint64_t *ticks);
 };
 
 extern const struct tracee_ops tracee_real;

@@ -217,3 +217,72 @@ test_engine_7_zombie() {
 	! grep -qi 'EPERM\|permission\|CAP_SYS_PTRACE' "$OUT" || fail "reported as a permission problem"
 	assert_rc 3 # planned actions that ended skipped (main.c's exit_status)
 }
+
+# ---- 11: the PID reused between the plan and the attach ----
+
+# spawn_with_pid PID CMD...: start CMD so that it gets PID (the next pid
+# the kernel hands out is ns_last_pid + 1; other processes on the machine
+# may take it first: retried). SPAWNED is set; fails if it never works.
+spawn_with_pid() {
+	local want=$1 try
+	shift
+	for ((try = 0; try < 50; try++)); do
+		[[ -e /proc/$want ]] && fail "pid $want is still taken"
+		echo $((want - 1)) >/proc/sys/kernel/ns_last_pid
+		spawn "$@"
+		[[ $SPAWNED == "$want" ]] && return 0
+		kill -KILL "$SPAWNED" 2>/dev/null
+		wait "$SPAWNED" 2>/dev/null
+	done
+	fail "could not start a process with pid $want"
+}
+
+# The process planned on exits after the plan; another one takes its PID
+# (and, being the same program, sockets at the same fd numbers). sockreap
+# must recognise it (start time) and neither stop, nor record an intent
+# for, nor act on the newcomer: "process exited (PID reused)".
+test_engine_11_pid_reused() {
+	need_root
+	[[ -w /proc/sys/kernel/ns_last_pid ]] || skip "needs a writable /proc/sys/kernel/ns_last_pid"
+	start_blocker blocker --leak 2 --threads 1 --block read
+	local old=$BPID old_port=$PORT
+	start_at_prompt --port "$old_port" --state close-wait
+	kill -KILL "$old" "$PEER_PID"
+	wait "$old" 2>/dev/null
+	# the newcomer: the same program, the same fd layout, other sockets
+	READY=$TMP/n.ready.json REPORT=$TMP/n.report.json
+	spawn_with_pid "$old" "$BIN/blocker" --ready "$READY" --report "$REPORT" --fifo "$TMP/n.fifo" \
+		--leak 2 --threads 1 --block read
+	wait_for_file "$READY" 30
+	track_pid "$(jq .peer_pid "$READY")"
+	local fds_before
+	fds_before=$(fd_table "$old")
+	spawn when_traced_mark "$old" "$TMP/traced"
+	local watcher=$SPAWNED
+	sleep 0.2
+	answer_prompt y
+	assert_sane_exit
+	kill "$watcher" 2>/dev/null
+	[[ ! -e $TMP/traced ]] || fail "the process that reused pid $old was stopped (traced by $(cat "$TMP/traced"))"
+	assert_eq "$(json_count '.result == "skipped" and (.reason | test("PID reused"))')" 2 \
+		"rows skipped because the PID was reused"
+	assert_fds "$old" "$fds_before"
+	! grep -q '"phase":"intent"' "$TMP/audit.log" || fail "an intent was recorded for the newcomer"
+	kill -0 "$old" || fail "the newcomer died"
+}
+
+# when_traced_mark PID FILE: poll PID's TracerPid until it is gone; the
+# first tracer seen is written to FILE.
+when_traced_mark() {
+	local k v
+	while :; do
+		v=0
+		while read -r k v; do
+			[[ $k == TracerPid: ]] && break
+		done 2>/dev/null <"/proc/$1/status" || return 0
+		if [[ $v != 0 ]]; then
+			echo "$v" >"$2"
+			return 0
+		fi
+	done
+}

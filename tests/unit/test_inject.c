@@ -32,6 +32,8 @@ static struct fake {
 	int seccomp;
 	int seize_err;              /* for the first seize */
 	bool zombie;                /* every seize fails EPERM, State: Z */
+	uint64_t start_time;        /* of the process now holding pid 100 */
+	bool reused_at_seize;       /* the pid changes hands at the first seize */
 	int stop_sig[NTH_MAX];      /* interrupt reports this signal stop instead */
 	bool never_stops[NTH_MAX];
 	bool setregs_fails;
@@ -68,6 +70,8 @@ static int idx(pid_t tid)
 static int f_seize(pid_t tid, unsigned long opts)
 {
 	F.seize_opts = opts;
+	if (F.reused_at_seize && F.nseize == 0)
+		F.start_time++;
 	if (F.zombie)
 		return -EPERM;
 	if (F.nseize++ == 0 && F.seize_err)
@@ -215,6 +219,12 @@ static int f_list_fds(pid_t pid, int **fds, size_t *n)
 	return 0;
 }
 
+static int f_start_time(pid_t pid, uint64_t *t)
+{
+	*t = F.start_time;
+	return 0;
+}
+
 /* Designated: an op added to tracee_ops later is NULL here until a test
  * needs it (the engine copes with NULL for the optional ones). */
 static const struct tracee_ops fake = {
@@ -223,6 +233,7 @@ static const struct tracee_ops fake = {
 	.resume = f_resume, .detach = f_detach, .geteventmsg = f_geteventmsg,
 	.list_threads = f_list_threads, .read_maps = f_read_maps, .read_mem = f_read_mem,
 	.write_mem = f_write_mem, .status_field = f_status_field, .list_fds = f_list_fds,
+	.start_time = f_start_time,
 };
 
 /* A process of n threads; the main one (tid 100) blocked in read(). */
@@ -344,6 +355,32 @@ static void test_zombie_is_gone(void **state)
 	assert_int_equal(inj_attach(&t, &fake, 100), -ESRCH);
 	assert_non_null(strstr(t.why, "exited"));
 	assert_null(strstr(t.why, "CAP_SYS_PTRACE"));
+}
+
+/* The pid names another process than the one planned (issue 8, case 11):
+ * refused before any seize, or, reused between that check and the seize,
+ * refused once stopped and every thread detached. Nothing else touched. */
+static void test_pid_reused(void **state)
+{
+	struct inj t;
+	F.start_time = 5000;
+	assert_int_equal(inj_attach_checked(&t, &fake, 100, 4000), -ESRCH);
+	assert_non_null(strstr(t.why, "PID reused"));
+	assert_int_equal(F.nseize, 0);
+
+	setup(state);
+	F.start_time = 4000;
+	F.reused_at_seize = true;
+	assert_int_equal(inj_attach_checked(&t, &fake, 100, 4000), -ESRCH);
+	assert_non_null(strstr(t.why, "PID reused"));
+	assert_int_equal(F.nsetregs, 0);
+	assert_all_detached_once();
+
+	setup(state); /* the same process: attached */
+	F.start_time = 4000;
+	assert_int_equal(inj_attach_checked(&t, &fake, 100, 4000), 0);
+	inj_release(&t);
+	assert_all_detached_once();
 }
 
 static void test_seccomp_suspended_or_refused(void **state)
@@ -608,6 +645,7 @@ int main(void)
 		cmocka_unit_test_setup(test_already_traced, setup),
 		cmocka_unit_test_setup(test_seize_refused, setup),
 		cmocka_unit_test_setup(test_zombie_is_gone, setup),
+		cmocka_unit_test_setup(test_pid_reused, setup),
 		cmocka_unit_test_setup(test_seccomp_suspended_or_refused, setup),
 		cmocka_unit_test_setup(test_safety_field_unreadable, setup),
 		cmocka_unit_test_setup(test_thread_never_stops, setup),
