@@ -115,6 +115,7 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 	}
 	size_t first = out->n;
 	struct dirent *de;
+	bool io_uring = false;
 	int r = 0;
 	while ((de = readdir(d))) {
 		char link[64];
@@ -127,6 +128,10 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 		if (n < 0)
 			continue; /* closed meanwhile */
 		link[n] = '\0';
+		if (!strcmp(link, "anon_inode:[io_uring]")) {
+			io_uring = true;
+			continue;
+		}
 		if (!strcmp(link, "anon_inode:[eventpoll]")) {
 			if ((r = GROW(out->ep, out->capep, out->nep)) < 0)
 				break;
@@ -149,6 +154,8 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 		}
 	}
 	closedir(d);
+	for (size_t i = first; i < out->n; i++)
+		out->v[i].io_uring = io_uring;
 	if (out->n == first)
 		while (out->nep > 0 && out->ep[out->nep - 1].pid == pid)
 			out->nep--; /* owns nothing we want: its epoll sets do not matter */

@@ -39,6 +39,10 @@ struct owner {
 	 * it names this process only, so a pid reused by another process
 	 * between the scan and the attach is recognised and left alone */
 	uint64_t start_time;
+	/* the process holds an io_uring instance (anon_inode:[io_uring]): it
+	 * may hold the socket too (a registered file, an operation in flight),
+	 * which closing or replacing the fd does not end */
+	bool io_uring;
 };
 
 /* ss-style name, e.g. "CLOSE-WAIT"; UDP in state CLOSE is "UNCONN". */

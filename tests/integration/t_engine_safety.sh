@@ -286,3 +286,49 @@ when_traced_mark() {
 		fi
 	done
 }
+
+# ---- 10: io_uring ----
+
+# The blocker's io_uring holds its first leaked socket as a registered file
+# and has a RECV in flight on its ESTABLISHED socket: closing the fds frees
+# neither socket.
+test_engine_10_io_uring_detected() {
+	need_root
+	start_blocker blocker --leak 3 --threads 1 --block read --io-uring
+	[[ $(fd_link "$BPID" "$(jq .uring_fd "$READY")") == "anon_inode:[io_uring]" ]] || fail "no io_uring fd in the target"
+	run_sockreap --port "$PORT" --state close-wait --dry-run --json --audit-log "$TMP/audit.log"
+	assert_rc 0
+	assert_eq "$(json_count '.io_uring == true')" 3 "rows saying the owner has an io_uring"
+	BLK=plain start_blocker blocker --leak 2 --threads 1 --block read
+	run_sockreap --port "$PORT" --state close-wait --dry-run --json --audit-log "$TMP/audit.log"
+	assert_eq "$(json_count '.io_uring == false')" 2 "rows of an owner without io_uring"
+}
+
+# io_uring_case STATE: act on the blocker's sockets in STATE; afterwards
+# verify must not claim a socket the ring still holds gone or closing (the
+# kernel still has it), and the plan must have warned.
+io_uring_case() {
+	local state=$1 acted alive bad
+	need_root
+	start_blocker blocker --leak 3 --threads 1 --block read --io-uring
+	reap --port "$PORT" --state "$state" --pid "$BPID"
+	assert_sane_exit
+	acted=$OUT
+	assert_eq "$(json_count '.result != "done"')" 0 "rows not done (the fds are closed)"
+	assert_eq "$(json_count '(.note // "") | test("io_uring")')" "$(jq -s length "$OUT")" \
+		"rows whose plan note names io_uring"
+	# what the kernel still has: the cookies of a dump after the run
+	run_sockreap --port "$PORT" --state "$state" --dry-run --json --audit-log "$TMP/audit.log"
+	alive=$(jq -sc '[.[] | .cookie]' "$OUT")
+	echo "sockets still there: $alive" >&2
+	[[ $(jq length <<<"$alive") -ge 1 ]] || fail "the ring kept no socket alive: the test does not test"
+	bad=$(jq -c --argjson alive "$alive" 'select(.cookie as $c | $alive | index($c)) |
+		select((.verify // "") | (test("gone|closing") or (test("io_uring") | not))) | {fd, verify}' "$acted")
+	[[ -z $bad ]] || fail "verify claims sockets the io_uring still holds are freed: $bad"
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
+
+test_engine_10_io_uring_registered_file() { io_uring_case close-wait; }
+test_engine_10_io_uring_recv_in_flight() { io_uring_case established; }

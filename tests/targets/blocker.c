@@ -41,6 +41,10 @@
  *                   in the report; it must never run); ignore: SIG_IGN;
  *                   block: the handler, and SIGTRAP blocked in the main
  *                   thread too (helper threads block every signal anyway)
+ *   --io-uring      an io_uring instance (raw system calls) holding sockets
+ *                   beyond their fds: the first leaked one as a registered
+ *                   file, the ESTABLISHED one under a RECV in flight (the
+ *                   peer sends nothing) ("uring_fd" in the ready file)
  *   --groups N      first of all, take N supplementary groups (needs root):
  *                   with ~1,000 its /proc/PID/status passes 4 KiB before
  *                   the Seccomp line
@@ -73,6 +77,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -87,6 +92,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -113,12 +119,13 @@ static struct {
 	const char *fifo, *ready, *report, *peer_report;
 	bool v6, heartbeat, share, seccomp, linger, gaps;
 	int groups, linger_full;
+	bool io_uring;
 	enum { TRAP_DEFAULT, TRAP_HANDLE, TRAP_IGNORE, TRAP_BLOCK } sigtrap;
 } opt = { .call = C_NONE, .dur_ms = 2000, .heartbeat = true };
 
 /* The process's layout, as published in the ready file. */
 static struct {
-	int listen_fd, estab_fd, leak_first, leak_last, fifo_fd, epoll_fd;
+	int listen_fd, estab_fd, leak_first, leak_last, fifo_fd, epoll_fd, uring_fd;
 	uint16_t port;
 	pid_t peer_pid, share_pid;
 	char fifo[4096];
@@ -690,10 +697,10 @@ static void write_ready(void)
 	snprintf(text, sizeof text,
 		 "{\"pid\":%d,\"peer_pid\":%d,\"port\":%u,\"listen_fd\":%d,\"estab_fd\":%d,"
 		 "\"leak_first\":%d,\"leak_last\":%d,\"fifo\":\"%s\",\"share_pid\":%d,"
-		 "\"call\":\"%s\",\"duration_ms\":%ld,\"stride\":%d}\n",
+		 "\"call\":\"%s\",\"duration_ms\":%ld,\"stride\":%d,\"uring_fd\":%d}\n",
 		 (int)getpid(), (int)L.peer_pid, L.port, L.listen_fd, L.estab_fd,
 		 L.leak_first, L.leak_last, L.fifo, (int)L.share_pid,
-		 call_names[opt.call], opt.dur_ms, opt.gaps && opt.leak > 1 ? 2 : 1);
+		 call_names[opt.call], opt.dur_ms, opt.gaps && opt.leak > 1 ? 2 : 1, L.uring_fd);
 	tgt_write_file_atomic(opt.ready, text);
 }
 
@@ -760,7 +767,7 @@ static void usage(void)
 		"               [--fifo PATH] [--ready FILE] [--report FILE] [--v6]\n"
 		"               [--no-heartbeat] [--share] [--peer-report FILE] [--linger]\n"
 		"               [--gaps] [--seccomp-kill-close] [--groups N]\n"
-		"               [--linger-full T] [--sigtrap handle|ignore|block]\n"
+		"               [--linger-full T] [--sigtrap handle|ignore|block] [--io-uring]\n"
 		"CALL: read accept epoll nanosleep poll futex busy readsock none pause pilock\n"
 		"      sigsuspend select pselect pollmany epollinf epolltimed\n");
 	exit(2);
@@ -828,6 +835,8 @@ static void parse_args(int argc, char **argv)
 				opt.gaps = true;
 			else if (!strcmp(a, "--linger"))
 				opt.linger = true;
+			else if (!strcmp(a, "--io-uring"))
+				opt.io_uring = true;
 			else if (!strcmp(a, "--seccomp-kill-close"))
 				opt.seccomp = true;
 			else
@@ -884,6 +893,59 @@ static void setup_sigtrap(void)
 	}
 }
 
+/* io_uring without liburing: setup, the rings mapped, the first leaked
+ * socket registered as fixed file 0, and a RECV in flight on the
+ * ESTABLISHED socket. (A POLL_ADD on a CLOSE_WAIT socket completes at
+ * once: io_uring always adds EPOLLRDHUP to the mask.) */
+static void setup_io_uring(void)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	int ring = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (ring < 0)
+		die("io_uring_setup");
+	L.uring_fd = fcntl(ring, F_DUPFD_CLOEXEC, L.estab_fd + 8);
+	if (L.uring_fd < 0)
+		die("F_DUPFD");
+	close(ring);
+	int fds[1] = { L.leak_first };
+	if (syscall(__NR_io_uring_register, L.uring_fd, IORING_REGISTER_FILES, fds, 1) < 0)
+		die("IORING_REGISTER_FILES");
+	size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	uint8_t *sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, L.uring_fd,
+			   IORING_OFF_SQ_RING);
+	struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
+					 MAP_SHARED | MAP_POPULATE, L.uring_fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || sqes == MAP_FAILED)
+		die("mmap io_uring");
+	unsigned *tail = (unsigned *)(sq + p.sq_off.tail), mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+	unsigned idx = *tail & mask;
+	memset(&sqes[idx], 0, sizeof(sqes[idx]));
+	static char buf[64];
+	sqes[idx].opcode = IORING_OP_RECV;
+	sqes[idx].fd = L.estab_fd;
+	sqes[idx].addr = (uint64_t)(uintptr_t)buf;
+	sqes[idx].len = sizeof buf;
+	sqes[idx].user_data = 1;
+	((unsigned *)(sq + p.sq_off.array))[idx] = idx;
+	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, L.uring_fd, 1, 0, 0, NULL, 0) != 1)
+		die("io_uring_enter");
+	/* the recv must stay in flight: no completion may have come */
+	size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	uint8_t *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, L.uring_fd,
+			   IORING_OFF_CQ_RING);
+	if (cq == MAP_FAILED)
+		die("mmap io_uring CQ");
+	usleep(20000);
+	unsigned head = *(unsigned *)(cq + p.cq_off.head), ctail = __atomic_load_n((unsigned *)(cq + p.cq_off.tail), __ATOMIC_ACQUIRE);
+	if (head != ctail) {
+		struct io_uring_cqe *c = (struct io_uring_cqe *)(cq + p.cq_off.cqes) + (head & *(unsigned *)(cq + p.cq_off.ring_mask));
+		errno = c->res < 0 ? -c->res : 0;
+		die("the io_uring RECV completed at once (res %d)", c->res);
+	}
+}
+
 /* N supplementary groups, 100000 and up (none of them means anything). */
 static void take_groups(void)
 {
@@ -919,6 +981,9 @@ int main(int argc, char **argv)
 	setup_sockets();
 	if (opt.linger_full)
 		make_linger_full();
+	L.uring_fd = -1;
+	if (opt.io_uring)
+		setup_io_uring();
 	if (opt.share)
 		fork_sharer();
 	for (int i = 0; i < opt.threads + (opt.call == C_PILOCK); i++)

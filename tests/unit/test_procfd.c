@@ -31,6 +31,7 @@ static char *build_tree(void)
 	fx_file(root, "7/comm", "worker\n");
 	fx_file(root, "7/status", "Name: worker\n");
 	fx_link(root, "7/fd/6", "socket:[100]");
+	fx_link(root, "7/fd/8", "anon_inode:[io_uring]"); /* may hold socket 100 too */
 	/* pid 30: vanished (no fd directory), pid 31: fd dir but dangling */
 	fx_file(root, "30/comm", "gone\n");
 	fx_link(root, "31/fd/3", "socket:[300]");
@@ -64,6 +65,7 @@ static void test_scan(void **state)
 		assert_int_equal(own.v[i].sock, want[i].sock);
 		assert_string_equal(own.v[i].comm, want[i].comm);
 		assert_int_equal(own.v[i].start_time, want[i].start);
+		assert_int_equal(own.v[i].io_uring, want[i].pid == 7);
 	}
 	/* the scan notes epoll fds of owning processes, for plan */
 	assert_int_equal(own.nep, 1);
