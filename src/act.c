@@ -694,6 +694,17 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 		struct job j = { .p = p, .o = o, .m = method_info(o->method), .idx = idx + k, .step = step + k,
 				 .fj = fj + k, .n = end - k, .pid = pid };
 
+		/* A pid reused since the scan is another process: nothing of
+		 * it is recorded or touched (the engine checks again, once
+		 * every thread is seized). */
+		uint64_t st = 0, want = owner_of(p, &p->rows[idx[k]])->start_time;
+		if (want && tracee_real.start_time(pid, &st) == 0 && st != want) {
+			for (size_t i = k; i < end; i++)
+				set_result(&p->rows[idx[i]], RES_SKIPPED, 0,
+					   "process exited (PID reused: %d is now another process)", (int)pid);
+			k = end;
+			continue;
+		}
 		/* Nothing is done unlogged: the intent of every action on
 		 * this process reaches the log before we touch it. */
 		for (size_t i = k; i < end && !err; i++)
