@@ -605,6 +605,7 @@ static void act_process(struct job *j)
 	uint64_t stop_begin = now_ns();
 	/* the process the plan saw, not one that got its pid since */
 	r = inj_attach_checked(&t, &tracee_real, j->pid, owner_of(j->p, row_k(j, 0))->start_time);
+	uint64_t stop_ns = now_ns() - stop_begin; /* what stopping every thread costs */
 	if (r < 0) {
 		drop_dups(j, 0, j->n);
 		abandon(j, 0, -r == ESRCH ? ESRCH : -r, t.why);
@@ -624,8 +625,13 @@ static void act_process(struct job *j)
 		nbatch++;
 		if (r < 0 || to == j->n)
 			break;
+		/* Each batch pays for stopping every thread again: where that
+		 * costs more than the budget (hundreds of threads: ~10 ms for
+		 * 200, ~30 ms for 1,000 here), smaller programs only add stops,
+		 * so the program may take as long as the stop itself. */
+		uint64_t budget = MAX(BATCH_BUDGET_NS, stop_ns);
 		if (exec_ns && to > from)
-			batch = MIN(MAX(BATCH_BUDGET_NS * (to - from) / exec_ns, BATCH_MIN), BATCH_MAX);
+			batch = MIN(MAX(budget * (to - from) / exec_ns, BATCH_MIN), BATCH_MAX);
 		r = inj_pause(&t);
 		double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
 		set_stall(j, from, to, stall);
@@ -642,7 +648,9 @@ static void act_process(struct job *j)
 		while (now_ns() < run_until)
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
 		stop_begin = now_ns();
-		if ((r = inj_restop(&t)) < 0) {
+		r = inj_restop(&t);
+		stop_ns = now_ns() - stop_begin;
+		if (r < 0) {
 			drop_dups(j, from, j->n);
 			abandon(j, from, -r == ESRCH ? ESRCH : -r, t.why);
 			break;
