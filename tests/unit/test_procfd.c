@@ -164,8 +164,59 @@ static void test_epoll(void **state)
 	free(w.v);
 	w = (struct epoll_watches){ 0 };
 	assert_true(procfd_epoll_watches(root, 99, epfd, 1, &w) < 0); /* no such process */
+	fx_remove(root);
+	root = build_tree();
+	/* what the replacement re-registers: events and data as the
+	 * application set them, from each epoll fd it holds; a fired
+	 * EPOLLONESHOT shows only flag bits (40000000); EPOLLET 80000000 */
+	fx_file(root, "20/fdinfo/11",
+		"pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1057\n"
+		"tfd:        3 events: 80000019 data:     7f12345678ab  pos:0 ino:64 sdev:8\n"
+		"tfd:        9 events: 40000000 data:               2a  pos:0 ino:64 sdev:8\n"
+		"tfd:        5 events       19 data:                5  pos:0 ino:1 sdev:8\n" /* malformed */
+		"tfd:        5 events: 19 data: 5\n");                                          /* no inode */
+	fx_file(root, "20/fdinfo/13", "pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1058\n"
+		"tfd:        3 events:        1 data:                3  pos:0 ino:64 sdev:8\n");
+	static const int two[] = { 11, 13 };
+	assert_int_equal(procfd_epoll_watches(root, 20, two, 2, &w), 0);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(w.v[0].fd, 3);
+	assert_int_equal(w.v[0].epfd, 11);
+	assert_int_equal(w.v[0].events, 0x80000019u);
+	assert_int_equal(w.v[0].data, 0x7f12345678abull);
+	assert_int_equal(w.v[1].fd, 9);
+	assert_int_equal(w.v[1].events, 0x40000000u);
+	assert_int_equal(w.v[1].data, 0x2a);
+	assert_int_equal(w.v[2].epfd, 13); /* the same fd in a second epoll set */
+	assert_int_equal(w.v[2].events, 1);
+	free(w.v);
+	w = (struct epoll_watches){ 0 };
 	assert_int_equal(procfd_epoll_watches(root, 7, epfd, 1, &w), 0); /* fd 11 not there: nothing */
 	assert_int_equal(w.n, 0);
+	fx_remove(root);
+}
+
+/* What the placeholder copies (the fd's open flags) and whether the
+ * process has a free fd slot for it. */
+static void test_fd_flags_and_headroom(void **state)
+{
+	char *root = build_tree();
+	unsigned flags = 0;
+	uint64_t nopen = 0, limit = 0;
+	fx_file(root, "20/fdinfo/3", "pos:\t0\nflags:\t02004002\nmnt_id:\t8\nino:\t100\n");
+	fx_file(root, "20/fdinfo/5", "pos:\t0\nmnt_id:\t8\n");
+	assert_int_equal(procfd_fd_flags(root, 20, 3, &flags), 0);
+	assert_int_equal(flags, 02004002); /* O_CLOEXEC | O_NONBLOCK | O_RDWR */
+	assert_int_equal(procfd_fd_flags(root, 20, 5, &flags), -EIO);
+	assert_true(procfd_fd_flags(root, 20, 77, &flags) < 0);
+	fx_file(root, "20/limits", "Limit                     Soft Limit           Hard Limit           Units\n"
+				   "Max open files            8                    4096                 files\n");
+	assert_int_equal(procfd_fd_headroom(root, 20, &nopen, &limit), 0);
+	assert_int_equal(nopen, 8); /* 0 3 4 5 9 10 11 12 */
+	assert_int_equal(limit, 8);
+	fx_file(root, "7/limits", "Max open files            unlimited            unlimited            files\n");
+	assert_int_equal(procfd_fd_headroom(root, 7, &nopen, &limit), 0);
+	assert_int_equal(limit, UINT64_MAX);
 	fx_remove(root);
 }
 
@@ -173,6 +224,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan), cmocka_unit_test(test_scan_missing_root),
+		cmocka_unit_test(test_fd_flags_and_headroom),
 		cmocka_unit_test(test_scan_peers),
 		cmocka_unit_test(test_scan_many), cmocka_unit_test(test_epoll),
 	};
