@@ -184,7 +184,8 @@ static int push_row(struct plan *p, size_t sock, ssize_t owner, unsigned nowners
 	int r = GROW(p->rows, p->cap, p->n);
 	if (r < 0)
 		return r;
-	p->rows[p->n++] = (struct row){ .sock = sock, .owner = owner, .nowners = nowners, .stall_ms = -1, .via = -1 };
+	p->rows[p->n++] = (struct row){ .sock = sock, .owner = owner, .nowners = nowners, .stall_ms = -1, .via = -1,
+					.backtrace_fd = -1 };
 	return 0;
 }
 

@@ -92,7 +92,8 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 	if (rw->backtrace) {
 		fputs(",\"backtrace\":", f);
 		json_str(f, rw->backtrace);
-	}
+	} else if (rw->backtrace_fd >= 0)
+		fprintf(f, ",\"backtrace_at_fd\":%d", rw->backtrace_fd);
 }
 
 static void owner_text(const struct plan *p, const struct row *rw, char *buf, size_t size)
