@@ -486,9 +486,9 @@ static int skip_busy(struct job *j, struct inj *t, size_t from, size_t to)
 		for (size_t b = 0; b < nbusy && j->step[k] != STEP_NONE; b++)
 			if (busy[b].fd == fd_k(j, k)) {
 				set_result(row_k(j, k), RES_SKIPPED, 0,
-					   "thread %d is blocked in system call %ld on this fd: after freeing the "
-					   "number it would fail with EBADF when it resumes; the default close "
-					   "replaces the fd instead", (int)busy[b].tid, busy[b].nr);
+					   "thread %d is blocked in %s() on this fd: after freeing the number it "
+					   "would fail with EBADF when it resumes; the default close replaces the "
+					   "fd instead", (int)busy[b].tid, busy[b].call ? busy[b].call : "a system call");
 				j->step[k] = STEP_NONE;
 			}
 	return 0;
@@ -603,7 +603,8 @@ static void act_process(struct job *j)
 	/* the stall counts from the first thread's stop: from before the
 	 * first interrupt, an upper bound */
 	uint64_t stop_begin = now_ns();
-	r = inj_attach(&t, &tracee_real, j->pid);
+	/* the process the plan saw, not one that got its pid since */
+	r = inj_attach_checked(&t, &tracee_real, j->pid, owner_of(j->p, row_k(j, 0))->start_time);
 	if (r < 0) {
 		drop_dups(j, 0, j->n);
 		abandon(j, 0, -r == ESRCH ? ESRCH : -r, t.why);
@@ -693,6 +694,17 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 		struct job j = { .p = p, .o = o, .m = method_info(o->method), .idx = idx + k, .step = step + k,
 				 .fj = fj + k, .n = end - k, .pid = pid };
 
+		/* A pid reused since the scan is another process: nothing of
+		 * it is recorded or touched (the engine checks again, once
+		 * every thread is seized). */
+		uint64_t st = 0, want = owner_of(p, &p->rows[idx[k]])->start_time;
+		if (want && tracee_real.start_time(pid, &st) == 0 && st != want) {
+			for (size_t i = k; i < end; i++)
+				set_result(&p->rows[idx[i]], RES_SKIPPED, 0,
+					   "process exited (PID reused: %d is now another process)", (int)pid);
+			k = end;
+			continue;
+		}
 		/* Nothing is done unlogged: the intent of every action on
 		 * this process reaches the log before we touch it. */
 		for (size_t i = k; i < end && !err; i++)

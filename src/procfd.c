@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "procinfo.h"
 #include "util.h"
 
 /* Open-addressing hash set from inode to socket index: a /proc walk looks up
@@ -107,6 +108,9 @@ static void read_identity(int piddir, struct owner *o)
 	 * non-dumpable processes, as ss shows them too). */
 	if (fstatat(piddir, "status", &st, 0) == 0)
 		o->uid = st.st_uid;
+	_cleanup_free_ char *stat = NULL;
+	if (procinfo_read_file(piddir, "stat", &stat, NULL) == 0 && procinfo_stat_start_time(stat, &o->start_time) < 0)
+		o->start_time = 0;
 }
 
 static int push_owner(struct owner **v, size_t *cap, size_t *n, const struct owner *o)
@@ -132,6 +136,7 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 	struct owner ident = { .uid = (uid_t)-1 };
 	bool have_ident = false;
 	struct dirent *de;
+	bool io_uring = false;
 	int r = 0;
 	while ((de = readdir(d))) {
 		char link[64];
@@ -144,6 +149,10 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 		if (n < 0)
 			continue; /* closed meanwhile */
 		link[n] = '\0';
+		if (!strcmp(link, "anon_inode:[io_uring]")) {
+			io_uring = true;
+			continue;
+		}
 		if (!strcmp(link, "anon_inode:[eventpoll]")) {
 			if ((r = GROW(out->ep, out->capep, out->nep)) < 0)
 				break;
@@ -174,6 +183,8 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 		}
 	}
 	closedir(d);
+	for (size_t i = first; i < out->n; i++)
+		out->v[i].io_uring = io_uring;
 	if (out->n == first)
 		while (out->nep > 0 && out->ep[out->nep - 1].pid == pid)
 			out->nep--; /* owns nothing we want: its epoll sets do not matter */

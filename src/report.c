@@ -73,8 +73,9 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 	if (ow) {
 		fprintf(f, "\"pid\":%d,\"fd\":%d,\"comm\":", (int)ow->pid, ow->fd);
 		json_str(f, ow->comm);
+		fprintf(f, ",\"io_uring\":%s", ow->io_uring ? "true" : "false");
 	} else
-		fputs("\"pid\":null,\"fd\":null,\"comm\":null", f);
+		fputs("\"pid\":null,\"fd\":null,\"comm\":null,\"io_uring\":null", f);
 	fprintf(f, ",\"owners\":%u,\"epoll\":%s,\"action\":\"%s\",\"result\":\"%s\",\"reason\":",
 		rw->nowners, rw->epoll ? "true" : "false", action_name(p, rw, o), result_name(rw->result));
 	json_str(f, rw->reason);

@@ -41,6 +41,13 @@ struct tracee_ops {
 	int (*getregset)(pid_t tid, int type, void *buf, size_t *len);
 	/* The whole text of /proc/PID/status, malloc'ed. */
 	int (*read_status)(pid_t pid, char **text);
+
+	/* Added for issue 8; may be NULL in a fake, the engine then fails
+	 * closed where it needs them. */
+	/* The open fd numbers of pid (/proc/PID/fd), malloc'ed, ascending. */
+	int (*list_fds)(pid_t pid, int **fds, size_t *n);
+	/* Field 22 of /proc/PID/stat (start time in clock ticks). */
+	int (*start_time)(pid_t pid, uint64_t *ticks);
 };
 
 extern const struct tracee_ops tracee_real;

@@ -18,6 +18,7 @@ static char *build_tree(void)
 	/* pid 20: two sockets, one dup'ed; other kinds of fds */
 	fx_file(root, "20/comm", "nginx\n");
 	fx_file(root, "20/status", "Name: nginx\n");
+	fx_file(root, "20/stat", "20 (nginx) S 1 20 20 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 4242 0 0\n");
 	fx_link(root, "20/fd/0", "/dev/null");
 	fx_link(root, "20/fd/3", "socket:[100]");
 	fx_link(root, "20/fd/4", "pipe:[5]");
@@ -30,6 +31,7 @@ static char *build_tree(void)
 	fx_file(root, "7/comm", "worker\n");
 	fx_file(root, "7/status", "Name: worker\n");
 	fx_link(root, "7/fd/6", "socket:[100]");
+	fx_link(root, "7/fd/8", "anon_inode:[io_uring]"); /* may hold socket 100 too */
 	/* pid 30: vanished (no fd directory), pid 31: fd dir but dangling */
 	fx_file(root, "30/comm", "gone\n");
 	fx_link(root, "31/fd/3", "socket:[300]");
@@ -51,9 +53,10 @@ static void test_scan(void **state)
 	add_sock(&socks, 300);
 
 	assert_int_equal(procfd_scan(root, &socks, &own), 0);
-	static const struct { int pid, fd; size_t sock; const char *comm; } want[] = {
-		{ 7, 6, 0, "worker" }, { 20, 3, 0, "nginx" }, { 20, 5, 2, "nginx" }, { 20, 9, 0, "nginx" },
-		{ 31, 3, 3, "" },
+	/* the start time is kept to recognise the process later (0: no stat) */
+	static const struct { int pid, fd; size_t sock; const char *comm; uint64_t start; } want[] = {
+		{ 7, 6, 0, "worker", 0 }, { 20, 3, 0, "nginx", 4242 }, { 20, 5, 2, "nginx", 4242 },
+		{ 20, 9, 0, "nginx", 4242 }, { 31, 3, 3, "", 0 },
 	};
 	assert_int_equal(own.n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < own.n; i++) {
@@ -61,6 +64,8 @@ static void test_scan(void **state)
 		assert_int_equal(own.v[i].fd, want[i].fd);
 		assert_int_equal(own.v[i].sock, want[i].sock);
 		assert_string_equal(own.v[i].comm, want[i].comm);
+		assert_int_equal(own.v[i].start_time, want[i].start);
+		assert_int_equal(own.v[i].io_uring, want[i].pid == 7);
 	}
 	/* the scan notes epoll fds of owning processes, for plan */
 	assert_int_equal(own.nep, 1);
