@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "escape.h"
 #include "util.h"
 
 const char *action_name(const struct plan *p, const struct row *rw, const struct options *o)
@@ -32,26 +33,26 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 		local, peer, (unsigned long long)s->inode, (unsigned long long)s->cookie, s->uid,
 		s->rqueue, s->wqueue);
 	if (ow) {
-		fprintf(f, "\"pid\":%d,\"fd\":%d,\"comm\":", (int)ow->pid, ow->fd);
-		json_str(f, ow->comm);
+		fprintf(f, "\"pid\":%d,\"fd\":%d,", (int)ow->pid, ow->fd);
+		esc_json_field(f, "comm", ow->comm);
 	} else
 		fputs("\"pid\":null,\"fd\":null,\"comm\":null", f);
-	fprintf(f, ",\"owners\":%u,\"epoll\":%s,\"action\":\"%s\",\"result\":\"%s\",\"reason\":",
+	fprintf(f, ",\"owners\":%u,\"epoll\":%s,\"action\":\"%s\",\"result\":\"%s\",",
 		rw->nowners, rw->epoll ? "true" : "false", action_name(p, rw, o), result_name(rw->result));
-	json_str(f, rw->reason);
-	fputs(",\"note\":", f);
-	json_str(f, rw->note);
+	esc_json_field(f, "reason", rw->reason);
+	fputc(',', f);
+	esc_json_field(f, "note", rw->note);
 	errno_name(rw->err, en, sizeof(en));
 	fputs(",\"errno\":", f);
 	json_str(f, rw->err ? en : NULL);
-	fputs(",\"verify\":", f);
-	json_str(f, rw->verify[0] ? rw->verify : NULL);
+	fputc(',', f);
+	esc_json_field(f, "verify", rw->verify[0] ? rw->verify : NULL);
 	fprintf(f, ",\"dry_run\":%s", o->dry_run ? "true" : "false");
 	if (rw->stall_ms >= 0)
 		fprintf(f, ",\"stall_ms\":%.3f", rw->stall_ms);
 	if (rw->backtrace) {
-		fputs(",\"backtrace\":", f);
-		json_str(f, rw->backtrace);
+		fputc(',', f);
+		esc_json_field(f, "backtrace", rw->backtrace);
 	}
 }
 
