@@ -88,9 +88,13 @@ static void read_identity(int piddir, struct owner *o)
 	char buf[64];
 	struct stat st;
 
-	if (read_small_file(piddir, "comm", buf, sizeof(buf)) > 0) {
-		buf[strcspn(buf, "\n")] = '\0';
-		memcpy(o->comm, buf, MIN(strlen(buf) + 1, sizeof(o->comm) - 1));
+	ssize_t n = read_small_file(piddir, "comm", buf, sizeof(buf));
+	if (n > 0) {
+		/* the kernel ends the name with a newline; the name itself
+		 * may hold one (a program named so): strip the last only */
+		if (buf[n - 1] == '\n')
+			buf[--n] = '\0';
+		memcpy(o->comm, buf, MIN((size_t)n + 1, sizeof(o->comm) - 1));
 	}
 	/* /proc/PID is owned by the process's effective uid (root for
 	 * non-dumpable processes, as ss shows them too). */
