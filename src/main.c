@@ -268,8 +268,16 @@ static int run(const struct options *o)
 	}
 	if (plan_ancestors(PROC_ROOT, getpid(), &anc, &nanc) < 0)
 		nanc = 0;
-	struct plan_env env = { .proc_root = PROC_ROOT, .self = getpid(), .ancestors = anc, .nancestors = nanc };
-	if ((r = plan_build(&plan, &socks, &owners, o, &env)) < 0) {
+	/* The operator's ssh connection, even when its sshd is no ancestor
+	 * (tmux, screen, setsid, nohup). */
+	struct session_list sessions = { 0 };
+	if (session_collect(PROC_ROOT, getpid(), anc, nanc, &sessions) < 0)
+		session_list_free(&sessions);
+	struct plan_env env = { .proc_root = PROC_ROOT, .self = getpid(), .ancestors = anc, .nancestors = nanc,
+				.sessions = &sessions };
+	r = plan_build(&plan, &socks, &owners, o, &env);
+	session_list_free(&sessions);
+	if (r < 0) {
 		fprintf(stderr, "sockreap: %s\n", strerror(-r));
 		sock_list_free(&socks);
 		owner_list_free(&owners);
