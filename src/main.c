@@ -13,6 +13,7 @@
 
 #include "act.h"
 #include "audit.h"
+#include "check.h"
 #include "cli.h"
 #include "diag.h"
 #include "escape.h"
@@ -302,7 +303,7 @@ static int run(const struct options *o)
 	}
 	char hidden[512];
 	bool fixable = false;
-	if (hidden_owners(&plan, o, &fixable, hidden, sizeof(hidden)) && (fixable || o->verbose || ownerless_rows(&plan))) {
+	if (hidden_owners(&plan, o, &fixable, hidden, sizeof(hidden)) && (fixable || o->verbose || (ownerless_rows(&plan) && !o->quiet))) {
 		if (!o->dry_run && fixable) {
 			refuse_run(&plan, o, &audit, hidden);
 			report_print(stdout, &plan, o);
@@ -380,6 +381,19 @@ out:
 	return status;
 }
 
+/* --check --pid N: 0 acting would work, 4 it would not, 1 no such process. */
+static int run_check(const struct options *o)
+{
+	struct check_report r;
+	pid_t pid = (pid_t)o->q.pid.v[0];
+	if (check_run(PROC_ROOT, pid, o, &r) < 0) {
+		fprintf(stderr, "sockreap: --check: no process %d\n", (int)pid);
+		return EXIT_NOMATCH;
+	}
+	check_print(stdout, &r, o->json);
+	return r.would_work ? EXIT_MATCH : EXIT_ENV;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -398,7 +412,7 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return EXIT_USAGE;
 	}
-	int status = run(&o);
+	int status = o.check ? run_check(&o) : run(&o);
 	options_free(&o);
 	return status;
 }
