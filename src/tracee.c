@@ -190,17 +190,7 @@ static int real_status_field(pid_t pid, const char *name, char *out, size_t size
 	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	size_t nl = strlen(name);
-	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (strncmp(line, name, nl) != 0 || line[nl] != ':')
-			continue;
-		const char *v = line + nl + 1;
-		v += strspn(v, " \t");
-		size_t k = strcspn(v, "\n");
-		snprintf(out, size, "%.*s", (int)k, v);
-		return 0;
-	}
-	return -ENOENT;
+	return proc_status_field(buf, name, out, size); /* util.c: fuzzed on buffers */
 }
 
 const struct tracee_ops tracee_real = {
