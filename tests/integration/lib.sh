@@ -45,9 +45,10 @@ wait_for_file() {
 }
 
 # run_sockreap ARGS...: run sockreap, stdout to $OUT, stderr to $ERR, status in $RC.
+# Never for ever: SOCKREAP_TIMEOUT seconds at most (status 124 then).
 run_sockreap() {
 	OUT=$TMP/out.$RANDOM ERR=$TMP/err.$RANDOM
-	"$SOCKREAP" "$@" >"$OUT" 2>"$ERR"
+	timeout -k 5 "${SOCKREAP_TIMEOUT:-120}" "$SOCKREAP" "$@" >"$OUT" 2>"$ERR"
 	RC=$?
 	echo "+ sockreap $* -> $RC" >&2
 	sed 's/^/  stdout: /' "$OUT" | head -20 >&2

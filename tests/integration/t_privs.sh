@@ -21,7 +21,7 @@ test_hidden_owners_other_uid() {
 	[[ $(stat -c %u "/proc/$BPID") == 65534 ]] || fail "the target does not run as uid 65534"
 	local drop=(setpriv --inh-caps=-dac_read_search,-dac_override --bounding-set=-dac_read_search,-dac_override)
 	OUT=$TMP/out ERR=$TMP/err
-	"${drop[@]}" "$SOCKREAP" --port "$PORT" --state close-wait --yes --json --audit-log "$TMP/audit.log" >"$OUT" 2>"$ERR"
+	"${drop[@]}" "$SOCKREAP" -4 --port "$PORT" --state close-wait --yes --json --audit-log "$TMP/audit.log" >"$OUT" 2>"$ERR"
 	RC=$?
 	cat "$ERR" >&2
 	assert_rc 4
@@ -30,12 +30,12 @@ test_hidden_owners_other_uid() {
 	grep -q "missing CAP_DAC_READ_SEARCH" "$ERR" || fail "the missing capability is not named"
 	assert_leaks_untouched
 	# a dry run says so too, and keeps its status
-	"${drop[@]}" "$SOCKREAP" --port "$PORT" --state close-wait --dry-run --audit-log "$TMP/audit.log" >"$OUT" 2>"$ERR"
+	"${drop[@]}" "$SOCKREAP" -4 --port "$PORT" --state close-wait --dry-run --audit-log "$TMP/audit.log" >"$OUT" 2>"$ERR"
 	RC=$?
 	assert_rc 0
 	grep -q "warning: owners may be hidden.*CAP_DAC_READ_SEARCH" "$ERR" || fail "the dry run does not warn"
 	# with the capability, the owner is there and the leaks are closed
-	run_sockreap --port "$PORT" --state close-wait --yes --json --audit-log "$TMP/audit.log"
+	run_sockreap -4 --port "$PORT" --state close-wait --yes --json --audit-log "$TMP/audit.log"
 	assert_rc 0
 	[[ $(json_count ".pid == $BPID and .result == \"done\"") -eq 5 ]] || fail "not closed with full privileges"
 	! grep -q "owners may be hidden" "$ERR" || fail "warned although everything was readable"
@@ -57,7 +57,7 @@ test_zombie_leader_owner_found() {
 	[[ -z $(ls "/proc/$zpid/fd") ]] || fail "the leader's fd directory is not empty"
 	local port first last
 	port=$(jq .port "$ready") first=$(jq .leak_first "$ready") last=$(jq .leak_last "$ready")
-	run_sockreap --port "$port" --state close-wait --dry-run --json --audit-log "$TMP/audit.log"
+	run_sockreap -4 --port "$port" --state close-wait --dry-run --json --audit-log "$TMP/audit.log"
 	assert_rc 0
 	[[ $(json_count ".pid == $zpid and .fd >= $first and .fd <= $last and .comm == \"zleader\" and .result == \"planned\"") -eq 4 ]] ||
 		fail "the zombie leader's fds were not found"

@@ -38,20 +38,20 @@ assert_session_refused() {
 test_session_refused_from_parent_environment() {
 	session_start
 	reap_in_session SSH_CONNECTION "127.0.0.1 $CPORT 127.0.0.1 $PORT" \
-		--port "$PORT" --state estab --yes --json --audit-log "$TMP/audit.log"
+		-4 --port "$PORT" --state estab --yes --json --audit-log "$TMP/audit.log"
 	assert_session_refused
 	# --allow-ancestors overrides it (a dry run: the test keeps its connection)
 	reap_in_session SSH_CONNECTION "127.0.0.1 $CPORT 127.0.0.1 $PORT" \
-		--port "$PORT" --state estab --dry-run --allow-ancestors --json --audit-log "$TMP/audit.log"
+		-4 --port "$PORT" --state estab --dry-run --allow-ancestors --json --audit-log "$TMP/audit.log"
 	assert_rc 0
 	[[ $(json_count '.state == "ESTAB" and .result == "planned"') -eq 2 ]] || fail "--allow-ancestors did not plan it"
 }
 
 test_session_refused_from_ssh_client() {
 	session_start
-	SSH_CLIENT="127.0.0.1 $CPORT $PORT" run_sockreap --port "$PORT" --state estab --yes --json --audit-log "$TMP/audit.log"
+	SSH_CLIENT="127.0.0.1 $CPORT $PORT" run_sockreap -4 --port "$PORT" --state estab --yes --json --audit-log "$TMP/audit.log"
 	assert_session_refused
 	# another connection on the same port is not the session
-	run_sockreap --port "$PORT" --state close-wait --yes --json --audit-log "$TMP/audit.log"
+	run_sockreap -4 --port "$PORT" --state close-wait --yes --json --audit-log "$TMP/audit.log"
 	assert_rc 0
 }

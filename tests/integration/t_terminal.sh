@@ -26,12 +26,12 @@ evil_start() {
 
 test_terminal_comm_escaped_in_table() {
 	evil_start
-	run_sockreap --port "$PORT" --state close-wait --dry-run --audit-log "$TMP/audit.log"
+	run_sockreap -4 --port "$PORT" --state close-wait --dry-run --audit-log "$TMP/audit.log"
 	assert_rc 0
 	assert_no_raw_controls "$OUT"
 	[[ $(grep -cF "$EVIL_SHOWN/$BPID/" "$OUT") -eq 3 ]] || fail "the comm is not shown escaped: $(cat "$OUT")"
 	# JSON keeps the real name, escaped the JSON way
-	run_sockreap --port "$PORT" --state close-wait --dry-run --json --audit-log "$TMP/audit.log"
+	run_sockreap -4 --port "$PORT" --state close-wait --dry-run --json --audit-log "$TMP/audit.log"
 	[[ $(jq -s --arg e "$EVIL" '[.[] | select(.comm == $e)] | length' "$OUT") -eq 3 ]] ||
 		fail "the JSON comm is not the real name"
 	assert_no_raw_controls "$OUT"
@@ -41,7 +41,7 @@ test_terminal_comm_escaped_in_table() {
 test_terminal_consent_plan_escaped() {
 	evil_start
 	need_cmd script
-	printf 'n\n' | script -qec "$SOCKREAP --port $PORT --state close-wait --audit-log $TMP/audit.log" /dev/null \
+	printf 'n\n' | script -qec "$SOCKREAP -4 --port $PORT --state close-wait --audit-log $TMP/audit.log" /dev/null \
 		>"$TMP/tty.out" 2>&1
 	grep -q 'Proceed? \[y/N\]' "$TMP/tty.out" || fail "no prompt: $(cat "$TMP/tty.out")"
 	grep -qF "$EVIL_SHOWN/$BPID/" "$TMP/tty.out" || fail "the plan does not show the escaped name"
@@ -53,7 +53,7 @@ test_terminal_consent_plan_escaped() {
 # Stacks name the target's executable file (and its symbols): escaped.
 test_terminal_backtrace_escaped() {
 	evil_start
-	run_sockreap --port "$PORT" --state close-wait --yes --backtrace --audit-log "$TMP/audit.log"
+	run_sockreap -4 --port "$PORT" --state close-wait --yes --backtrace --audit-log "$TMP/audit.log"
 	assert_rc 0
 	grep -qF "stacks of $EVIL_SHOWN (pid $BPID)" "$OUT" ||
 		fail "no escaped stacks header"
@@ -78,7 +78,7 @@ test_terminal_tracer_comm_escaped() {
 		sleep 0.01
 	done
 	[[ $(tracer_pid "$BPID") == "$spid" ]] || fail "the tracer did not attach"
-	run_sockreap --port "$PORT" --state close-wait --yes --audit-log "$TMP/audit.log"
+	run_sockreap -4 --port "$PORT" --state close-wait --yes --audit-log "$TMP/audit.log"
 	assert_rc 3
 	assert_no_raw_controls "$OUT"
 	assert_no_raw_controls "$ERR"
@@ -93,15 +93,15 @@ test_terminal_tracer_comm_escaped() {
 test_terminal_long_reason_once() {
 	need_root
 	start_blocker blocker --leak 10 --threads 1 --block nanosleep --duration-ms 60000
-	run_sockreap --port "$PORT" --state close-wait --yes -q --audit-log "$TMP/audit.log"
+	run_sockreap -4 --port "$PORT" --state close-wait --yes -q --audit-log "$TMP/audit.log"
 	assert_rc 0
-	run_sockreap --dport "$PORT" --state time-wait --dry-run --audit-log "$TMP/audit.log"
+	run_sockreap -4 --dport "$PORT" --state time-wait --dry-run --audit-log "$TMP/audit.log"
 	assert_rc 0
 	[[ $(grep -c ' skipped: no-owner$' "$OUT") -eq 10 ]] || fail "not 10 rows with the code"
 	[[ $(grep -c "only the kernel's SOCK_DESTROY can" "$OUT") -eq 1 ]] || fail "the explanation is not printed once"
 	grep -q '^reasons:$' "$OUT" || fail "no reasons section"
 	# JSON keeps the whole reason on every row, and the code
-	run_sockreap --dport "$PORT" --state time-wait --dry-run --json --audit-log "$TMP/audit.log"
+	run_sockreap -4 --dport "$PORT" --state time-wait --dry-run --json --audit-log "$TMP/audit.log"
 	[[ $(json_count '(.reason | test("SOCK_DESTROY")) and .reason_code == "no-owner"') -eq 10 ]] ||
 		fail "JSON rows lack the full reason or the code"
 }

@@ -209,7 +209,11 @@ static void test_hidden_counted(void **state)
 		for (size_t i = 0; i < own.n; i++)
 			if (own.v[i].pid == 50)
 				_exit(14);
-		_exit(own.n == 3 ? 0 : 15); /* 20/3, 20/9 and 7/6 still found */
+		int code = own.n == 3 ? 0 : 15; /* 20/3, 20/9 and 7/6 still found */
+		owner_list_free(&own);
+		sock_list_free(&socks);
+		free(root);
+		_exit(code);
 	}
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
