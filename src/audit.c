@@ -448,9 +448,11 @@ int audit_flush(struct audit *a)
 		a->lost_intent += a->q_intent;
 		a->lost_result += a->q_result;
 		a->lost_done += a->q_done;
+		a->lost_verify += a->q_verify;
+		a->lost_verify_done += a->q_verify_done;
 		a->lost_err = -r;
 	}
-	a->len = a->q_intent = a->q_result = a->q_done = 0;
+	a->len = a->q_intent = a->q_result = a->q_done = a->q_verify = a->q_verify_done = 0;
 	return r;
 }
 
@@ -524,18 +526,23 @@ int audit_record(struct audit *a, const struct plan *p, const struct row *rw,
 	/* Whole records only, and each batch one O_APPEND write(2): records
 	 * of concurrent runs never interleave. */
 	bool intent = !strcmp(phase, "intent"), result = !strcmp(phase, "result");
-	bool done = result && rw->result == RES_DONE;
+	bool verify = !strcmp(phase, "verify");
+	bool done = result && rw->result == RES_DONE, verify_done = verify && rw->result == RES_DONE;
 	int r = queue(a, buf, len);
 	if (r == 0) {
 		a->q_intent += intent;
 		a->q_result += result;
 		a->q_done += done;
+		a->q_verify += verify;
+		a->q_verify_done += verify_done;
 	} else {
 		/* the batch before it could not be written: this one is
 		 * lost with it (callers may not look at our result) */
 		a->lost_intent += intent;
 		a->lost_result += result;
 		a->lost_done += done;
+		a->lost_verify += verify;
+		a->lost_verify_done += verify_done;
 	}
 	if (a->syslog)
 		syslog(LOG_NOTICE, "%.*s", (int)(len - 1), buf);

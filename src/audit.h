@@ -39,9 +39,11 @@ struct audit {
 	char *buf;       /* whole records not yet written */
 	size_t len, cap;
 	/* Records queued in buf, and those that could not be written, by
-	 * kind: intent records, result records, results of done actions. */
-	size_t q_intent, q_result, q_done;
-	size_t lost_intent, lost_result, lost_done;
+	 * kind: intent records, result records, results of done actions,
+	 * verify records (the kernel's view after acting), verify records of
+	 * done actions. */
+	size_t q_intent, q_result, q_done, q_verify, q_verify_done;
+	size_t lost_intent, lost_result, lost_done, lost_verify, lost_verify_done;
 	int lost_err;    /* errno of the last failed write */
 	struct audit_exe { pid_t pid; char *exe; } *exe_cache; /* AUDIT_EXE_CACHE */
 	char *argv_json; /* the command line as JSON members "argv":[...] */

@@ -22,6 +22,7 @@
 #include "plan.h"
 #include "privs.h"
 #include "procfd.h"
+#include "procinfo.h"
 #include "util.h"
 
 #ifndef SYS_pidfd_open
@@ -50,18 +51,19 @@ static struct check_item *add(struct check_report *r, const char *name, enum che
 	return it;
 }
 
-static int read_status(const char *proc_root, pid_t pid, char *buf, size_t size)
+/* The whole status file, however long (procinfo.h): with many
+ * supplementary groups Seccomp and TracerPid come after 4 KiB. */
+static int read_status(const char *proc_root, pid_t pid, char **text)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)pid);
-	ssize_t n = read_small_file(AT_FDCWD, path, buf, size);
-	return n < 0 ? (int)n : 0;
+	return procinfo_read_file(AT_FDCWD, path, text, NULL);
 }
 
 static long status_long(const char *status, const char *name, long dflt)
 {
 	char v[64];
-	return proc_status_field(status, name, v, sizeof(v)) == 0 ? strtol(v, NULL, 10) : dflt;
+	return procinfo_status_field(status, name, v, sizeof(v)) == 0 ? strtol(v, NULL, 10) : dflt;
 }
 
 static bool has(uint64_t eff, int cap)
@@ -452,12 +454,12 @@ static void check_arch(struct check_report *r, const char *proc_root)
 
 int check_run(const char *proc_root, pid_t pid, const struct options *o, struct check_report *r)
 {
-	char status[4096];
+	_cleanup_free_ char *status = NULL;
 	*r = (struct check_report){ .pid = pid, .yama = -1, .seccomp = -1, .pidfd = "not-tried", .destroy = "unknown" };
-	if (read_status(proc_root, pid, status, sizeof(status)) < 0)
+	if (read_status(proc_root, pid, &status) < 0)
 		return -ESRCH;
 	r->exists = true;
-	proc_status_field(status, "State", r->state, sizeof(r->state));
+	procinfo_status_field(status, "State", r->state, sizeof(r->state));
 	char path[128], comm[64];
 	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)pid);
 	ssize_t n = read_small_file(AT_FDCWD, path, comm, sizeof(comm));

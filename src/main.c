@@ -17,9 +17,11 @@
 #include "cli.h"
 #include "diag.h"
 #include "escape.h"
+#include "placeholders.h"
 #include "plan.h"
 #include "privs.h"
 #include "procfd.h"
+#include "procinfo.h"
 #include "report.h"
 #include "util.h"
 
@@ -49,6 +51,17 @@ static int discover(const struct options *o, struct sock_list *out)
 				return r;
 			}
 		}
+	if (query_wants(&o->q, AF_UNIX, 0)) {
+		/* every state: the peers' names come from the same dump */
+		int r = diag_dump_unix(SK_ALL_STATES, &all, NULL);
+		if (r < 0) {
+			fprintf(stderr, "sockreap: unix_diag dump of unix sockets failed: %s%s\n", strerror(-r),
+				r == -ENOENT || r == -EOPNOTSUPP ? " (is the kernel's unix_diag available? try modprobe unix_diag)"
+								 : "");
+			sock_list_free(&all);
+			return r;
+		}
+	}
 	/* The kernel filtered by state; everything else is filtered here. */
 	for (size_t i = 0; i < all.n; i++)
 		if (query_match_sock(&o->q, &all.v[i]) && sock_list_push(out, &all.v[i]) < 0) {
@@ -60,14 +73,33 @@ static int discover(const struct options *o, struct sock_list *out)
 }
 
 /* Can we act at all? A message naming the cause and the fix, or NULL. */
-static const char *environment_problem(void)
+static const char *environment_problem(const struct options *o)
 {
+	static char why[160];
+	uint64_t eff = 0;
+	/* The whole status file is read (privs.c): with many supplementary
+	 * groups it passes 4 KiB before the CapEff line. */
+	int cap = privs_cap_eff(PROC_ROOT, getpid(), &eff);
+	/* --destroy is netlink only: no ptrace, so neither Yama nor
+	 * CAP_SYS_PTRACE matter; the kernel checks CAP_NET_ADMIN against the
+	 * socket's network namespace, and our CapEff is what it sees here. */
+	if (o->method == METHOD_DESTROY)
+		return cap == 0 && (eff >> PRIV_CAP_NET_ADMIN) & 1
+			       ? NULL
+			       : "no CAP_NET_ADMIN: the kernel's SOCK_DESTROY needs it in the socket's network "
+				 "namespace; run sockreap as root (sudo), or in a container with --cap-add NET_ADMIN";
 	if (privs_yama_scope() >= 3)
 		return "Yama ptrace_scope is 3: no process may be traced until reboot "
 		       "(set kernel.yama.ptrace_scope to 2 or lower at boot)";
-	/* CAP_SYS_PTRACE: to attach to (and pidfd_getfd from) processes
-	 * of other users */
-	if (!privs_have(PRIV_CAP_SYS_PTRACE))
+	/* CAP_SYS_PTRACE: to attach to (and pidfd_getfd from) processes of
+	 * other users. If CapEff cannot be read we do not act: fail closed,
+	 * with the reason. */
+	if (cap < 0) {
+		snprintf(why, sizeof(why), "cannot read CapEff from %s/%d/status (%s), so CAP_SYS_PTRACE is unknown",
+			 PROC_ROOT, (int)getpid(), cap == -ENOENT ? "no such field" : strerror(-cap));
+		return why;
+	}
+	if (!((eff >> PRIV_CAP_SYS_PTRACE) & 1))
 		return "no CAP_SYS_PTRACE: run sockreap as root (sudo), or in a container started with "
 		       "--cap-add SYS_PTRACE";
 	return NULL;
@@ -162,6 +194,13 @@ static void report_lost_records(const struct audit *a, const char *log)
 		fprintf(stderr, "sockreap: warning: %zu result record%s of rows not done could not be written to "
 				"the audit log %s (%s)\n", a->lost_result - a->lost_done,
 			a->lost_result - a->lost_done == 1 ? "" : "s", elog, strerror(a->lost_err));
+	/* The verify records (what the kernel showed after acting) come last:
+	 * after a lost intent only those of actions done are worth a word. */
+	size_t nverify = a->lost_intent ? a->lost_verify_done : a->lost_verify;
+	if (nverify)
+		fprintf(stderr, "sockreap: warning: %zu verify record%s%s could not be written to the audit log %s "
+				"(%s)\n", nverify, nverify == 1 ? "" : "s", a->lost_intent ? " of actions done" : "",
+			elog, strerror(a->lost_err));
 }
 
 /* Processes whose fds we could not read, among those the owner filters
@@ -250,6 +289,53 @@ static bool open_log(struct audit *a, const char *log, const struct plan *p, con
 	return true;
 }
 
+static void census_line(pid_t pid, const char *comm, bool acted)
+{
+	struct fd_census c;
+	if (placeholders_census(PROC_ROOT, pid, &c) < 0 || (!acted && !c.placeholders))
+		return;
+	char limit[32] = "unlimited";
+	if (c.limit != UINT64_MAX)
+		snprintf(limit, sizeof(limit), "%llu", (unsigned long long)c.limit);
+	/* comm is the process's own choice: escaped like every name */
+	char ecomm[80];
+	esc_term_buf(ecomm, sizeof(ecomm), comm);
+	fprintf(stderr, "sockreap: pid %d (%s): %llu of its %llu open fds (limit %s) are sockreap placeholders: "
+			"they read EOF until the application closes them\n", (int)pid, ecomm,
+		(unsigned long long)c.placeholders, (unsigned long long)c.open, limit);
+}
+
+/* After acting: each process acted on with a placeholder method, its
+ * placeholders and fd headroom. On any run naming --pid: placeholders left
+ * there by earlier runs, which no socket dump lists. */
+static void print_census(const struct plan *p, const struct options *o)
+{
+	bool placeholder = method_info(o->method)->placeholder && !o->dry_run;
+	/* owners are sorted by pid: one line per distinct acted-on pid */
+	for (size_t i = 0; placeholder && i < p->owners.n; i++) {
+		const struct owner *ow = &p->owners.v[i];
+		if (i > 0 && p->owners.v[i - 1].pid == ow->pid)
+			continue;
+		bool acted = false;
+		for (size_t k = 0; k < p->n && !acted; k++)
+			acted = p->rows[k].acted && p->rows[k].owner >= 0 && p->owners.v[p->rows[k].owner].pid == ow->pid;
+		if (acted)
+			census_line(ow->pid, ow->comm, true);
+	}
+	for (size_t i = 0; i < o->q.pid.n; i++) {
+		bool seen = false;
+		for (size_t k = 0; placeholder && k < p->n && !seen; k++)
+			seen = p->rows[k].acted && p->rows[k].owner >= 0 &&
+			       p->owners.v[p->rows[k].owner].pid == (pid_t)o->q.pid.v[i];
+		char comm[32] = "?", path[64];
+		snprintf(path, sizeof(path), PROC_ROOT "/%llu/comm", (unsigned long long)o->q.pid.v[i]);
+		if (read_small_file(AT_FDCWD, path, comm, sizeof(comm)) > 0)
+			comm[strcspn(comm, "\n")] = '\0';
+		if (!seen)
+			census_line((pid_t)o->q.pid.v[i], comm, false);
+	}
+}
+
 static int run(const struct options *o)
 {
 	struct sock_list socks = { 0 };
@@ -262,7 +348,17 @@ static int run(const struct options *o)
 
 	if ((r = discover(o, &socks)) < 0)
 		return EXIT_ENV;
-	if ((r = procfd_scan(PROC_ROOT, &socks, &owners)) < 0) {
+	_cleanup_free_ uint64_t *peers = malloc((socks.n + 1) * sizeof(*peers));
+	size_t npeers = 0;
+	if (!peers) {
+		sock_list_free(&socks);
+		return EXIT_ENV;
+	}
+	/* "who is on the other end": the peers' owners come from the same pass */
+	for (size_t i = 0; i < socks.n; i++)
+		if (socks.v[i].family == AF_UNIX && socks.v[i].peer_inode)
+			peers[npeers++] = socks.v[i].peer_inode;
+	if ((r = procfd_scan_peers(PROC_ROOT, &socks, peers, npeers, &owners)) < 0) {
 		fprintf(stderr, "sockreap: cannot read %s: %s\n", PROC_ROOT, strerror(-r));
 		sock_list_free(&socks);
 		return EXIT_ENV;
@@ -292,7 +388,7 @@ static int run(const struct options *o)
 	if (!open_log(&audit, log, &plan, o, acting, &status))
 		goto out;
 	if (acting) {
-		const char *why = environment_problem();
+		const char *why = environment_problem(o);
 		if (why) {
 			refuse_run(&plan, o, &audit, why);
 			report_print(stdout, &plan, o);
@@ -366,14 +462,16 @@ static int run(const struct options *o)
 				fprintf(stderr, "sockreap: cannot write the audit log: %s; nothing is done unlogged, "
 						"no action was taken\n", strerror(audit.lost_err));
 			status = EXIT_ENV;
-		} else if (r < 0 && !audit.lost_result) {
+		} else if (r < 0 && !audit.lost_result && !audit.lost_verify) {
 			fprintf(stderr, "sockreap: %s\n", strerror(-r));
 			status = EXIT_ENV;
 		}
 	}
 out:
-	if (!o->quiet)
+	if (!o->quiet) {
 		report_summary(stderr, &plan, o);
+		print_census(&plan, o);
+	}
 	fflush(stdout);
 	audit_close(&audit);
 	report_lost_records(&audit, log);

@@ -8,13 +8,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "procinfo.h"
 #include "util.h"
 
 /* Open-addressing hash set from inode to socket index: a /proc walk looks up
- * every socket fd of every process, so this must not be a list scan. */
+ * every socket fd of every process, so this must not be a list scan. A slot
+ * is wanted as a socket (its index), as a peer, or as both. */
+struct inode_slot { uint64_t inode; size_t sock; bool is_sock, is_peer; };
 struct inode_set {
 	size_t mask;
-	struct { uint64_t inode; size_t sock; } *slot;
+	struct inode_slot *slot;
 };
 
 static size_t inode_hash(uint64_t v)
@@ -25,40 +28,48 @@ static size_t inode_hash(uint64_t v)
 	return (size_t)v;
 }
 
-static int inode_set_init(struct inode_set *h, const struct sock_list *socks)
+static struct inode_slot *inode_set_slot(struct inode_set *h, uint64_t ino)
+{
+	size_t j = inode_hash(ino) & h->mask;
+	while (h->slot[j].inode && h->slot[j].inode != ino)
+		j = (j + 1) & h->mask;
+	h->slot[j].inode = ino;
+	return &h->slot[j];
+}
+
+static int inode_set_init(struct inode_set *h, const struct sock_list *socks, const uint64_t *peers,
+			  size_t npeers)
 {
 	size_t size = 16;
-	while (size < socks->n * 2)
+	while (size < (socks->n + npeers) * 2)
 		size <<= 1;
 	h->slot = calloc(size, sizeof(*h->slot));
 	if (!h->slot)
 		return -ENOMEM;
 	h->mask = size - 1;
 	for (size_t i = 0; i < socks->n; i++) {
-		uint64_t ino = socks->v[i].inode;
-		if (!ino)
+		if (!socks->v[i].inode)
 			continue;
-		size_t j = inode_hash(ino) & h->mask;
-		while (h->slot[j].inode && h->slot[j].inode != ino)
-			j = (j + 1) & h->mask;
+		struct inode_slot *sl = inode_set_slot(h, socks->v[i].inode);
 		/* The same inode twice would be the same socket seen twice in
 		 * one dump: keep the first. */
-		if (!h->slot[j].inode) {
-			h->slot[j].inode = ino;
-			h->slot[j].sock = i;
+		if (!sl->is_sock) {
+			sl->is_sock = true;
+			sl->sock = i;
 		}
 	}
+	for (size_t i = 0; i < npeers; i++)
+		if (peers[i])
+			inode_set_slot(h, peers[i])->is_peer = true;
 	return 0;
 }
 
-static bool inode_set_get(const struct inode_set *h, uint64_t ino, size_t *sock)
+static const struct inode_slot *inode_set_get(const struct inode_set *h, uint64_t ino)
 {
 	for (size_t j = inode_hash(ino) & h->mask; h->slot[j].inode; j = (j + 1) & h->mask)
-		if (h->slot[j].inode == ino) {
-			*sock = h->slot[j].sock;
-			return true;
-		}
-	return false;
+		if (h->slot[j].inode == ino)
+			return &h->slot[j];
+	return NULL;
 }
 
 uint64_t procfd_socket_inode(const char *link)
@@ -100,6 +111,18 @@ static void read_identity(int piddir, struct owner *o)
 	 * non-dumpable processes, as ss shows them too). */
 	if (fstatat(piddir, "status", &st, 0) == 0)
 		o->uid = st.st_uid;
+	_cleanup_free_ char *stat = NULL;
+	if (procinfo_read_file(piddir, "stat", &stat, NULL) == 0 && procinfo_stat_start_time(stat, &o->start_time) < 0)
+		o->start_time = 0;
+}
+
+static int push_owner(struct owner **v, size_t *cap, size_t *n, const struct owner *o)
+{
+	int r = grow((void **)v, cap, *n, sizeof(**v));
+	if (r < 0)
+		return r;
+	(*v)[(*n)++] = *o;
+	return 0;
 }
 
 static int add_hidden(struct owner_list *out, int piddir, pid_t pid, bool dir)
@@ -120,9 +143,9 @@ static int add_hidden(struct owner_list *out, int piddir, pid_t pid, bool dir)
  * through one of them. An fd directory, or -ENOENT. */
 static int open_thread_fds(int piddir, pid_t pid)
 {
-	char status[4096], state[8];
+	char status[4096], state[32];
 	if (read_small_file(piddir, "status", status, sizeof(status)) < 0 ||
-	    proc_status_field(status, "State", state, sizeof(state)) < 0 || state[0] != 'Z')
+	    procinfo_status_field(status, "State", state, sizeof(state)) < 0 || state[0] != 'Z')
 		return -ENOENT;
 	int tfd = openat(piddir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (tfd < 0)
@@ -159,12 +182,15 @@ static int scan_fds(int fdd, int piddir, pid_t pid, const struct inode_set *h, s
 		return 0;
 	}
 	size_t first = out->n;
+	struct owner ident = { .uid = (uid_t)-1 };
+	bool have_ident = false;
 	struct dirent *de;
+	bool io_uring = false;
 	int r = 0;
 	while ((de = readdir(d))) {
 		char link[64];
 		uint64_t fdnum, ino;
-		size_t sock;
+		const struct inode_slot *sl;
 
 		if (parse_u64(de->d_name, INT32_MAX, &fdnum) < 0)
 			continue;
@@ -178,6 +204,10 @@ static int scan_fds(int fdd, int piddir, pid_t pid, const struct inode_set *h, s
 			continue; /* closed meanwhile */
 		}
 		link[n] = '\0';
+		if (!strcmp(link, "anon_inode:[io_uring]")) {
+			io_uring = true;
+			continue;
+		}
 		if (!strcmp(link, "anon_inode:[eventpoll]")) {
 			if ((r = GROW(out->ep, out->capep, out->nep)) < 0)
 				break;
@@ -185,20 +215,31 @@ static int scan_fds(int fdd, int piddir, pid_t pid, const struct inode_set *h, s
 			continue;
 		}
 		ino = procfd_socket_inode(link);
-		if (!ino || !inode_set_get(h, ino, &sock))
+		if (!ino || !(sl = inode_set_get(h, ino)))
 			continue;
-		if ((r = GROW(out->v, out->cap, out->n)) < 0)
-			break;
-		struct owner *o = &out->v[out->n++];
-		*o = (struct owner){ .pid = pid, .fd = (int)fdnum, .sock = sock, .uid = (uid_t)-1 };
-		if (out->n - 1 == first)
-			read_identity(piddir, o);
-		else {
-			o->uid = out->v[first].uid;
-			memcpy(o->comm, out->v[first].comm, sizeof(o->comm));
+		/* comm and uid once per process, when it owns something wanted */
+		if (!have_ident) {
+			read_identity(piddir, &ident);
+			have_ident = true;
+		}
+		struct owner o = ident;
+		o.pid = pid;
+		o.fd = (int)fdnum;
+		o.inode = ino;
+		if (sl->is_sock) {
+			o.sock = sl->sock;
+			if ((r = push_owner(&out->v, &out->cap, &out->n, &o)) < 0)
+				break;
+		}
+		if (sl->is_peer) {
+			o.sock = SIZE_MAX;
+			if ((r = push_owner(&out->peer, &out->cappeer, &out->npeer, &o)) < 0)
+				break;
 		}
 	}
 	closedir(d);
+	for (size_t i = first; i < out->n; i++)
+		out->v[i].io_uring = io_uring;
 	return r;
 }
 
@@ -231,10 +272,19 @@ static int owner_cmp(const void *a, const void *b)
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
+static int peer_cmp(const void *a, const void *b)
+{
+	const struct owner *x = a, *y = b;
+	if (x->inode != y->inode)
+		return x->inode < y->inode ? -1 : 1;
+	return owner_cmp(a, b);
+}
+
+int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, const uint64_t *peers,
+		      size_t npeers, struct owner_list *out)
 {
 	struct inode_set h;
-	int r = inode_set_init(&h, socks);
+	int r = inode_set_init(&h, socks, peers, npeers);
 	if (r < 0)
 		return r;
 
@@ -244,7 +294,7 @@ int procfd_scan(const char *proc_root, const struct sock_list *socks, struct own
 		free(h.slot);
 		return r;
 	}
-	size_t first = out->n;
+	size_t first = out->n, pfirst = out->npeer;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		pid_t pid;
@@ -262,38 +312,64 @@ int procfd_scan(const char *proc_root, const struct sock_list *socks, struct own
 	free(h.slot);
 	if (r >= 0 && out->n > first)
 		qsort(out->v + first, out->n - first, sizeof(*out->v), owner_cmp);
+	if (r >= 0 && out->npeer > pfirst)
+		qsort(out->peer + pfirst, out->npeer - pfirst, sizeof(*out->peer), peer_cmp);
 	return r < 0 ? r : 0;
+}
+
+int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
+{
+	return procfd_scan_peers(proc_root, socks, NULL, 0, out);
+}
+
+size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *first)
+{
+	size_t lo = 0, hi = l->npeer;
+	while (lo < hi) { /* the first with an inode >= inode */
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->peer[mid].inode < inode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t n = 0;
+	while (lo + n < l->npeer && l->peer[lo + n].inode == inode)
+		n++;
+	*first = lo;
+	return inode ? n : 0;
 }
 
 /* fdinfo of an epoll fd has one line per watched file:
  * "tfd:        5 events:       19 data:                5  pos:0 ino:1a3f sdev:8".
  * The fd number alone could be a stale registration of a number closed and
  * reused since, so the inode is kept too. */
-int procfd_parse_epoll_fdinfo(const char *text, struct epoll_watches *out)
+int procfd_parse_epoll_fdinfo(const char *text, int epfd, struct epoll_watches *out)
 {
 	for (const char *line = text; line && *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		char buf[256];
 		int tfd;
-		uint64_t ino;
+		uint32_t events;
+		uint64_t ino, data;
 		const char *p;
 
 		snprintf(buf, sizeof(buf), "%.*s", (int)MIN(len, sizeof(buf) - 1), line);
 		line = nl ? nl + 1 : NULL;
-		if (sscanf(buf, "tfd: %d", &tfd) != 1 || !(p = strstr(buf, " ino:")) ||
-		    sscanf(p + 5, "%" SCNx64, &ino) != 1)
+		if (sscanf(buf, "tfd: %d events: %" SCNx32 " data: %" SCNx64, &tfd, &events, &data) != 3 ||
+		    !(p = strstr(buf, " ino:")) || sscanf(p + 5, "%" SCNx64, &ino) != 1)
 			continue;
 		if (GROW(out->v, out->cap, out->n) < 0)
 			return -ENOMEM;
-		out->v[out->n++] = (struct epoll_watch){ tfd, ino };
+		out->v[out->n++] = (struct epoll_watch){ .fd = tfd, .inode = ino, .epfd = epfd,
+							 .events = events, .data = data };
 	}
 	return 0;
 }
 
 /* An epoll fd's fdinfo has one line per watched file; an epoll set can
  * watch many thousands, so read it whole. */
-static int read_epoll_fdinfo(int piddir, const char *fdname, struct epoll_watches *out)
+static int read_epoll_fdinfo(int piddir, int epfd, const char *fdname, struct epoll_watches *out)
 {
 	char info[300], chunk[4096];
 	char *text = NULL;
@@ -312,7 +388,7 @@ static int read_epoll_fdinfo(int piddir, const char *fdname, struct epoll_watche
 		free(text);
 		return -ENOMEM;
 	}
-	int r = procfd_parse_epoll_fdinfo(text, out);
+	int r = procfd_parse_epoll_fdinfo(text, epfd, out);
 	free(text);
 	return r;
 }
@@ -329,7 +405,7 @@ int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, siz
 	for (size_t i = 0; i < nepfds && r >= 0; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "%d", epfds[i]);
-		r = read_epoll_fdinfo(piddir, name, out);
+		r = read_epoll_fdinfo(piddir, epfds[i], name, out);
 	}
 	return r;
 }
@@ -358,6 +434,46 @@ static ssize_t thread_fd_link(const char *proc_root, pid_t pid, int fd, char *li
 	return n < 0 ? -errno : n;
 }
 
+int procfd_fd_flags(const char *proc_root, pid_t pid, int fd, unsigned *ret)
+{
+	char path[96], buf[512];
+	snprintf(path, sizeof(path), "%s/%d/fdinfo/%d", proc_root, (int)pid, fd);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	const char *p = strstr(buf, "flags:");
+	unsigned flags;
+	if (!p || sscanf(p + 6, "%o", &flags) != 1)
+		return -EIO;
+	*ret = flags;
+	return 0;
+}
+
+int procfd_fd_headroom(const char *proc_root, pid_t pid, uint64_t *nopen, uint64_t *limit)
+{
+	char path[96], buf[4096];
+	snprintf(path, sizeof(path), "%s/%d/limits", proc_root, (int)pid);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	const char *p = strstr(buf, "Max open files");
+	char soft[32];
+	if (!p || sscanf(p + strlen("Max open files"), " %31s", soft) != 1)
+		return -EIO;
+	*limit = strcmp(soft, "unlimited") ? strtoull(soft, NULL, 10) : UINT64_MAX;
+
+	snprintf(path, sizeof(path), "%s/%d/fd", proc_root, (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	uint64_t k = 0;
+	for (struct dirent *de; (de = readdir(d));)
+		k += de->d_name[0] != '.';
+	closedir(d);
+	*nopen = k;
+	return 0;
+}
+
 int procfd_fd_check(const char *proc_root, pid_t pid, int fd, uint64_t inode)
 {
 	char path[96], link[64];
@@ -383,5 +499,6 @@ void owner_list_free(struct owner_list *l)
 	free(l->v);
 	free(l->ep);
 	free(l->hidden);
+	free(l->peer);
 	*l = (struct owner_list){ 0 };
 }

@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "escape.h"
@@ -9,7 +10,27 @@
 
 const char *action_name(const struct plan *p, const struct row *rw, const struct options *o)
 {
-	return rw->owner < 0 ? "none" : method_name(o);
+	/* destroy needs no owner: the kernel reaches TIME-WAIT and orphans */
+	return rw->owner < 0 && o->method != METHOD_DESTROY ? "none" : method_name(o);
+}
+
+/* "who is on the other end": the owners of a unix socket's peer. */
+static void peer_owners_json(FILE *f, const struct plan *p, const struct sock *s)
+{
+	size_t first, n = procfd_peer_owners(&p->owners, s->peer_inode, &first);
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++) {
+		const struct owner *ow = &p->owners.peer[first + i];
+		fprintf(f, "%s{\"pid\":%d,\"fd\":%d,", i ? "," : "", (int)ow->pid, ow->fd);
+		esc_json_field(f, "comm", ow->comm);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static bool has_idle(const struct sock *s)
+{
+	return s->family != AF_UNIX && s->proto == IPPROTO_TCP && s->has_tcpi && s->state != SK_LISTEN;
 }
 
 static void errno_name(int err, char *buf, size_t size)
@@ -75,16 +96,35 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 
 	sock_addr_format(s, true, local, sizeof(local));
 	sock_addr_format(s, false, peer, sizeof(peer));
-	fprintf(f, "\"proto\":\"%s\",\"family\":\"%s\",\"state\":\"%s\",\"local\":\"%s\",\"peer\":\"%s\","
-		   "\"inode\":%llu,\"cookie\":%llu,\"uid\":%u,\"rqueue\":%u,\"wqueue\":%u,",
-		sock_proto_name(s), s->family == AF_INET6 ? "ipv6" : "ipv4", sock_state_name(s),
-		local, peer, (unsigned long long)s->inode, (unsigned long long)s->cookie, s->uid,
-		s->rqueue, s->wqueue);
+	/* unix names come from other users: escaped (sock_unix_name_format)
+	 * and written as JSON strings, like every text we did not make */
+	fprintf(f, "\"proto\":\"%s\",\"family\":\"%s\",\"state\":\"%s\",\"local\":", sock_proto_name(s),
+		s->family == AF_UNIX ? "unix" : s->family == AF_INET6 ? "ipv6" : "ipv4", sock_state_name(s));
+	json_str(f, local);
+	fputs(",\"peer\":", f);
+	json_str(f, peer);
+	fprintf(f, ",\"inode\":%llu,\"cookie\":%llu,\"uid\":%u,\"rqueue\":%u,\"wqueue\":%u,",
+		(unsigned long long)s->inode, (unsigned long long)s->cookie, s->uid, s->rqueue, s->wqueue);
+	fprintf(f, "\"type\":\"%s\",", sock_type_name(s));
+	if (s->family == AF_UNIX) {
+		fprintf(f, "\"peer_inode\":%llu,\"peer_owners\":", (unsigned long long)s->peer_inode);
+		if (s->peer_inode)
+			peer_owners_json(f, p, s);
+		else
+			fputs("[]", f);
+		fputc(',', f);
+	} else
+		fputs("\"peer_inode\":null,\"peer_owners\":null,", f);
+	if (has_idle(s))
+		fprintf(f, "\"idle_ms\":%u,", sock_idle_ms(s));
+	else
+		fputs("\"idle_ms\":null,", f);
 	if (ow) {
 		fprintf(f, "\"pid\":%d,\"fd\":%d,", (int)ow->pid, ow->fd);
 		esc_json_field(f, "comm", ow->comm);
+		fprintf(f, ",\"io_uring\":%s", ow->io_uring ? "true" : "false");
 	} else
-		fputs("\"pid\":null,\"fd\":null,\"comm\":null", f);
+		fputs("\"pid\":null,\"fd\":null,\"comm\":null,\"io_uring\":null", f);
 	fprintf(f, ",\"owners\":%u,\"epoll\":%s,\"action\":\"%s\",\"result\":\"%s\",",
 		rw->nowners, rw->epoll ? "true" : "false", action_name(p, rw, o), result_name(rw->result));
 	esc_json_field(f, "reason", rw->reason);
@@ -176,17 +216,49 @@ static void result_text(const struct row *rw, struct legend *reasons, char *buf,
 		 code ? ": " : "", code ? code : "");
 }
 
-enum { COL_PROTO, COL_STATE, COL_LOCAL, COL_PEER, COL_OWNER, COL_ACTION, COL_RESULT, NCOL };
-#define CELL 112
+enum { COL_PROTO, COL_STATE, COL_LOCAL, COL_PEER, COL_PEER_OWNER, COL_IDLE, COL_OWNER, COL_ACTION, COL_RESULT,
+       NCOL };
+#define CELL (SOCK_ADDR_MAX + 32)
+
+static void peer_cell(const struct plan *p, const struct sock *s, char *buf, size_t size)
+{
+	char name[SOCK_ADDR_MAX];
+	sock_addr_format(s, false, name, sizeof(name));
+	if (s->family != AF_UNIX)
+		snprintf(buf, size, "%s", name);
+	else if (s->peer_inode)
+		snprintf(buf, size, "%s %llu", name, (unsigned long long)s->peer_inode);
+	else
+		snprintf(buf, size, "*");
+}
+
+static void peer_owner_cell(const struct plan *p, const struct sock *s, char *buf, size_t size)
+{
+	size_t first, n = procfd_peer_owners(&p->owners, s->peer_inode, &first), len = 0;
+	snprintf(buf, size, "-");
+	for (size_t i = 0; i < n && i < 3 && len < size; i++) {
+		const struct owner *ow = &p->owners.peer[first + i];
+		char comm[sizeof(ow->comm) * 4 + 1];
+		esc_term_buf(comm, sizeof(comm), ow->comm); /* the peer's own choice */
+		len += (size_t)snprintf(buf + len, size - len, "%s%s/%d/%d", i ? "," : "", comm, (int)ow->pid, ow->fd);
+	}
+	if (n > 3 && len < size)
+		snprintf(buf + len, size - len, ",+%zu", n - 3);
+}
 
 static void row_cells(const struct plan *p, const struct row *rw, const struct options *o,
 		      struct legend *reasons, char cells[NCOL][CELL])
 {
 	const struct sock *s = &p->socks.v[rw->sock];
-	snprintf(cells[COL_PROTO], CELL, "%s%s", sock_proto_name(s), s->family == AF_INET6 ? "6" : "");
+	snprintf(cells[COL_PROTO], CELL, "%s", sock_netid(s));
 	snprintf(cells[COL_STATE], CELL, "%s", sock_state_name(s));
 	sock_addr_format(s, true, cells[COL_LOCAL], CELL);
-	sock_addr_format(s, false, cells[COL_PEER], CELL);
+	peer_cell(p, s, cells[COL_PEER], CELL);
+	peer_owner_cell(p, s, cells[COL_PEER_OWNER], CELL);
+	if (has_idle(s))
+		snprintf(cells[COL_IDLE], CELL, "%.1fs", sock_idle_ms(s) / 1000.0);
+	else
+		snprintf(cells[COL_IDLE], CELL, "-");
 	owner_text(p, rw, cells[COL_OWNER], CELL);
 	snprintf(cells[COL_ACTION], CELL, "%s", action_name(p, rw, o));
 	result_text(rw, reasons, cells[COL_RESULT], CELL);
@@ -228,10 +300,11 @@ static void pad(FILE *f, const char *cell, int width)
 
 void report_print(FILE *f, const struct plan *p, const struct options *o)
 {
-	static const char *const head[NCOL] = { "PROTO", "STATE", "LOCAL", "PEER", "OWNER(comm/pid/fd)",
-						"ACTION", "RESULT" };
-	char cells[NCOL][CELL];
+	static const char *const head[NCOL] = { "PROTO", "STATE", "LOCAL", "PEER", "PEER-OWNER", "IDLE",
+						"OWNER(comm/pid/fd)", "ACTION", "RESULT" };
+	static char cells[NCOL][CELL];
 	int w[NCOL];
+	bool show[NCOL], any_unix = false;
 	struct legend reasons = { 0 }, notes = { 0 };
 
 	if (o->json) {
@@ -242,6 +315,12 @@ void report_print(FILE *f, const struct plan *p, const struct options *o)
 		}
 		return;
 	}
+	for (size_t i = 0; i < p->n && !any_unix; i++)
+		any_unix = p->socks.v[p->rows[i].sock].family == AF_UNIX;
+	/* the peer's owners for unix sockets, the idle time for --idle */
+	for (int c = 0; c < NCOL; c++)
+		show[c] = (c != COL_PEER_OWNER || any_unix) && (c != COL_IDLE || o->q.has_idle);
+	int last = NCOL - 1;
 	for (int c = 0; c < NCOL; c++)
 		w[c] = (int)strlen(head[c]);
 	for (size_t i = 0; i < p->n; i++) {
@@ -249,18 +328,20 @@ void report_print(FILE *f, const struct plan *p, const struct options *o)
 		for (int c = 0; c < NCOL; c++)
 			w[c] = MAX(w[c], (int)esc_width(cells[c]));
 	}
-	for (int c = 0; c < NCOL; c++) {
-		pad(f, head[c], c + 1 < NCOL ? w[c] : 0);
-		fputs(c + 1 < NCOL ? "  " : "\n", f);
-	}
+	for (int c = 0; c < NCOL; c++)
+		if (show[c]) {
+			pad(f, head[c], c < last ? w[c] : 0);
+			fputs(c < last ? "  " : "\n", f);
+		}
 	for (size_t i = 0; i < p->n; i++) {
 		const struct row *rw = &p->rows[i];
 		row_cells(p, rw, o, &reasons, cells);
-		for (int c = 0; c < NCOL; c++) {
-			pad(f, cells[c], c + 1 < NCOL ? w[c] : 0);
-			if (c + 1 < NCOL)
-				fputs("  ", f);
-		}
+		for (int c = 0; c < NCOL; c++)
+			if (show[c]) {
+				pad(f, cells[c], c < last ? w[c] : 0);
+				if (c < last)
+					fputs("  ", f);
+			}
 		if (rw->verify[0]) {
 			fputs(" [", f);
 			esc_term(f, rw->verify);
@@ -294,6 +375,11 @@ void report_summary(FILE *f, const struct plan *p, const struct options *o)
 		fprintf(f, "; dry run (%s): %zu would be acted on, %zu refused, %zu skipped; nothing touched\n",
 			method_name(o), cnt[RES_PLANNED], cnt[RES_REFUSED], cnt[RES_SKIPPED]);
 	else
-		fprintf(f, "; %s: %zu done, %zu failed, %zu refused, %zu skipped\n", method_name(o),
-			cnt[RES_DONE], cnt[RES_FAILED], cnt[RES_REFUSED], cnt[RES_SKIPPED]);
+		fprintf(f, "; %s: %zu done, %zu failed, %zu refused, %zu skipped%s\n", method_name(o),
+			cnt[RES_DONE], cnt[RES_FAILED], cnt[RES_REFUSED], cnt[RES_SKIPPED],
+			o->method == METHOD_DESTROY && cnt[RES_DONE] ? "; the owners keep their fds" : "");
+	if (method_info(o->method)->placeholder && (cnt[RES_PLANNED] || cnt[RES_DONE]))
+		fprintf(f, "sockreap: %s: each socket is closed inside its owner and its fd number kept by a "
+			   "placeholder that reads EOF until the application closes it (--free-fd frees the number "
+			   "instead, for programs that lost the fd)\n", method_name(o));
 }

@@ -65,18 +65,3 @@ ssize_t read_small_file(int dirfd, const char *path, char *buf, size_t size)
 	buf[n] = '\0';
 	return n;
 }
-
-int proc_status_field(const char *text, const char *name, char *out, size_t size)
-{
-	size_t nl = strlen(name);
-	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (strncmp(line, name, nl) != 0 || line[nl] != ':')
-			continue;
-		const char *v = line + nl + 1;
-		v += strspn(v, " \t");
-		size_t k = strcspn(v, "\n");
-		snprintf(out, size, "%.*s", (int)k, v);
-		return 0;
-	}
-	return -ENOENT;
-}

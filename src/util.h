@@ -58,8 +58,3 @@ void json_str(FILE *f, const char *s);
 /* Read a small file (e.g. under /proc) into buf, NUL-terminated, at most
  * size-1 bytes: bytes read, or -errno. */
 ssize_t read_small_file(int dirfd, const char *path, char *buf, size_t size);
-
-/* The value of field name ("State", "TracerPid", "CapEff") in the text of
- * a /proc/PID/status file, without the name and leading white space, into
- * out: 0, or -ENOENT when there is no such line. */
-int proc_status_field(const char *text, const char *name, char *out, size_t size);

@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_strndup(data, size);
 	struct epoll_watches w = { 0 };
-	if (procfd_parse_epoll_fdinfo(text, &w) == 0)
+	if (procfd_parse_epoll_fdinfo(text, 3, &w) == 0)
 		for (size_t i = 0; i < w.n; i++)
 			if (!epoll_watches_has(&w, w.v[i].fd, w.v[i].inode))
 				abort();

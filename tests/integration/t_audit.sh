@@ -217,6 +217,9 @@ test_audit_disk_full_results_lost() {
 	assert_whole_records "$TMP/audit.copy"
 	[[ $(grep -c '"phase":"intent"' "$TMP/audit.copy") -eq 10 ]] || fail "the intents are not all there"
 	[[ $(grep -c '"phase":"result"' "$TMP/audit.copy") -eq 0 ]] || fail "a result record appeared"
+	grep -q "warning: 10 verify records could not be written" "$TMP/err" ||
+		fail "no exact warning about the lost verify records"
+	[[ $(grep -c '"phase":"verify"' "$TMP/audit.copy") -eq 0 ]] || fail "a verify record appeared"
 	assert_only_leaks_closed
 	assert_all_threads_untraced "$BPID"
 }
