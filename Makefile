@@ -212,6 +212,8 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
 	$(FUZZ_CC) $(SR_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
 -include $(FUZZ_OBJS:.o=.d)
+# kept between runs (they are only prerequisites of pattern rules)
+.SECONDARY: $(FUZZ_OBJS)
 
 .PHONY: fuzz fuzz-build valgrind
 fuzz-build: $(FUZZ_BINS)

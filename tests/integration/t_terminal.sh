@@ -37,6 +37,17 @@ test_terminal_comm_escaped_in_table() {
 	assert_no_raw_controls "$OUT"
 }
 
+# After the default close, stderr counts the placeholders in each process
+# acted on, naming it by its comm: escaped like every other name.
+test_terminal_census_comm_escaped() {
+	evil_start
+	run_sockreap -4 --port "$PORT" --state close-wait --yes --audit-log "$TMP/audit.log"
+	assert_rc 0
+	grep -qF "pid $BPID ($EVIL_SHOWN): 3 of its" "$ERR" || fail "no escaped placeholder census line: $(cat "$ERR")"
+	assert_no_raw_controls "$ERR"
+	assert_no_raw_controls "$OUT"
+}
+
 # The plan shown before the prompt cannot be erased by the target's name.
 test_terminal_consent_plan_escaped() {
 	evil_start
