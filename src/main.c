@@ -336,6 +336,71 @@ static void print_census(const struct plan *p, const struct options *o)
 	}
 }
 
+/* Between the plan and acting: the environment, owners we cannot see,
+ * consent. -1 to go on, or the exit status (the rows refused and
+ * recorded). hidden holds the reason rows may point to. */
+static int gates(struct plan *p, const struct options *o, struct audit *a, bool acting, char *hidden,
+		 size_t size)
+{
+	const char *why = acting ? environment_problem(o) : NULL;
+	if (why) {
+		refuse_run(p, o, a, why);
+		report_print(stdout, p, o);
+		fprintf(stderr, "sockreap: cannot act: %s\n", why);
+		return EXIT_ENV;
+	}
+	bool fixable = false;
+	if (hidden_owners(p, o, &fixable, hidden, size) &&
+	    (fixable || o->verbose || (ownerless_rows(p) && !o->quiet))) {
+		if (!o->dry_run && fixable) {
+			refuse_run(p, o, a, hidden);
+			report_print(stdout, p, o);
+			fprintf(stderr, "sockreap: cannot act: %s\n", hidden);
+			return EXIT_ENV;
+		}
+		fprintf(stderr, "sockreap: warning: %s\n", hidden);
+	}
+	if (!acting || o->yes)
+		return -1;
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+		refuse_run(p, o, a, "no terminal to ask for consent on, and no --yes");
+		report_print(stdout, p, o);
+		fprintf(stderr, "sockreap: refusing to act without a terminal to ask on: add --yes to act, "
+				"or --dry-run to see the plan\n");
+		return EXIT_ENV;
+	}
+	report_print(stderr, p, o);
+	if (!consent(p, o)) {
+		refuse_run(p, o, a, "not confirmed at the prompt");
+		fprintf(stderr, "sockreap: not confirmed; nothing was touched\n");
+		return EXIT_PARTIAL;
+	}
+	return -1;
+}
+
+/* The status after acting: what the rows earned, unless the audit log
+ * stopped the run (intents lost: 4) or acting failed as a whole. */
+static int after_act(const struct plan *p, const struct audit *a, int r, int status)
+{
+	if (a->lost_intent) {
+		size_t done = 0;
+		for (size_t i = 0; i < p->n; i++)
+			done += p->rows[i].acted && p->rows[i].result == RES_DONE;
+		if (done)
+			fprintf(stderr, "sockreap: cannot write the audit log: %s; stopped after %zu action%s, "
+					"nothing more is done unlogged\n", strerror(a->lost_err), done, done == 1 ? "" : "s");
+		else
+			fprintf(stderr, "sockreap: cannot write the audit log: %s; nothing is done unlogged, "
+					"no action was taken\n", strerror(a->lost_err));
+		return EXIT_ENV;
+	}
+	if (r < 0 && !a->lost_result && !a->lost_verify) {
+		fprintf(stderr, "sockreap: %s\n", strerror(-r));
+		return EXIT_ENV;
+	}
+	return status;
+}
+
 static int run(const struct options *o)
 {
 	struct sock_list socks = { 0 };
@@ -345,6 +410,7 @@ static int run(const struct options *o)
 	_cleanup_free_ pid_t *anc = NULL;
 	size_t nanc = 0;
 	int r = 0, status;
+	char hidden[512];
 
 	if ((r = discover(o, &socks)) < 0)
 		return EXIT_ENV;
@@ -387,46 +453,8 @@ static int run(const struct options *o)
 
 	if (!open_log(&audit, log, &plan, o, acting, &status))
 		goto out;
-	if (acting) {
-		const char *why = environment_problem(o);
-		if (why) {
-			refuse_run(&plan, o, &audit, why);
-			report_print(stdout, &plan, o);
-			fprintf(stderr, "sockreap: cannot act: %s\n", why);
-			status = EXIT_ENV;
-			goto out;
-		}
-	}
-	char hidden[512];
-	bool fixable = false;
-	if (hidden_owners(&plan, o, &fixable, hidden, sizeof(hidden)) && (fixable || o->verbose || (ownerless_rows(&plan) && !o->quiet))) {
-		if (!o->dry_run && fixable) {
-			refuse_run(&plan, o, &audit, hidden);
-			report_print(stdout, &plan, o);
-			fprintf(stderr, "sockreap: cannot act: %s\n", hidden);
-			status = EXIT_ENV;
-			goto out;
-		}
-		fprintf(stderr, "sockreap: warning: %s\n", hidden);
-	}
-	if (acting && !o->yes) {
-		bool tty = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
-		if (!tty) {
-			refuse_run(&plan, o, &audit, "no terminal to ask for consent on, and no --yes");
-			report_print(stdout, &plan, o);
-			fprintf(stderr, "sockreap: refusing to act without a terminal to ask on: add --yes to act, "
-					"or --dry-run to see the plan\n");
-			status = EXIT_ENV;
-			goto out;
-		}
-		report_print(stderr, &plan, o);
-		if (!consent(&plan, o)) {
-			refuse_run(&plan, o, &audit, "not confirmed at the prompt");
-			fprintf(stderr, "sockreap: not confirmed; nothing was touched\n");
-			status = EXIT_PARTIAL;
-			goto out;
-		}
-	}
+	if ((status = gates(&plan, o, &audit, acting, hidden, sizeof(hidden))) >= 0)
+		goto out;
 
 	if (audit.fd >= 0 && (r = record_all(&audit, &plan, o, acting)) < 0) {
 		if (acting) {
@@ -448,25 +476,8 @@ static int run(const struct options *o)
 	}
 	report_print(stdout, &plan, o);
 	status = exit_status(&plan, o);
-	if (acting) {
-		if (audit.lost_intent) {
-			/* act_run stopped there: nothing more was touched */
-			size_t done = 0;
-			for (size_t i = 0; i < plan.n; i++)
-				done += plan.rows[i].acted && plan.rows[i].result == RES_DONE;
-			if (done)
-				fprintf(stderr, "sockreap: cannot write the audit log: %s; stopped after %zu action%s, "
-						"nothing more is done unlogged\n", strerror(audit.lost_err), done,
-					done == 1 ? "" : "s");
-			else
-				fprintf(stderr, "sockreap: cannot write the audit log: %s; nothing is done unlogged, "
-						"no action was taken\n", strerror(audit.lost_err));
-			status = EXIT_ENV;
-		} else if (r < 0 && !audit.lost_result && !audit.lost_verify) {
-			fprintf(stderr, "sockreap: %s\n", strerror(-r));
-			status = EXIT_ENV;
-		}
-	}
+	if (acting)
+		status = after_act(&plan, &audit, r, status);
 out:
 	if (!o->quiet) {
 		report_summary(stderr, &plan, o);
