@@ -30,5 +30,10 @@ int diag_parse_buf(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 int diag_dump(uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
 	      FILE *record);
 
+/* The same on an existing NETLINK_SOCK_DIAG socket, bound (netns.c makes
+ * one inside each namespace): the dump is of that socket's namespace. */
+int diag_dump_fd(int nlfd, uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
+		 FILE *record);
+
 int sock_list_push(struct sock_list *l, const struct sock *s);
 void sock_list_free(struct sock_list *l);
