@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "util.h"
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 /* Open-addressing hash set from inode to socket index: a /proc walk looks up
  * every socket fd of every process, so this must not be a list scan. */
@@ -28,6 +31,11 @@ static size_t inode_hash(uint64_t v)
 static int inode_set_init(struct inode_set *h, const struct sock_list *socks)
 {
 	size_t size = 16;
+	if (!socks) {
+		h->slot = NULL;
+		h->mask = 0;
+		return 0;
+	}
 	while (size < socks->n * 2)
 		size <<= 1;
 	h->slot = calloc(size, sizeof(*h->slot));
@@ -53,6 +61,8 @@ static int inode_set_init(struct inode_set *h, const struct sock_list *socks)
 
 static bool inode_set_get(const struct inode_set *h, uint64_t ino, size_t *sock)
 {
+	if (!h->slot)
+		return false;
 	for (size_t j = inode_hash(ino) & h->mask; h->slot[j].inode; j = (j + 1) & h->mask)
 		if (h->slot[j].inode == ino) {
 			*sock = h->slot[j].sock;
@@ -99,7 +109,97 @@ static void read_identity(int piddir, struct owner *o)
 		o->uid = st.st_uid;
 }
 
-static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct owner_list *out)
+/* What one scan needs besides its output. */
+struct scan_ctx {
+	const char *proc_root;
+	struct inode_set want, known;
+	bool hidden;                /* collect hidden fds */
+};
+
+/* The process's namespace and container, read once, on its first owner
+ * or hidden fd. */
+static int proc_info(int piddir, pid_t pid, struct owner_list *out, const struct owner_proc **ret)
+{
+	struct stat st;
+	int r = GROW(out->proc, out->capproc, out->nproc);
+	if (r < 0)
+		return r;
+	struct owner_proc *pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return -ENOMEM;
+	pr->pid = pid;
+	if (fstatat(piddir, "ns/net", &st, 0) == 0)
+		pr->netns = st.st_ino;
+	container_read(piddir, &pr->ctr);
+	out->proc[out->nproc++] = pr;
+	*ret = pr;
+	return 0;
+}
+
+/* TCP/UDP by the name sockfs gives the socket's file (the protocol's name:
+ * "TCP", "TCPv6", "UDP", "UDPv6"); false for every other kind. */
+static bool inet_kind(const char *proc_root, pid_t pid, const char *fdname, uint8_t *family, uint8_t *proto)
+{
+	char path[4096], name[32];
+	if (snprintf(path, sizeof(path), "%s/%d/fd/%s", proc_root, (int)pid, fdname) >= (int)sizeof(path))
+		return false;
+	ssize_t n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
+	if (n <= 0)
+		return false;
+	name[n] = '\0';
+	*family = strstr(name, "v6") ? AF_INET6 : AF_INET;
+	if (!strcmp(name, "TCP") || !strcmp(name, "TCPv6"))
+		*proto = IPPROTO_TCP;
+	else if (!strcmp(name, "UDP") || !strcmp(name, "UDPv6"))
+		*proto = IPPROTO_UDP;
+	else
+		return false;
+	return true;
+}
+
+/* Identity for a new owner or hidden fd of the process: the first one
+ * reads it, the rest copy it. */
+struct proc_seen {
+	bool read;
+	struct owner id;
+};
+
+static int fill_identity(int piddir, pid_t pid, struct proc_seen *seen, struct owner *o,
+			 struct owner_list *out)
+{
+	if (!seen->read) {
+		seen->id = (struct owner){ .pid = pid, .uid = (uid_t)-1 };
+		read_identity(piddir, &seen->id);
+		int r = proc_info(piddir, pid, out, &seen->id.proc);
+		if (r < 0)
+			return r;
+		seen->read = true;
+	}
+	o->uid = seen->id.uid;
+	o->proc = seen->id.proc;
+	memcpy(o->comm, seen->id.comm, sizeof(o->comm));
+	return 0;
+}
+
+static int hidden_fd(const struct scan_ctx *c, int piddir, pid_t pid, const char *fdname, int fd,
+		     uint64_t ino, struct proc_seen *seen, struct owner_list *out)
+{
+	uint8_t family, proto;
+	if (!inet_kind(c->proc_root, pid, fdname, &family, &proto))
+		return 0;
+	int r = GROW(out->hid, out->caphid, out->nhid);
+	if (r < 0)
+		return r;
+	struct hidden_fd *h = &out->hid[out->nhid];
+	*h = (struct hidden_fd){ .o = { .pid = pid, .fd = fd, .sock = SIZE_MAX }, .inode = ino,
+				 .family = family, .proto = proto };
+	if ((r = fill_identity(piddir, pid, seen, &h->o, out)) < 0)
+		return r;
+	out->nhid++;
+	return 0;
+}
+
+static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owner_list *out)
 {
 	int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fdd < 0)
@@ -110,6 +210,7 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 		return 0;
 	}
 	size_t first = out->n;
+	struct proc_seen seen = { 0 };
 	struct dirent *de;
 	int r = 0;
 	while ((de = readdir(d))) {
@@ -130,21 +231,24 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 			continue;
 		}
 		ino = socket_link_inode(link);
-		if (!ino || !inode_set_get(h, ino, &sock))
+		if (!ino)
 			continue;
+		if (!inode_set_get(&c->want, ino, &sock)) {
+			if (c->hidden && !inode_set_get(&c->known, ino, &sock) &&
+			    (r = hidden_fd(c, piddir, pid, de->d_name, (int)fdnum, ino, &seen, out)) < 0)
+				break;
+			continue;
+		}
 		if ((r = GROW(out->v, out->cap, out->n)) < 0)
 			break;
-		struct owner *o = &out->v[out->n++];
-		*o = (struct owner){ .pid = pid, .fd = (int)fdnum, .sock = sock, .uid = (uid_t)-1 };
-		if (out->n - 1 == first)
-			read_identity(piddir, o);
-		else {
-			o->uid = out->v[first].uid;
-			memcpy(o->comm, out->v[first].comm, sizeof(o->comm));
-		}
+		struct owner *o = &out->v[out->n];
+		*o = (struct owner){ .pid = pid, .fd = (int)fdnum, .sock = sock };
+		if ((r = fill_identity(piddir, pid, &seen, o, out)) < 0)
+			break;
+		out->n++;
 	}
 	closedir(d);
-	if (out->n == first)
+	if (out->n == first && !seen.read)
 		while (out->nep > 0 && out->ep[out->nep - 1].pid == pid)
 			out->nep--; /* owns nothing we want: its epoll sets do not matter */
 	return r;
@@ -158,18 +262,20 @@ static int owner_cmp(const void *a, const void *b)
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
+int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const struct sock_list *known,
+		    struct owner_list *out)
 {
-	struct inode_set h;
-	int r = inode_set_init(&h, socks);
-	if (r < 0)
+	struct scan_ctx c = { .proc_root = proc_root, .hidden = known != NULL };
+	int r = inode_set_init(&c.want, socks);
+	if (r < 0 || (r = inode_set_init(&c.known, known)) < 0) {
+		free(c.want.slot);
 		return r;
+	}
 
 	DIR *d = opendir(proc_root);
 	if (!d) {
 		r = -errno;
-		free(h.slot);
-		return r;
+		goto out;
 	}
 	size_t first = out->n;
 	struct dirent *de;
@@ -180,16 +286,23 @@ int procfd_scan(const char *proc_root, const struct sock_list *socks, struct own
 		int piddir = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (piddir < 0)
 			continue; /* exited meanwhile */
-		r = scan_pid(piddir, pid, &h, out);
+		r = scan_pid(&c, piddir, pid, out);
 		close(piddir);
 		if (r < 0)
 			break;
 	}
 	closedir(d);
-	free(h.slot);
 	if (r >= 0 && out->n > first)
 		qsort(out->v + first, out->n - first, sizeof(*out->v), owner_cmp);
+out:
+	free(c.want.slot);
+	free(c.known.slot);
 	return r < 0 ? r : 0;
+}
+
+int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
+{
+	return procfd_scan_all(proc_root, socks, NULL, out);
 }
 
 /* fdinfo of an epoll fd has one line per watched file:
@@ -265,6 +378,10 @@ bool procfd_fd_is(const char *proc_root, pid_t pid, int fd, uint64_t inode)
 
 void owner_list_free(struct owner_list *l)
 {
+	for (size_t i = 0; i < l->nproc; i++)
+		free(l->proc[i]);
+	free(l->proc);
+	free(l->hid);
 	free(l->v);
 	free(l->ep);
 	*l = (struct owner_list){ 0 };

@@ -14,11 +14,25 @@
  * socket: plan reads what it watches without walking the fds again. */
 struct epoll_fd { pid_t pid; int fd; };
 
+/* A TCP or UDP socket fd whose inode no dump of this run returned: the
+ * socket lives in a network namespace the run did not search. */
+struct hidden_fd {
+	struct owner o;   /* o.sock unused */
+	uint64_t inode;
+	uint8_t family, proto;
+};
+
 struct owner_list {
 	size_t n, cap;
 	struct owner *v;
 	size_t nep, capep;
 	struct epoll_fd *ep;
+	/* one per process that owns a wanted socket or holds a hidden one;
+	 * owners point at them, the list frees them */
+	size_t nproc, capproc;
+	struct owner_proc **proc;
+	size_t nhid, caphid;
+	struct hidden_fd *hid;
 };
 
 /* Append to out one owner per (pid, fd) whose link is socket:[inode] for the
@@ -28,6 +42,15 @@ struct owner_list {
  * Owners come out sorted by pid, then fd. 0 or -errno (only for errors that
  * make the whole scan meaningless: proc_root unreadable, out of memory). */
 int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out);
+
+/* procfd_scan, and in the same pass every TCP/UDP socket fd whose inode is
+ * in neither socks nor known (every socket the run's dumps returned,
+ * matching or not) goes to out->hid. Which protocol an unknown socket is
+ * comes from its "system.sockprotoname" attribute (one getxattr, no open):
+ * unix and netlink sockets are left out. Each owner and hidden fd gets its
+ * process's owner_proc (namespace, container). */
+int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const struct sock_list *known,
+		    struct owner_list *out);
 
 /* What pid's epoll instances epfds (as procfd_scan found them) watch, from
  * <proc_root>/<pid>/fdinfo/<epfd>: (fd, inode) pairs appended to out. */
