@@ -395,3 +395,30 @@ bool container_match_pod(const struct container *c, const char *arg)
 		return true;
 	return c->pod_uid[0] && !strncmp(c->pod_uid, arg, strlen(arg));
 }
+
+static void json_member(FILE *f, const char *key, const char *v, bool *first)
+{
+	if (!*v)
+		return;
+	fprintf(f, "%s\"%s\":", *first ? "" : ",", key);
+	json_str(f, v);
+	*first = false;
+}
+
+void container_json(FILE *f, const struct container *c)
+{
+	bool first = true;
+	if (!c || (!c->runtime[0] && !c->pod_uid[0])) {
+		fputs("null", f);
+		return;
+	}
+	fputc('{', f);
+	json_member(f, "runtime", c->runtime, &first);
+	json_member(f, "id", c->id, &first);
+	json_member(f, "name", c->name, &first);
+	json_member(f, "pod_uid", c->pod_uid, &first);
+	json_member(f, "pod_name", c->pod_name, &first);
+	json_member(f, "pod_namespace", c->pod_ns, &first);
+	json_member(f, "cgroup", c->cgroup, &first);
+	fputc('}', f);
+}

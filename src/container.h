@@ -50,6 +50,10 @@ void container_read(int piddir, struct container *c);
 /* "docker:3f2a9c81e0b1" (runtime:id, id cut to 12) into buf; "" when none. */
 void container_short(const struct container *c, char *buf, size_t size);
 
+/* c as a JSON object ("null" when there is no container, pod or service). */
+#include <stdio.h>
+void container_json(FILE *f, const struct container *c);
+
 /* Does c match a --container argument: a prefix of the id (optionally
  * "runtime:" first), or the container name? */
 bool container_match(const struct container *c, const char *arg);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "netns.h"
 #include "util.h"
 
 const char *action_name(const struct plan *p, const struct row *rw, const struct options *o)
@@ -15,6 +16,26 @@ static void errno_name(int err, char *buf, size_t size)
 {
 	const char *n = err ? strerrorname_np(err) : NULL;
 	snprintf(buf, size, "%s", n ? n : "");
+}
+
+void report_netns_json(FILE *f, uint64_t netns)
+{
+	const char *name = netns ? netns_name(netns) : NULL;
+	if (netns)
+		fprintf(f, "\"netns\":%llu,\"netns_name\":", (unsigned long long)netns);
+	else
+		fputs("\"netns\":null,\"netns_name\":", f);
+	json_str(f, name);
+	fputc(',', f);
+}
+
+void report_owner_proc_json(FILE *f, const struct owner_proc *pr)
+{
+	if (pr && pr->ctr.nspid)
+		fprintf(f, ",\"nspid\":%d,\"container\":", (int)pr->ctr.nspid);
+	else
+		fputs(",\"nspid\":null,\"container\":", f);
+	container_json(f, pr ? &pr->ctr : NULL);
 }
 
 void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
@@ -31,11 +52,13 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 		sock_proto_name(s), s->family == AF_INET6 ? "ipv6" : "ipv4", sock_state_name(s),
 		local, peer, (unsigned long long)s->inode, (unsigned long long)s->cookie, s->uid,
 		s->rqueue, s->wqueue);
+	report_netns_json(f, s->netns);
 	if (ow) {
 		fprintf(f, "\"pid\":%d,\"fd\":%d,\"comm\":", (int)ow->pid, ow->fd);
 		json_str(f, ow->comm);
+		report_owner_proc_json(f, ow->proc);
 	} else
-		fputs("\"pid\":null,\"fd\":null,\"comm\":null", f);
+		fputs("\"pid\":null,\"fd\":null,\"comm\":null,\"nspid\":null,\"container\":null", f);
 	fprintf(f, ",\"owners\":%u,\"epoll\":%s,\"action\":\"%s\",\"result\":\"%s\",\"reason\":",
 		rw->nowners, rw->epoll ? "true" : "false", action_name(p, rw, o), result_name(rw->result));
 	json_str(f, rw->reason);
@@ -75,7 +98,41 @@ static void result_text(const struct row *rw, char *buf, size_t size)
 		snprintf(buf, size, "%s", result_name(rw->result));
 }
 
-enum { COL_PROTO, COL_STATE, COL_LOCAL, COL_PEER, COL_OWNER, COL_ACTION, COL_RESULT, NCOL };
+enum { COL_PROTO, COL_STATE, COL_LOCAL, COL_PEER, COL_NETNS, COL_OWNER, COL_CONTAINER, COL_ACTION,
+       COL_RESULT, NCOL };
+
+/* The namespace column: its /run/netns name, else its inode. */
+static void netns_cell(uint64_t netns, char *buf, size_t size)
+{
+	const char *name = netns ? netns_name(netns) : NULL;
+	if (name)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)netns);
+}
+
+static void container_cell(const struct plan *p, const struct row *rw, char *buf, size_t size)
+{
+	const struct owner_proc *pr = rw->owner >= 0 ? p->owners.v[rw->owner].proc : NULL;
+	container_short(pr ? &pr->ctr : NULL, buf, size);
+	if (!buf[0])
+		snprintf(buf, size, "-");
+}
+
+/* NETNS and CONTAINER only when they say something: some socket outside
+ * sockreap's own namespace, some owner in a container. */
+static void optional_columns(const struct plan *p, bool show[NCOL])
+{
+	for (int c = 0; c < NCOL; c++)
+		show[c] = c != COL_NETNS && c != COL_CONTAINER;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct row *rw = &p->rows[i];
+		uint64_t ns = p->socks.v[rw->sock].netns;
+		const struct owner_proc *pr = rw->owner >= 0 ? p->owners.v[rw->owner].proc : NULL;
+		show[COL_NETNS] |= ns && ns != netns_self();
+		show[COL_CONTAINER] |= pr && (pr->ctr.runtime[0] || pr->ctr.pod_uid[0]);
+	}
+}
 
 static void row_cells(const struct plan *p, const struct row *rw, const struct options *o,
 		      char cells[NCOL][96])
@@ -85,7 +142,9 @@ static void row_cells(const struct plan *p, const struct row *rw, const struct o
 	snprintf(cells[COL_STATE], 96, "%s", sock_state_name(s));
 	sock_addr_format(s, true, cells[COL_LOCAL], 96);
 	sock_addr_format(s, false, cells[COL_PEER], 96);
+	netns_cell(s->netns, cells[COL_NETNS], 96);
 	owner_text(p, rw, cells[COL_OWNER], 96);
+	container_cell(p, rw, cells[COL_CONTAINER], 96);
 	snprintf(cells[COL_ACTION], 96, "%s", action_name(p, rw, o));
 	result_text(rw, cells[COL_RESULT], 96);
 }
@@ -110,10 +169,11 @@ static void print_backtraces(FILE *f, const struct plan *p)
 
 void report_print(FILE *f, const struct plan *p, const struct options *o)
 {
-	static const char *const head[NCOL] = { "PROTO", "STATE", "LOCAL", "PEER", "OWNER(comm/pid/fd)",
-						"ACTION", "RESULT" };
+	static const char *const head[NCOL] = { "PROTO", "STATE", "LOCAL", "PEER", "NETNS", "OWNER(comm/pid/fd)",
+						"CONTAINER", "ACTION", "RESULT" };
 	char cells[NCOL][96];
 	int w[NCOL];
+	bool show[NCOL];
 
 	if (o->json) {
 		for (size_t i = 0; i < p->n; i++) {
@@ -123,6 +183,7 @@ void report_print(FILE *f, const struct plan *p, const struct options *o)
 		}
 		return;
 	}
+	optional_columns(p, show);
 	for (int c = 0; c < NCOL; c++)
 		w[c] = (int)strlen(head[c]);
 	for (size_t i = 0; i < p->n; i++) {
@@ -131,12 +192,14 @@ void report_print(FILE *f, const struct plan *p, const struct options *o)
 			w[c] = MAX(w[c], (int)strlen(cells[c]));
 	}
 	for (int c = 0; c < NCOL; c++)
-		fprintf(f, "%-*s%s", c + 1 < NCOL ? w[c] : 0, head[c], c + 1 < NCOL ? "  " : "\n");
+		if (show[c])
+			fprintf(f, "%-*s%s", c + 1 < NCOL ? w[c] : 0, head[c], c + 1 < NCOL ? "  " : "\n");
 	for (size_t i = 0; i < p->n; i++) {
 		const struct row *rw = &p->rows[i];
 		row_cells(p, rw, o, cells);
 		for (int c = 0; c < NCOL; c++)
-			fprintf(f, "%-*s%s", c + 1 < NCOL ? w[c] : 0, cells[c], c + 1 < NCOL ? "  " : "");
+			if (show[c])
+				fprintf(f, "%-*s%s", c + 1 < NCOL ? w[c] : 0, cells[c], c + 1 < NCOL ? "  " : "");
 		if (rw->reason)
 			fprintf(f, ": %s", rw->reason);
 		if (rw->verify[0])

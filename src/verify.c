@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "netns.h"
 #include "procfd.h"
 #include "util.h"
 
@@ -14,6 +15,32 @@ static int cookie_cmp(const void *a, const void *b)
 {
 	const struct sock *x = a, *y = b;
 	return (x->cookie > y->cookie) - (x->cookie < y->cookie);
+}
+
+/* One dump of family/proto in each network namespace the plan's sockets
+ * were found in (netns 0, from fixtures: our own), so a socket in a
+ * container is looked up where it lives. Cookies are unique across
+ * namespaces, so the dumps simply go into one list. */
+static int dump_in_namespaces(const struct plan *p, uint8_t family, uint8_t proto, struct sock_list *out)
+{
+	_cleanup_free_ uint64_t *done = malloc((p->socks.n + 1) * sizeof(*done));
+	size_t ndone = 0;
+	if (!done)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->socks.n; i++) {
+		uint64_t ns = p->socks.v[i].netns;
+		bool seen = false;
+		for (size_t j = 0; j < ndone && !seen; j++)
+			seen = done[j] == ns;
+		if (seen)
+			continue;
+		done[ndone++] = ns;
+		int r = ns ? netns_dump(ns, family, proto, SK_ALL_STATES, out)
+			   : diag_dump(family, proto, SK_ALL_STATES, out, NULL);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* Every socket of the families and protocols the rows involve, in any
@@ -26,7 +53,7 @@ static int dump_after(const struct plan *p, struct sock_list *out)
 			bool needed = false;
 			for (size_t i = 0; i < p->socks.n && !needed; i++)
 				needed = p->socks.v[i].family == fam[f] && p->socks.v[i].proto == proto[k];
-			int r = needed ? diag_dump(fam[f], proto[k], SK_ALL_STATES, out, NULL) : 0;
+			int r = needed ? dump_in_namespaces(p, fam[f], proto[k], out) : 0;
 			if (r < 0)
 				return r;
 		}
