@@ -15,6 +15,9 @@
 #include "audit.h"
 #include "cli.h"
 #include "diag.h"
+#include "discover.h"
+#include "explain.h"
+#include "netns.h"
 #include "plan.h"
 #include "procfd.h"
 #include "report.h"
@@ -23,38 +26,6 @@
 enum { EXIT_MATCH = 0, EXIT_NOMATCH = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_ENV = 4 };
 
 #define PROC_ROOT "/proc"
-
-static int discover(const struct options *o, struct sock_list *out)
-{
-	static const uint8_t families[] = { AF_INET, AF_INET6 };
-	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
-	struct sock_list all = { 0 };
-
-	for (size_t f = 0; f < ARRAY_SIZE(families); f++)
-		for (size_t p = 0; p < ARRAY_SIZE(protos); p++) {
-			if (!query_wants(&o->q, families[f], protos[p]))
-				continue;
-			int r = diag_dump(families[f], protos[p], query_states(&o->q), &all, NULL);
-			if (r < 0) {
-				fprintf(stderr, "sockreap: sock_diag dump of %s%s sockets failed: %s%s\n",
-					protos[p] == IPPROTO_TCP ? "tcp" : "udp", families[f] == AF_INET6 ? "6" : "",
-					strerror(-r),
-					r == -ENOENT || r == -EPROTONOSUPPORT || r == -EOPNOTSUPP
-						? " (is the kernel's inet_diag/udp_diag available? try modprobe inet_diag udp_diag)"
-						: "");
-				sock_list_free(&all);
-				return r;
-			}
-		}
-	/* The kernel filtered by state; everything else is filtered here. */
-	for (size_t i = 0; i < all.n; i++)
-		if (query_match_sock(&o->q, &all.v[i]) && sock_list_push(out, &all.v[i]) < 0) {
-			sock_list_free(&all);
-			return -ENOMEM;
-		}
-	sock_list_free(&all);
-	return 0;
-}
 
 /* Bit 19 of CapEff: CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
  * from) processes of other users. */
@@ -143,32 +114,65 @@ static int record_all(struct audit *a, const struct plan *p, const struct option
 	return audit_flush(a);
 }
 
+/* What discovery could not search: namespaces it could not enter, and
+ * (by default) sockets processes hold in namespaces it did not search. */
+static void discovery_warnings(const struct discovery *d, const struct options *o, bool after)
+{
+	char hint[400];
+	if (!after) {
+		for (size_t i = 0; i < d->nskipped; i++)
+			fprintf(stderr, "sockreap: warning: cannot enter network namespace net:[%llu]%s: %s; "
+					"its sockets were not searched\n",
+				(unsigned long long)d->skipped[i].ino, d->skipped[i].pid ? " (a process's)" : "",
+				strerror(d->skipped[i].err));
+		return;
+	}
+	if (!o->quiet && discover_hint(d, hint, sizeof(hint)))
+		fprintf(stderr, "sockreap: %s\n", hint);
+}
+
+/* --verbose: say which namespace sockreap itself is in now; only a
+ * short-lived helper thread ever entered the others. */
+static void verbose_own_netns(void)
+{
+	char link[64] = "";
+	ssize_t n = readlink(PROC_ROOT "/self/ns/net", link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	fprintf(stderr, "sockreap: own network namespace %s at the end (net:[%llu] at the start), %zu searched\n",
+		link, (unsigned long long)netns_self(), netns_searched());
+}
+
 static int run(const struct options *o)
 {
-	struct sock_list socks = { 0 };
-	struct owner_list owners = { 0 };
+	struct discovery disc;
 	struct plan plan = { 0 };
 	struct audit audit = { .fd = -1 };
 	_cleanup_free_ pid_t *anc = NULL;
 	size_t nanc = 0;
+	char derr[512] = "";
 	int r, status;
 
-	if ((r = discover(o, &socks)) < 0)
-		return EXIT_ENV;
-	if ((r = procfd_scan(PROC_ROOT, &socks, &owners)) < 0) {
-		fprintf(stderr, "sockreap: cannot read %s: %s\n", PROC_ROOT, strerror(-r));
-		sock_list_free(&socks);
-		return EXIT_ENV;
+	if ((r = discover_run(o, PROC_ROOT, &disc, derr, sizeof(derr))) < 0) {
+		fprintf(stderr, "sockreap: %s\n", derr);
+		netns_reset();
+		return r == -EINVAL ? EXIT_USAGE : EXIT_ENV;
 	}
+	discovery_warnings(&disc, o, false);
 	if (plan_ancestors(PROC_ROOT, getpid(), &anc, &nanc) < 0)
 		nanc = 0;
 	struct plan_env env = { .proc_root = PROC_ROOT, .self = getpid(), .ancestors = anc, .nancestors = nanc };
-	if ((r = plan_build(&plan, &socks, &owners, o, &env)) < 0) {
+	if ((r = plan_build(&plan, &disc.socks, &disc.owners, o, &env)) < 0) {
 		fprintf(stderr, "sockreap: %s\n", strerror(-r));
-		sock_list_free(&socks);
-		owner_list_free(&owners);
+		discovery_free(&disc);
 		plan_free(&plan);
+		netns_reset();
 		return EXIT_ENV;
+	}
+	if (o->explain) {
+		/* read-only, always: no consent, no audit record, no attach */
+		explain_print(stdout, &plan, o);
+		status = plan.n ? EXIT_MATCH : EXIT_NOMATCH;
+		goto out;
 	}
 
 	const char *log = o->audit_log ? o->audit_log : AUDIT_DEFAULT_PATH;
@@ -236,11 +240,18 @@ static int run(const struct options *o)
 		status = EXIT_ENV;
 	}
 out:
-	if (!o->quiet)
+	if (!o->quiet && o->explain)
+		explain_summary(stderr, &plan);
+	else if (!o->quiet)
 		report_summary(stderr, &plan, o);
+	discovery_warnings(&disc, o, true);
+	if (o->verbose)
+		verbose_own_netns();
 	fflush(stdout);
 	audit_close(&audit);
 	plan_free(&plan);
+	discovery_free(&disc);
+	netns_reset();
 	return status;
 }
 

@@ -24,6 +24,7 @@ struct query {
 	struct cidr_list src, dst;
 	struct u64_list pid, uid, inode;
 	struct str_list comm;
+	struct str_list container, pod; /* owner filters on container identity */
 };
 
 /* Each parser appends to its list and returns 0, or -EINVAL for a malformed
@@ -44,7 +45,8 @@ uint32_t query_states(const struct query *q);
 bool query_wants(const struct query *q, uint8_t family, uint8_t proto);
 /* Does the socket itself pass every socket-level filter? */
 bool query_match_sock(const struct query *q, const struct sock *s);
-/* Are there owner-level filters (pid, comm)? Then ownerless sockets fail. */
+/* Are there owner-level filters (pid, comm, container, pod)? Then
+ * ownerless sockets fail. */
 bool query_has_owner_filter(const struct query *q);
 bool query_match_owner(const struct query *q, const struct owner *o);
 void query_free(struct query *q);
