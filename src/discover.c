@@ -334,7 +334,11 @@ static int count_hidden(struct run *r)
 		pids[np++] = h->o.pid;
 		if (!d->hidden_pid || h->o.pid < d->hidden_pid) {
 			d->hidden_pid = h->o.pid;
-			memcpy(d->hidden_comm, h->o.comm, sizeof(d->hidden_comm));
+			/* another user's name, for a terminal: printable only */
+			for (size_t k = 0; k < sizeof(d->hidden_comm); k++) {
+				unsigned char ch = (unsigned char)h->o.comm[k];
+				d->hidden_comm[k] = ch && (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
+			}
 		}
 	}
 	if (np)
