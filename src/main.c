@@ -120,11 +120,13 @@ static void discovery_warnings(const struct discovery *d, const struct options *
 {
 	char hint[400];
 	if (!after) {
-		for (size_t i = 0; i < d->nskipped; i++)
-			fprintf(stderr, "sockreap: warning: cannot enter network namespace net:[%llu]%s: %s; "
+		for (size_t i = 0; i < d->nskipped && i < 3; i++)
+			fprintf(stderr, "sockreap: warning: cannot enter network namespace net:[%llu] (pid %d's): %s; "
 					"its sockets were not searched\n",
-				(unsigned long long)d->skipped[i].ino, d->skipped[i].pid ? " (a process's)" : "",
-				strerror(d->skipped[i].err));
+				(unsigned long long)d->skipped[i].ino, (int)d->skipped[i].pid, strerror(d->skipped[i].err));
+		if (d->nskipped > 3)
+			fprintf(stderr, "sockreap: warning: ... and %zu more network namespaces that could not be "
+					"entered\n", d->nskipped - 3);
 		return;
 	}
 	if (!o->quiet && discover_hint(d, hint, sizeof(hint)))

@@ -31,8 +31,8 @@ struct netns {
 };
 
 /* Start a run: remember the /proc and /run/netns roots (tests may point
- * them elsewhere), register sockreap's own namespace and read the names
- * under run_netns. 0 or -errno (our own namespace unreadable). */
+ * them elsewhere), register sockreap's own namespace (inode 0 if its file
+ * cannot be read) and read the names under run_netns. 0 or -ENOMEM. */
 int netns_init(const char *proc_root, const char *run_netns);
 /* Close every socket and forget the set. */
 void netns_reset(void);
