@@ -119,6 +119,16 @@ static int dump_pending(struct run *r)
 							? " (is the kernel's inet_diag/udp_diag available? try modprobe inet_diag udp_diag)"
 							: "");
 			}
+		if (query_wants(q, AF_UNIX, 0)) {
+			/* every state: the peers' names come from the same dump */
+			e = netns_dump(ino, AF_UNIX, 0, SK_ALL_STATES, &r->all);
+			if (e < 0)
+				return errf(r, e, "unix_diag dump of unix sockets in net:[%llu] failed: %s%s",
+					    (unsigned long long)ino, strerror(-e),
+					    e == -ENOENT || e == -EOPNOTSUPP
+						? " (is the kernel's unix_diag available? try modprobe unix_diag)"
+						: "");
+		}
 		/* the kernel filtered by state; everything else is filtered here */
 		for (size_t i = start; i < r->all.n; i++)
 			if (query_match_sock(q, &r->all.v[i]) && (e = sock_list_push(&r->d->socks, &r->all.v[i])) < 0)
@@ -356,6 +366,8 @@ int discover_run(const struct options *o, const char *proc_root, struct discover
 	bool all = o->all_netns || (o->explain && !owner_mode);
 	struct run r = { .o = o, .proc_root = proc_root, .d = ret, .known = !o->netns.n, .err = err,
 			 .errlen = errlen };
+	_cleanup_free_ uint64_t *peers = NULL;
+	size_t npeers = 0;
 	int e;
 
 	*ret = (struct discovery){ 0 };
@@ -382,7 +394,17 @@ int discover_run(const struct options *o, const char *proc_root, struct discover
 	}
 	if ((e = dump_pending(&r)) < 0)
 		goto out;
-	if ((e = procfd_scan_all(proc_root, &ret->socks, r.known ? &r.all : NULL, &ret->owners)) < 0) {
+	/* "who is on the other end": the peers' owners come from the same pass */
+	peers = malloc((ret->socks.n + 1) * sizeof(*peers));
+	if (!peers) {
+		e = -ENOMEM;
+		errf(&r, e, "%s", strerror(-e));
+		goto out;
+	}
+	for (size_t i = 0; i < ret->socks.n; i++)
+		if (ret->socks.v[i].family == AF_UNIX && ret->socks.v[i].peer_inode)
+			peers[npeers++] = ret->socks.v[i].peer_inode;
+	if ((e = procfd_scan_all(proc_root, &ret->socks, peers, npeers, r.known ? &r.all : NULL, &ret->owners)) < 0) {
 		errf(&r, e, "cannot read %s: %s", proc_root, strerror(-e));
 		goto out;
 	}

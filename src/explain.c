@@ -439,6 +439,14 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 	case W_UDP_SERVER:
 		snprintf(w->what, sizeof(w->what), "Bound UDP socket on %s, no peer (a server): held by %s.", addr,
 			 who);
+		/* refused like a listener: the same way out */
+		if (rw->result == RES_REFUSED && rw->reason && strstr(rw->reason, "--allow-listen")) {
+			snprintf(w->todo, sizeof(w->todo),
+				 "This is a service's socket: sockreap refuses it unless allowed. If that process must "
+				 "let go of port %u (it stops receiving there):", a->port);
+			sockreap_cmd(c, a, "--allow-listen", w->cmd, sizeof(w->cmd));
+			return;
+		}
 		break;
 	case W_CLOSE_WAIT:
 		snprintf(w->what, sizeof(w->what),

@@ -397,7 +397,8 @@ int netns_dump(uint64_t ino, uint8_t family, uint8_t proto, uint32_t states, str
 	if (e->nlfd < 0)
 		return e->err ? e->err : -EBADF;
 	size_t start = out->n;
-	int r = diag_dump_fd(e->nlfd, family, proto, states, out, NULL);
+	int r = family == AF_UNIX ? diag_dump_unix_fd(e->nlfd, states, out, NULL)
+				  : diag_dump_fd(e->nlfd, family, proto, states, out, NULL);
 	e->searched = true;
 	for (size_t i = start; i < out->n; i++)
 		out->v[i].netns = ino;

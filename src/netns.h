@@ -62,8 +62,9 @@ int netns_add_all(void);
  * only on -ENOMEM or when no thread can be started. */
 int netns_open_sockets(void);
 
-/* Dump sockets (as diag_dump) inside the namespace ino, appending to out
- * with each socket's netns set to ino. -ENOENT unknown namespace, its err
+/* Dump sockets (as diag_dump; family AF_UNIX: as diag_dump_unix, proto
+ * ignored) inside the namespace ino, appending to out with each socket's
+ * netns set to ino. -ENOENT unknown namespace, its err
  * when it could not be entered. */
 int netns_dump(uint64_t ino, uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out);
 

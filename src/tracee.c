@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "procinfo.h"
 #include "util.h"
 
 static int ret_errno(long r)
@@ -91,9 +92,42 @@ static int real_setsigmask(pid_t tid, uint64_t mask)
 	return ret_errno(ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask));
 }
 
-static int real_resume(pid_t tid, bool step, int sig)
+static int real_resume(pid_t tid, bool to_syscall, int sig)
 {
-	return ret_errno(ptrace(step ? PTRACE_SINGLESTEP : PTRACE_CONT, tid, 0, sig));
+	return ret_errno(ptrace(to_syscall ? PTRACE_SYSCALL : PTRACE_CONT, tid, 0, sig));
+}
+
+static int real_getregset(pid_t tid, int type, void *buf, size_t *len)
+{
+	struct iovec iov = { buf, *len };
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)(long)type, &iov) < 0)
+		return -errno;
+	*len = iov.iov_len;
+	return 0;
+}
+
+static int real_read_status(pid_t pid, char **text)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return -ENOMEM;
+	char chunk[4096];
+	size_t k;
+	while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, k, m);
+	if (fclose(m) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*text = buf;
+	return 0;
 }
 
 static int real_detach(pid_t tid, int sig)
@@ -183,24 +217,52 @@ static int real_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len)
 	return mem_io(pid, addr, (void *)buf, len, true);
 }
 
+static int int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+static int real_list_fds(pid_t pid, int **fds, size_t *n)
+{
+	char path[64];
+	size_t cap = 0;
+	int *v = NULL;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	*n = 0;
+	while ((de = readdir(d))) {
+		uint64_t fd;
+		if (parse_u64(de->d_name, INT32_MAX, &fd) < 0)
+			continue;
+		if (GROW(v, cap, *n) < 0) {
+			closedir(d);
+			free(v);
+			return -ENOMEM;
+		}
+		v[(*n)++] = (int)fd;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), int_cmp);
+	*fds = v;
+	return 0;
+}
+
+static int real_start_time(pid_t pid, uint64_t *ticks)
+{
+	return procinfo_pid_start_time("/proc", pid, ticks, NULL);
+}
+
+/* The whole file, however long (see procinfo.h): a field missing because
+ * a buffer was short would make the engine misjudge the target. */
 static int real_status_field(pid_t pid, const char *name, char *out, size_t size)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	size_t nl = strlen(name);
-	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (strncmp(line, name, nl) != 0 || line[nl] != ':')
-			continue;
-		const char *v = line + nl + 1;
-		v += strspn(v, " \t");
-		size_t k = strcspn(v, "\n");
-		snprintf(out, size, "%.*s", (int)k, v);
-		return 0;
-	}
-	return -ENOENT;
+	return procinfo_pid_status_field("/proc", pid, name, out, size);
 }
 
 const struct tracee_ops tracee_real = {
@@ -219,4 +281,8 @@ const struct tracee_ops tracee_real = {
 	.read_mem = real_read_mem,
 	.write_mem = real_write_mem,
 	.status_field = real_status_field,
+	.getregset = real_getregset,
+	.read_status = real_read_status,
+	.list_fds = real_list_fds,
+	.start_time = real_start_time,
 };

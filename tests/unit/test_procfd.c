@@ -18,6 +18,7 @@ static char *build_tree(void)
 	/* pid 20: two sockets, one dup'ed; other kinds of fds */
 	fx_file(root, "20/comm", "nginx\n");
 	fx_file(root, "20/status", "Name: nginx\n");
+	fx_file(root, "20/stat", "20 (nginx) S 1 20 20 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 4242 0 0\n");
 	fx_link(root, "20/fd/0", "/dev/null");
 	fx_link(root, "20/fd/3", "socket:[100]");
 	fx_link(root, "20/fd/4", "pipe:[5]");
@@ -30,6 +31,7 @@ static char *build_tree(void)
 	fx_file(root, "7/comm", "worker\n");
 	fx_file(root, "7/status", "Name: worker\n");
 	fx_link(root, "7/fd/6", "socket:[100]");
+	fx_link(root, "7/fd/8", "anon_inode:[io_uring]"); /* may hold socket 100 too */
 	/* pid 30: vanished (no fd directory), pid 31: fd dir but dangling */
 	fx_file(root, "30/comm", "gone\n");
 	fx_link(root, "31/fd/3", "socket:[300]");
@@ -51,9 +53,10 @@ static void test_scan(void **state)
 	add_sock(&socks, 300);
 
 	assert_int_equal(procfd_scan(root, &socks, &own), 0);
-	static const struct { int pid, fd; size_t sock; const char *comm; } want[] = {
-		{ 7, 6, 0, "worker" }, { 20, 3, 0, "nginx" }, { 20, 5, 2, "nginx" }, { 20, 9, 0, "nginx" },
-		{ 31, 3, 3, "" },
+	/* the start time is kept to recognise the process later (0: no stat) */
+	static const struct { int pid, fd; size_t sock; const char *comm; uint64_t start; } want[] = {
+		{ 7, 6, 0, "worker", 0 }, { 20, 3, 0, "nginx", 4242 }, { 20, 5, 2, "nginx", 4242 },
+		{ 20, 9, 0, "nginx", 4242 }, { 31, 3, 3, "", 0 },
 	};
 	assert_int_equal(own.n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < own.n; i++) {
@@ -61,6 +64,8 @@ static void test_scan(void **state)
 		assert_int_equal(own.v[i].fd, want[i].fd);
 		assert_int_equal(own.v[i].sock, want[i].sock);
 		assert_string_equal(own.v[i].comm, want[i].comm);
+		assert_int_equal(own.v[i].start_time, want[i].start);
+		assert_int_equal(own.v[i].io_uring, want[i].pid == 7);
 	}
 	/* the scan notes epoll fds of owning processes, for plan */
 	assert_int_equal(own.nep, 1);
@@ -71,6 +76,35 @@ static void test_scan(void **state)
 	assert_false(procfd_fd_is(root, 20, 4, 5));
 	assert_false(procfd_fd_is(root, 30, 3, 100));
 
+	owner_list_free(&own);
+	sock_list_free(&socks);
+	fx_remove(root);
+}
+
+/* Peers' owners come from the same pass: a peer inode not among the
+ * sockets is found, one that is among them lands in both lists. */
+static void test_scan_peers(void **state)
+{
+	char *root = build_tree();
+	struct sock_list socks = { 0 };
+	struct owner_list own = { 0 };
+	add_sock(&socks, 200);
+	const uint64_t peers[] = { 100, 200, 0, 777 };
+
+	assert_int_equal(procfd_scan_peers(root, &socks, peers, 4, &own), 0);
+	assert_int_equal(own.n, 1);
+	assert_int_equal(own.v[0].inode, 200);
+	size_t first, n = procfd_peer_owners(&own, 100, &first);
+	assert_int_equal(n, 3); /* 7/6, 20/3, 20/9 */
+	assert_int_equal(own.peer[first].pid, 7);
+	assert_string_equal(own.peer[first].comm, "worker");
+	assert_int_equal(own.peer[first + 1].fd, 3);
+	assert_int_equal(own.peer[first + 2].fd, 9);
+	assert_int_equal(own.peer[first + 2].inode, 100);
+	assert_int_equal(procfd_peer_owners(&own, 200, &first), 1);
+	assert_int_equal(own.peer[first].fd, 5);
+	assert_int_equal(procfd_peer_owners(&own, 777, &first), 0);
+	assert_int_equal(procfd_peer_owners(&own, 0, &first), 0);
 	owner_list_free(&own);
 	sock_list_free(&socks);
 	fx_remove(root);
@@ -139,6 +173,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan), cmocka_unit_test(test_scan_missing_root),
+		cmocka_unit_test(test_scan_peers),
 		cmocka_unit_test(test_scan_many), cmocka_unit_test(test_epoll),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
