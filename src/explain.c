@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "escape.h"
 #include "netns.h"
 #include "report.h"
 #include "util.h"
@@ -539,9 +540,12 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 
 /* text wrapped at 78 columns: the first line after first, the rest after
  * rest */
-static void print_wrapped(FILE *f, const char *first, const char *rest, const char *text)
+static void print_wrapped(FILE *f, const char *first, const char *rest, const char *raw)
 {
 	const size_t width = 78;
+	char text[4096];
+	/* comm, container and namespace names come from other processes */
+	esc_term_buf(text, sizeof(text), raw);
 	size_t il = strlen(first), col = il;
 	fputs(first, f);
 	for (const char *p = text; *p;) {
@@ -567,7 +571,9 @@ static void print_header(const struct ctx *c, const struct item *it)
 	const struct sock *s = sk(c, it);
 	char label[300];
 	ns_label(s->netns, label, sizeof(label));
-	fprintf(c->f, "Port %u/%s, in %s:\n", it->port, sock_proto_name(s), label);
+	fprintf(c->f, "Port %u/%s, in ", it->port, sock_proto_name(s));
+	esc_term(c->f, label);
+	fputs(":\n", c->f);
 	if (s->netns != netns_self() && listener_in_ns(c, s->proto, it->port, s->netns) &&
 	    !listener_in_ns(c, s->proto, it->port, netns_self()))
 		print_wrapped(c->f, "  ", "  ",
@@ -594,8 +600,11 @@ static void print_text(const struct ctx *c)
 			print_wrapped(c->f, "    ", "    ", w.queue);
 		if (w.todo[0])
 			print_wrapped(c->f, "    ", "    ", w.todo);
-		if (w.cmd[0])
-			fprintf(c->f, "        %s\n", w.cmd);
+		if (w.cmd[0]) {
+			fputs("        ", c->f);
+			esc_term(c->f, w.cmd);
+			fputc('\n', c->f);
+		}
 		i += cnt;
 	}
 }
@@ -647,8 +656,8 @@ static void print_json(const struct ctx *c)
 			if (rw->owner < 0)
 				continue;
 			const struct owner *ow = &c->p->owners.v[rw->owner];
-			fprintf(c->f, "%s{\"pid\":%d,\"fd\":%d,\"comm\":", r > it->row0 ? "," : "", (int)ow->pid, ow->fd);
-			json_str(c->f, ow->comm);
+			fprintf(c->f, "%s{\"pid\":%d,\"fd\":%d,", r > it->row0 ? "," : "", (int)ow->pid, ow->fd);
+			esc_json_field(c->f, "comm", ow->comm);
 			report_owner_proc_json(c->f, ow->proc);
 			fputc('}', c->f);
 		}
@@ -661,13 +670,13 @@ static void print_json(const struct ctx *c)
 		else
 			fputs(",\"expires_ms\":null", c->f);
 		fputs(",\"explanation\":", c->f);
-		json_str(c->f, w.what);
+		esc_json(c->f, w.what);
 		fputs(",\"accept_queue_text\":", c->f);
-		json_str(c->f, w.queue[0] ? w.queue : NULL);
+		esc_json(c->f, w.queue[0] ? w.queue : NULL);
 		fputs(",\"todo\":", c->f);
-		json_str(c->f, w.todo[0] ? w.todo : NULL);
+		esc_json(c->f, w.todo[0] ? w.todo : NULL);
 		fputs(",\"command\":", c->f);
-		json_str(c->f, w.cmd[0] ? w.cmd : NULL);
+		esc_json(c->f, w.cmd[0] ? w.cmd : NULL);
 		fprintf(c->f, ",\"sockreap_can_act\":%s}\n", w.can ? "true" : "false");
 	}
 }

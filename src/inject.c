@@ -13,11 +13,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "reaper.h"
 #include "util.h"
 
 /* <sys/ptrace.h> and <linux/ptrace.h> clash; the few constants we need: */
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
+#endif
+#ifndef PTRACE_EVENT_EXEC
+#define PTRACE_EVENT_EXEC 4
+#endif
+#ifndef PTRACE_O_TRACEEXEC
+#define PTRACE_O_TRACEEXEC 0x10
 #endif
 
 static int fail(struct inj *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -66,6 +73,8 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 		return 0;
 	}
 	th->in_signal_path = event == 0 || event == PTRACE_EVENT_STOP;
+	if (event == PTRACE_EVENT_EXEC)
+		t->exec_seen = true; /* a new program: nothing planned holds */
 	if (event == PTRACE_EVENT_CLONE) {
 		/* The new thread is attached automatically (TRACECLONE) and
 		 * will report an event stop of its own. */
@@ -146,7 +155,10 @@ static int seize_new_threads(struct inj *t, unsigned long opts)
 	for (size_t i = 0; i < n; i++) {
 		if (find_thread(t, tids[i]))
 			continue;
+		reaper_enter(t->reaper);
 		r = t->ops->seize(tids[i], opts);
+		if (reaper_leave(t->reaper) > 0)
+			t->exec_seen = true; /* blocked on cred_guard_mutex while threads died */
 		if (r == -ESRCH)
 			continue; /* the thread exited meanwhile */
 		if (r == -EPERM && thread_exited(t, tids[i]))
@@ -175,7 +187,27 @@ static int seize_new_threads(struct inj *t, unsigned long opts)
 	return added;
 }
 
-/* Wait until every seized thread is stopped or gone, by the deadline. */
+/* A thread we had stopped has exited: only SIGKILL ends a ptrace stop, so
+ * the process is being killed or is executing a new program (which
+ * kills every other thread and waits for us to reap them). Reap such
+ * threads now, so an execve() is not kept waiting for our deadline. */
+static bool stopped_threads_died(struct inj *t)
+{
+	bool died = false;
+	for (size_t i = 0; i < t->nth && t->ops->reap_exited; i++) {
+		struct inj_thread *th = &t->th[i];
+		if (th->stopped && !th->gone && t->ops->reap_exited(th->tid) == 1) {
+			th->gone = true;
+			th->stopped = false;
+			died = true;
+		}
+	}
+	t->threads_killed |= died;
+	return died;
+}
+
+/* Wait until every seized thread is stopped or gone, by the deadline; in
+ * slices, to notice meanwhile threads that die (see above). */
 static int wait_all_stopped(struct inj *t, uint64_t deadline)
 {
 	for (size_t i = 0; i < t->nth; i++) {
@@ -183,7 +215,13 @@ static int wait_all_stopped(struct inj *t, uint64_t deadline)
 		while (!t->th[i].stopped && !t->th[i].gone) {
 			int status;
 			pid_t tid = t->th[i].tid;
-			int r = t->ops->wait(tid, &status, deadline);
+			uint64_t slice = MIN(deadline, now_ns() + 2000000ull);
+			int r = t->ops->wait(tid, &status, slice);
+			if (r == -ETIMEDOUT && slice < deadline) {
+				if (stopped_threads_died(t))
+					return 0; /* inj_attach gives up */
+				continue;
+			}
 			if (r == -ETIMEDOUT)
 				return fail(t, r, "thread %d did not stop within %llu ms (uninterruptible sleep, state D?); "
 						  "target left running, untouched", (int)tid,
@@ -199,6 +237,31 @@ static int wait_all_stopped(struct inj *t, uint64_t deadline)
 		}
 	}
 	return 0;
+}
+
+/* After an exec the thread ids we know may name nothing, while the task
+ * we seized lives on under the process's pid: detach every thread of pid
+ * that is still traced by us, whatever we knew of it. */
+static void detach_strays(struct inj *t)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	size_t n = 0;
+	if (t->ops->list_threads(t->pid, &tids, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		long tracer = 0;
+		int status;
+		if (read_status_int(t, tids[i], "TracerPid", &tracer) < 0 || tracer != getpid())
+			continue;
+		if (t->ops->interrupt(tids[i]) < 0)
+			continue;
+		/* a signal-delivery stop's signal goes back with the detach */
+		while (t->ops->wait(tids[i], &status, now_ns() + INJ_ATTACH_TIMEOUT_NS) == 0 && WIFSTOPPED(status)) {
+			int sig = (status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP ? WSTOPSIG(status) : 0;
+			if (t->ops->detach(tids[i], sig) == 0)
+				break;
+		}
+	}
 }
 
 static void detach_all(struct inj *t)
@@ -246,6 +309,23 @@ static int same_process(struct inj *t, uint64_t start_time)
 	return 0;
 }
 
+/* Give up the attach when the process executed a new program or had its
+ * threads killed under us: what was planned no longer holds, and an
+ * exec must not be kept waiting. */
+static int exec_or_kill_seen(struct inj *t)
+{
+	char state[32];
+	if (!t->exec_seen && !t->threads_killed)
+		return 0;
+	if (t->ops->status_field(t->pid, "State", state, sizeof(state)) < 0 || state[0] == 'Z' || state[0] == 'X')
+		return fail(t, -ESRCH, "process exited while sockreap attached");
+	if (t->exec_seen)
+		return fail(t, -EAGAIN, "the target executed a new program (execve) while sockreap attached; "
+					"gave up, target untouched (run sockreap again)");
+	return fail(t, -EAGAIN, "threads of the target were killed while sockreap attached (it is exiting, or "
+				"executing a new program); gave up, target untouched");
+}
+
 int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
 {
 	return inj_attach_checked(t, ops, pid, 0);
@@ -278,9 +358,12 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 		return r;
 	t->suspend_seccomp = seccomp != 0;
 
-	unsigned long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD |
+	/* TRACEEXEC: an exec while we attach stops its thread with an event
+	 * (after the kernel let go of cred_guard_mutex), so we see it. */
+	unsigned long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD |
 			     (t->suspend_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
 	uint64_t deadline = now_ns() + INJ_ATTACH_TIMEOUT_NS;
+	t->reaper = reaper_start(ops, pid);
 	/* Threads can be created while we seize: keep listing until a pass
 	 * finds none new. Threads created after their creator was seized are
 	 * attached by TRACECLONE and reported by a clone event. */
@@ -298,6 +381,11 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 		}
 		if (r < 0)
 			break;
+		int e = exec_or_kill_seen(t);
+		if (e < 0) {
+			r = e;
+			break;
+		}
 		if (t->nth == 0) {
 			r = fail(t, -ESRCH, state[0] == 'Z' || state[0] == 'X'
 						    ? "process exited (a zombie: its fds are closed)" : "process exited");
@@ -305,7 +393,7 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 		}
 		if (r == 0)
 			break; /* a pass found nothing new: every thread is ours */
-		if ((r = wait_all_stopped(t, deadline)) < 0)
+		if ((r = wait_all_stopped(t, deadline)) < 0 || (r = exec_or_kill_seen(t)) < 0)
 			break;
 		if (now_ns() > deadline) {
 			r = fail(t, -ETIMEDOUT, "threads kept appearing; gave up, target untouched");
@@ -321,10 +409,14 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 		else
 			r = same_process(t, start_time); /* reused between the check and the seize? */
 	}
+	reaper_stop(t->reaper);
+	t->reaper = NULL;
 	if (r < 0) {
 		if (!t->why[0])
 			fail(t, r, "attach failed: %s", strerror(-r));
 		detach_all(t);
+		if (t->exec_seen || t->threads_killed)
+			detach_strays(t);
 		free(t->th);
 		t->th = NULL;
 		t->nth = t->cap = 0;

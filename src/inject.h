@@ -61,6 +61,11 @@ struct inj {
 	uint64_t scratch, scratch_len; /* our mapping in the target, 0: none */
 	int scratch_prot;
 	char why[200];          /* the reason of the last failure, for reports */
+	/* inj_attach only: an execve() seen while attaching (PTRACE_EVENT_EXEC,
+	 * or the reaper had to reap threads while a seize was blocked), and
+	 * a thread that died after we had stopped it (killed: exec or exit) */
+	struct reaper *reaper;
+	bool exec_seen, threads_killed;
 };
 
 /* Time limits: a thread in state D ignores the interrupt until it wakes. */

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "procfd.h"
+#include "session.h"
 
 enum result { RES_PLANNED, RES_DONE, RES_SKIPPED, RES_REFUSED, RES_FAILED };
 
@@ -28,6 +29,7 @@ struct row {
 	char detail[200];    /* storage for a reason composed at run time */
 	double stall_ms;     /* how long the owner was stopped for us, -1: never */
 	char *backtrace;     /* --backtrace: the owner's threads' stacks (owned) */
+	int backtrace_fd;    /* -1, or: the stacks are on the row of this fd of the same owner */
 };
 
 struct plan {
@@ -46,6 +48,7 @@ struct plan_env {
 	pid_t self;
 	const pid_t *ancestors;
 	size_t nancestors;
+	const struct session_list *sessions; /* SSH_CONNECTION/SSH_CLIENT of self and ancestors */
 };
 
 /* Build rows from sockets and owners matching the query, sorted by socket

@@ -258,6 +258,32 @@ static int real_start_time(pid_t pid, uint64_t *ticks)
 	return procinfo_pid_start_time("/proc", pid, ticks, NULL);
 }
 
+static int real_reap_exited(pid_t tid)
+{
+	siginfo_t si = { 0 };
+	/* WNOWAIT: look without taking; a ptrace stop is reported here too
+	 * (whatever the flags) and must stay for the engine's own wait. */
+	if (waitid(P_PID, (id_t)tid, &si, WEXITED | __WALL | WNOHANG | WNOWAIT) < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (si.si_pid != tid || (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED))
+		return 0;
+	int status;
+	return waitpid(tid, &status, __WALL | WNOHANG) == tid ? 1 : 0;
+}
+
+static int real_reap_exited_threads(pid_t pid)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	size_t n = 0;
+	int reaped = 0;
+	int r = real_list_threads(pid, &tids, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		reaped += real_reap_exited(tids[i]) == 1;
+	return reaped;
+}
+
 /* The whole file, however long (see procinfo.h): a field missing because
  * a buffer was short would make the engine misjudge the target. */
 static int real_status_field(pid_t pid, const char *name, char *out, size_t size)
@@ -285,4 +311,6 @@ const struct tracee_ops tracee_real = {
 	.read_status = real_read_status,
 	.list_fds = real_list_fds,
 	.start_time = real_start_time,
+	.reap_exited = real_reap_exited,
+	.reap_exited_threads = real_reap_exited_threads,
 };

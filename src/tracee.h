@@ -48,6 +48,13 @@ struct tracee_ops {
 	int (*list_fds)(pid_t pid, int **fds, size_t *n);
 	/* Field 22 of /proc/PID/stat (start time in clock ticks). */
 	int (*start_time)(pid_t pid, uint64_t *ticks);
+	/* If tid (our tracee) has exited, reap it: 1 reaped, 0 it has not
+	 * exited, -errno. Never consumes a stop; safe from any thread of
+	 * sockreap (see reaper.h). */
+	int (*reap_exited)(pid_t tid);
+	/* reap_exited for every thread of pid: how many were reaped. Called
+	 * by the attach's reaper thread only (see reaper.h); NULL: no reaper. */
+	int (*reap_exited_threads)(pid_t pid);
 };
 
 extern const struct tracee_ops tracee_real;

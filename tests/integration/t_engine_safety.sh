@@ -33,11 +33,25 @@ assert_sane_exit() {
 		fail "sockreap crashed: $(cat "$ERR")"
 }
 
-# assert_alive PID: the process exists and is no zombie.
+# assert_alive PID: the process exists and is no zombie (if it was ours,
+# the message says how it died). While a non-main thread execs, the pid's
+# status briefly shows the old main thread, a zombie: only a state that
+# stays Z (or a pid that is gone) counts.
 assert_alive() {
-	local st
-	st=$(proc_state "$1" 2>/dev/null)
-	[[ -n $st && $st != Z && $st != X ]] || fail "pid $1 died (state '${st:-gone}')"
+	local st rc i
+	for ((i = 0; i < 100; i++)); do
+		st=$(proc_state "$1" 2>/dev/null)
+		[[ -n $st && $st != Z && $st != X ]] && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.01
+	done
+	if [[ $st == Z ]]; then
+		wait "$1" 2>/dev/null
+		rc=$?
+		((rc > 128)) && fail "pid $1 died of signal $((rc - 128)) ($(kill -l $((rc - 128)) 2>/dev/null))"
+		fail "pid $1 died (exit status $rc)"
+	fi
+	fail "pid $1 is gone (state '$st')"
 }
 
 # ---- 4: seccomp, and a status file longer than 4 KiB ----
@@ -351,3 +365,55 @@ io_uring_case() {
 
 test_engine_10_io_uring_registered_file() { io_uring_case close-wait; }
 test_engine_10_io_uring_recv_in_flight() { io_uring_case established; }
+
+# ---- 2: a thread calls execve() while sockreap attaches ----
+
+# gen_of PID: the generation execer PID is in (from its command line).
+gen_of() {
+	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | sed -n 's/.*--gen \([0-9]*\).*/\1/p'
+}
+
+# execer re-executes itself from its last-created thread, as soon as it
+# sees its main thread traced (in the middle of sockreap's attach) or
+# after 0-20 ms, for ever, making CLOSE_WAIT sockets each time. sockreap
+# runs against it 40 times: each run must end well within its deadline
+# (an attach that cannot finish is given up, with a reason) and leave the
+# target neither traced nor stopped, still going from one program to the
+# next.
+test_engine_2_exec_while_attaching() {
+	need_root
+	local ready=$TMP/e.ready runs acted=0 gaveup=0 nothing=0 pid port g1 g2 i
+	spawn "$BIN/execer" --ready "$ready" --report "$TMP/e.report" --gens 1000000 --threads 16
+	pid=$SPAWNED
+	wait_for_file "$ready" 10
+	port=$(jq .port "$ready")
+	for ((runs = 1; runs <= 15; runs++)); do
+		SR_TIMEOUT=10 reap --port "$port" --state close-wait --pid "$pid"
+		assert_sane_exit
+		case $RC in
+		0) acted=$((acted + 1)) ;;
+		1) nothing=$((nothing + 1)) ;;
+		3)
+			gaveup=$((gaveup + 1))
+			assert_eq "$(json_count '(.result == "failed" or .result == "skipped") and ((.reason // "") | length) == 0')" 0 \
+				"rows failed or skipped without a reason"
+			;;
+		*) fail "exit status $RC" ;;
+		esac
+		assert_alive "$pid"
+	done
+	echo "15 runs: $acted acted, $gaveup gave up (or skipped rows), $nothing found nothing" >&2
+	((acted + gaveup > 0)) || fail "no run found anything to do: the test did not test"
+	for ((i = 0; i < 300; i++)); do # (unreadable for an instant while it execs)
+		g1=$(gen_of "$pid")
+		[[ -n $g1 ]] && break
+		sleep 0.01
+	done
+	for ((i = 0; i < 300; i++)); do
+		g2=$(gen_of "$pid")
+		[[ -n $g1 && -n $g2 && $g2 -gt $g1 ]] && break
+		sleep 0.01
+	done
+	[[ -n $g2 && -n $g1 && $g2 -gt $g1 ]] || fail "the target no longer executes (generation ${g1:-?} -> ${g2:-?})"
+	assert_all_threads_untraced "$pid"
+}

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "inject.h"
+#include "util.h"
 
 #define VDSO 0x7000ull
 #define INSN (VDSO + 0x10)
@@ -46,6 +47,8 @@ static struct fake {
 	bool zombie;                /* every seize fails EPERM, State: Z */
 	uint64_t start_time;        /* of the process now holding pid 100 */
 	bool reused_at_seize;       /* the pid changes hands at the first seize */
+	bool exec_event[NTH_MAX];   /* interrupt reports PTRACE_EVENT_EXEC instead */
+	bool killed[NTH_MAX];       /* dies (SIGKILL) once stopped: reap_exited reaps it */
 	bool never_stops[NTH_MAX];
 	bool setregs_fails;
 	bool exit_on_call;
@@ -108,7 +111,10 @@ static int f_interrupt(pid_t tid)
 		F.interrupt_pending[i] = true; /* taken when it next leaves its stop */
 		return 0;
 	}
-	F.queued[i] = F.attach_stop[i] ? F.attach_stop[i] : F.stop_sig[i] ? SIG_STOP(F.stop_sig[i]) : EV_STOP;
+	if (F.exec_event[i])
+		F.queued[i] = 0x7f | SIGTRAP << 8 | PTRACE_EVENT_EXEC << 16;
+	else
+		F.queued[i] = F.attach_stop[i] ? F.attach_stop[i] : F.stop_sig[i] ? SIG_STOP(F.stop_sig[i]) : EV_STOP;
 	F.attach_stop[i] = F.stop_sig[i] = 0;
 	return 0;
 }
@@ -272,6 +278,15 @@ static int f_list_fds(pid_t pid, int **fds, size_t *n)
 	return 0;
 }
 
+static int f_reap_exited(pid_t tid)
+{
+	int i = idx(tid);
+	if (!F.killed[i] || F.exited[i] || F.queued[i])
+		return 0;
+	F.exited[i] = true;
+	return 1;
+}
+
 static int f_start_time(pid_t pid, uint64_t *t)
 {
 	*t = F.start_time;
@@ -289,6 +304,7 @@ static const struct tracee_ops fake = {
 	.list_threads = f_list_threads, .read_maps = f_read_maps, .read_mem = f_read_mem,
 	.write_mem = f_write_mem, .status_field = f_status_field, .list_fds = f_list_fds,
 	.start_time = f_start_time,
+	.reap_exited = f_reap_exited,
 };
 
 /* A process of n threads; the main one (tid 100) blocked in read(). */
@@ -439,6 +455,37 @@ static void test_pid_reused(void **state)
 	assert_int_equal(inj_attach_checked(&t, &fake, 100, 4000), 0);
 	inj_release(&t);
 	assert_all_detached_once();
+}
+
+/* A thread stops in PTRACE_EVENT_EXEC while we attach (issue 8, case 2):
+ * the process is a new program; give up, everything detached, untouched. */
+static void test_exec_while_attaching(void **state)
+{
+	struct inj t;
+	F.exec_event[1] = true;
+	assert_int_equal(inj_attach(&t, &fake, 100), -EAGAIN);
+	assert_non_null(strstr(t.why, "execve"));
+	assert_true(F.seize_opts & PTRACE_O_TRACEEXEC);
+	assert_int_equal(F.nsetregs, 0);
+	assert_all_detached_once();
+}
+
+/* A thread we had stopped dies (SIGKILL: an exec elsewhere, or an exit)
+ * while another one has not stopped yet: it is reaped at once, so an
+ * execve() waiting for it can finish, and the attach gives up well before
+ * its deadline. */
+static void test_stopped_thread_killed(void **state)
+{
+	struct inj t;
+	F.killed[1] = true;
+	F.never_stops[2] = true;
+	uint64_t t0 = now_ns();
+	assert_int_equal(inj_attach(&t, &fake, 100), -EAGAIN);
+	assert_true(now_ns() - t0 < INJ_ATTACH_TIMEOUT_NS / 2);
+	assert_non_null(strstr(t.why, "killed"));
+	assert_true(F.exited[1]);
+	assert_int_equal(F.detached[1], 0); /* gone */
+	assert_int_equal(F.detached[0], 1);
 }
 
 static void test_seccomp_suspended_or_refused(void **state)
@@ -819,6 +866,8 @@ int main(void)
 		cmocka_unit_test_setup(test_seize_refused, setup),
 		cmocka_unit_test_setup(test_zombie_is_gone, setup),
 		cmocka_unit_test_setup(test_pid_reused, setup),
+		cmocka_unit_test_setup(test_exec_while_attaching, setup),
+		cmocka_unit_test_setup(test_stopped_thread_killed, setup),
 		cmocka_unit_test_setup(test_seccomp_suspended_or_refused, setup),
 		cmocka_unit_test_setup(test_safety_field_unreadable, setup),
 		cmocka_unit_test_setup(test_thread_never_stops, setup),
