@@ -34,8 +34,8 @@ BUILD   := build/rel
 endif
 
 SR_CPPFLAGS = -D_GNU_SOURCE -DSOCKREAP_VERSION='"$(VERSION)"' -Isrc $(CPPFLAGS)
-SR_CFLAGS   = -std=gnu11 $(WARN) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
-SR_LDFLAGS  = $(SAN) $(CFLAGS) $(LDFLAGS)
+SR_CFLAGS   = -std=gnu11 -pthread $(WARN) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+SR_LDFLAGS  = -pthread $(SAN) $(CFLAGS) $(LDFLAGS)
 
 # Dependencies through $(PKG_CONFIG), which may carry arguments or an
 # environment (`PKG_CONFIG='env PKG_CONFIG_LIBDIR=... pkg-config'` for a cross
@@ -129,7 +129,7 @@ $(BUILD)/src/exec/%.o: src/exec/%.c scripts/check-exec-object $(BUILD)/flags
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SR_CPPFLAGS) $(SR_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) \
+	$(CC) $(SR_CPPFLAGS) $(SR_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -o $@ $< $(filter %.o,$^) \
 		$(SR_LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
 
 # Small developer tools linked with the library objects (e.g. the recorder

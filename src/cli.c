@@ -12,7 +12,8 @@ enum {
 	OPT_SPORT = 0x100, OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMM, OPT_UID,
 	OPT_INODE, OPT_SHUTDOWN, OPT_RESET, OPT_FREE_FD, OPT_SINGLE_STOP, OPT_INJECT, OPT_MAX, OPT_ALLOW_LISTEN,
 	OPT_ALLOW_ANCESTORS, OPT_EXCLUDE_PID, OPT_EXCLUDE_COMM, OPT_AUDIT_LOG,
-	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_PATH, OPT_DESTROY, OPT_IDLE, OPT_CHECK,
+	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_PATH, OPT_DESTROY, OPT_IDLE,
+	OPT_NETNS, OPT_ALL_NETNS, OPT_CONTAINER, OPT_POD, OPT_EXPLAIN, OPT_CHECK,
 };
 
 static const struct option longopts[] = {
@@ -50,6 +51,11 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },
+	{ "container", required_argument, NULL, OPT_CONTAINER },
+	{ "pod", required_argument, NULL, OPT_POD },
+	{ "explain", no_argument, NULL, OPT_EXPLAIN },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ 0 }
@@ -74,6 +80,16 @@ void cli_usage(FILE *f)
 	      "      --idle SECONDS     TCP connections with no data sent or received, and no\n"
 	      "                         ACK received, for at least SECONDS\n"
 	      "      --pid N[,N]  --comm NAME  --uid N[,N]  --inode N[,N]\n"
+	      "      --container ID|NAME  container id prefix (docker, containerd, cri-o, podman;\n"
+	      "                         runtime:ID also), container name, or systemd service\n"
+	      "      --pod NAME         Kubernetes pod: name, namespace/name or UID prefix\n"
+	      "\n"
+	      "Network namespaces (default: sockreap's own, or the owners' with --pid, --comm,\n"
+	      "--container, --pod):\n"
+	      "      --netns PATH|PID|NAME  search this namespace: a file such as /run/netns/NAME,\n"
+	      "                         a name under /run/netns, or a process's (repeatable)\n"
+	      "      --all-netns        every namespace in use by a process, bind-mounted under\n"
+	      "                         /run/netns, or holding a socket a process has\n"
 	      "\n"
 	      "Action (default: close the socket inside each owner through ptrace, keeping the\n"
 	      "fd number taken by an inert placeholder that reads EOF until the app closes it):\n"
@@ -91,6 +107,8 @@ void cli_usage(FILE *f)
 	      "      --inject           do shutdown inside the target, not on a pidfd duplicate\n"
 	      "      --single-stop      one stop per process for all its fds instead of short\n"
 	      "                         batches (for measurements; the stop grows with the fds)\n"
+	      "      --explain          why each matching port is busy and who holds it, with what\n"
+	      "                         sockreap could do (read-only; every namespace by default)\n"
 	      "\n"
 	      "Safety:\n"
 	      "  -y, --yes              act without asking (required without a terminal)\n"
@@ -263,6 +281,32 @@ static int parse_one(struct options *o, int c, const char *arg, char *err, size_
 			return errf(err, errlen, "--audit-log: empty path");
 		o->audit_log = arg;
 		return 0;
+	case OPT_NETNS:
+		if (!*arg || strlen(arg) > 4000)
+			return errf(err, errlen, "--netns: invalid namespace '%s' (expected a path such as "
+				    "/run/netns/NAME, a PID, or a name under /run/netns)", arg);
+		if (o->all_netns)
+			return errf(err, errlen, "--netns: conflicts with --all-netns (which searches every namespace)");
+		if (str_list_add(&o->netns, arg) < 0)
+			return errf(err, errlen, "out of memory");
+		return 0;
+	case OPT_ALL_NETNS:
+		if (o->netns.n)
+			return errf(err, errlen, "--all-netns: conflicts with --netns (choose one)");
+		o->all_netns = true;
+		return 0;
+	case OPT_CONTAINER:
+	case OPT_POD:
+		if (!*arg || strlen(arg) > 79 || strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+							"0123456789-_.:@/\\") != strlen(arg))
+			return errf(err, errlen, "%s: invalid %s '%s' (expected %s)", flag,
+				    c == OPT_POD ? "pod" : "container", arg,
+				    c == OPT_POD ? "a pod name, namespace/name or UID prefix"
+						 : "a container id prefix, runtime:id, a container name or a service");
+		if (str_list_add(c == OPT_POD ? &q->pod : &q->container, arg) < 0)
+			return errf(err, errlen, "out of memory");
+		return 0;
+	case OPT_EXPLAIN: o->explain = true; return 0;
 	case OPT_BACKTRACE: o->backtrace = true; return 0;
 	case OPT_CHECK: o->check = true; return 0;
 	case OPT_JSON: o->json = true; return 0;
@@ -281,8 +325,11 @@ static int check_usage(const struct options *o, char *err, size_t errlen)
 	if (q->pid.n != 1)
 		return errf(err, errlen, "--check: needs exactly one process: --check --pid N");
 	if (q->port.n || q->sport.n || q->dport.n || q->states || q->src.n || q->dst.n || q->tcp || q->udp ||
-	    q->v4 || q->v6 || q->comm.n || q->uid.n || q->inode.n || q->unix_socks || q->path.n || q->has_idle)
+	    q->v4 || q->v6 || q->comm.n || q->uid.n || q->inode.n || q->unix_socks || q->path.n || q->has_idle ||
+	    q->container.n || q->pod.n || o->netns.n || o->all_netns)
 		return errf(err, errlen, "--check: takes no socket filters, it checks one process (--check --pid N)");
+	if (o->explain)
+		return errf(err, errlen, "--check: conflicts with --explain (--check --pid N checks one process)");
 	return CLI_OK;
 }
 
@@ -324,6 +371,12 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
 	if (optind < argc)
 		return errf(err, errlen, "unexpected argument '%s' (filters are flags, e.g. --port %s)",
 			    argv[optind], argv[optind]);
+	if (o->explain && o->method != METHOD_CLOSE)
+		return errf(err, errlen, "--explain: is read-only, it cannot --%s (drop --explain to act)",
+			    method_info(o->method)->name);
+	if (o->explain && o->q.unix_socks)
+		return errf(err, errlen, "--explain: explains TCP/UDP ports; unix sockets have none (drop %s)",
+			    o->q.path.n ? "--path" : "-x/--unix");
 	if (o->method == METHOD_DESTROY && o->inject)
 		return errf(err, errlen, "--inject: conflicts with --destroy (the kernel destroys the socket; nothing runs in the target)");
 	return check_usage(o, err, errlen);
@@ -336,4 +389,7 @@ void options_free(struct options *o)
 	for (size_t i = 0; i < o->exclude_comm.n; i++)
 		free(o->exclude_comm.s[i]);
 	free(o->exclude_comm.s);
+	for (size_t i = 0; i < o->netns.n; i++)
+		free(o->netns.s[i]);
+	free(o->netns.s);
 }

@@ -20,6 +20,9 @@ struct options {
 	uint64_t max;
 	struct u64_list exclude_pid;
 	struct str_list exclude_comm;
+	struct str_list netns;     /* --netns: PATH, PID or NAME each */
+	bool all_netns;            /* --all-netns */
+	bool explain;              /* --explain: read-only report, never acts */
 	const char *audit_log;     /* NULL: default (/var/log/sockreap.log as root) */
 	bool backtrace, json, quiet;
 	bool check;                /* --check: the pre-flight answer for one --pid */

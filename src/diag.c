@@ -1,5 +1,6 @@
 #include "diag.h"
 
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
@@ -94,6 +95,8 @@ int diag_parse_msg(const struct nlmsghdr *nlh, uint8_t proto, struct sock *ret)
 	s.inode = m->idiag_inode;
 	s.rqueue = m->idiag_rqueue;
 	s.wqueue = m->idiag_wqueue;
+	s.timer = m->idiag_timer;
+	s.expires_ms = m->idiag_expires;
 	if (tb[INET_DIAG_SHUTDOWN])
 		s.shutdown = mnl_attr_get_u8(tb[INET_DIAG_SHUTDOWN]);
 	if (tb[INET_DIAG_INFO]) {
@@ -267,45 +270,84 @@ static int dump_once(struct mnl_socket *nl, const void *req, size_t reqlen, uint
 	return r < 0 ? r : 0;
 }
 
-int diag_dump_req(const void *req, size_t reqlen, uint8_t proto, struct sock_list *out, FILE *record)
+/* A dump that raced with socket changes is inconsistent: throw its part
+ * away and dump again. */
+static int dump_retrying(struct mnl_socket *nl, const void *req, size_t reqlen, uint8_t proto,
+			 struct sock_list *out, FILE *record)
 {
 	_cleanup_free_ char *buf = malloc(DIAG_BUF_SIZE);
+	int r = -EINTR;
+
+	if (!buf)
+		return -ENOMEM;
+	for (int i = 0; i < DIAG_MAX_RETRIES && r == -EINTR; i++) {
+		size_t start = out->n;
+		r = dump_once(nl, req, reqlen, proto, out, record, buf);
+		if (r == -EINTR)
+			out->n = start;
+	}
+	return r;
+}
+
+int diag_dump_req(const void *req, size_t reqlen, uint8_t proto, struct sock_list *out, FILE *record)
+{
 	struct mnl_socket *nl;
 	int rcvbuf = 1 << 20;
 	int r;
 
-	if (!buf)
-		return -ENOMEM;
 	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		r = -errno;
-		goto out;
+	else {
+		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		r = dump_retrying(nl, req, reqlen, proto, out, record);
 	}
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	/* A dump that raced with socket changes is inconsistent: throw its part
-	 * away and dump again. */
-	for (int i = 0; i < DIAG_MAX_RETRIES; i++) {
-		size_t start = out->n;
-		r = dump_once(nl, req, reqlen, proto, out, record, buf);
-		if (r != -EINTR)
-			break;
-		out->n = start;
-	}
-out:
 	mnl_socket_close(nl);
 	return r;
 }
 
-int diag_dump(uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
-	      FILE *record)
+int diag_dump_req_fd(int nlfd, const void *req, size_t reqlen, uint8_t proto, struct sock_list *out,
+		     FILE *record)
 {
-	const struct inet_diag_req_v2 req = {
+	if (nlfd < 0)
+		return diag_dump_req(req, reqlen, proto, out, record);
+	/* libmnl closes the fd it wraps: give it a duplicate, the caller
+	 * keeps the socket for the next dump */
+	int fd = fcntl(nlfd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct mnl_socket *nl = mnl_socket_fdopen(fd);
+	if (!nl) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	int r = dump_retrying(nl, req, reqlen, proto, out, record);
+	mnl_socket_close(nl);
+	return r;
+}
+
+static struct inet_diag_req_v2 inet_req(uint8_t family, uint8_t proto, uint32_t states)
+{
+	return (struct inet_diag_req_v2){
 		.sdiag_family = family,
 		.sdiag_protocol = proto,
 		.idiag_ext = 1 << (INET_DIAG_INFO - 1),
 		.idiag_states = states,
 	};
-	return diag_dump_req(&req, sizeof(req), proto, out, record);
+}
+
+int diag_dump_fd(int nlfd, uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
+		 FILE *record)
+{
+	const struct inet_diag_req_v2 req = inet_req(family, proto, states);
+	return diag_dump_req_fd(nlfd, &req, sizeof(req), proto, out, record);
+}
+
+int diag_dump(uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
+	      FILE *record)
+{
+	return diag_dump_fd(-1, family, proto, states, out, record);
 }

@@ -146,6 +146,11 @@ int diag_unix_link_peers(struct sock_list *l, size_t first)
 
 int diag_dump_unix(uint32_t states, struct sock_list *out, FILE *record)
 {
+	return diag_dump_unix_fd(-1, states, out, record);
+}
+
+int diag_dump_unix_fd(int nlfd, uint32_t states, struct sock_list *out, FILE *record)
+{
 	const struct unix_diag_req req = {
 		.sdiag_family = AF_UNIX,
 		.udiag_states = states,
@@ -153,6 +158,6 @@ int diag_dump_unix(uint32_t states, struct sock_list *out, FILE *record)
 			      UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID,
 	};
 	size_t first = out->n;
-	int r = diag_dump_req(&req, sizeof(req), 0, out, record);
+	int r = diag_dump_req_fd(nlfd, &req, sizeof(req), 0, out, record);
 	return r < 0 ? r : diag_unix_link_peers(out, first);
 }

@@ -16,7 +16,10 @@
 #include "check.h"
 #include "cli.h"
 #include "diag.h"
+#include "discover.h"
 #include "escape.h"
+#include "explain.h"
+#include "netns.h"
 #include "placeholders.h"
 #include "plan.h"
 #include "privs.h"
@@ -28,49 +31,6 @@
 enum { EXIT_MATCH = 0, EXIT_NOMATCH = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_ENV = 4 };
 
 #define PROC_ROOT "/proc"
-
-static int discover(const struct options *o, struct sock_list *out)
-{
-	static const uint8_t families[] = { AF_INET, AF_INET6 };
-	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
-	struct sock_list all = { 0 };
-
-	for (size_t f = 0; f < ARRAY_SIZE(families); f++)
-		for (size_t p = 0; p < ARRAY_SIZE(protos); p++) {
-			if (!query_wants(&o->q, families[f], protos[p]))
-				continue;
-			int r = diag_dump(families[f], protos[p], query_states(&o->q), &all, NULL);
-			if (r < 0) {
-				fprintf(stderr, "sockreap: sock_diag dump of %s%s sockets failed: %s%s\n",
-					protos[p] == IPPROTO_TCP ? "tcp" : "udp", families[f] == AF_INET6 ? "6" : "",
-					strerror(-r),
-					r == -ENOENT || r == -EPROTONOSUPPORT || r == -EOPNOTSUPP
-						? " (is the kernel's inet_diag/udp_diag available? try modprobe inet_diag udp_diag)"
-						: "");
-				sock_list_free(&all);
-				return r;
-			}
-		}
-	if (query_wants(&o->q, AF_UNIX, 0)) {
-		/* every state: the peers' names come from the same dump */
-		int r = diag_dump_unix(SK_ALL_STATES, &all, NULL);
-		if (r < 0) {
-			fprintf(stderr, "sockreap: unix_diag dump of unix sockets failed: %s%s\n", strerror(-r),
-				r == -ENOENT || r == -EOPNOTSUPP ? " (is the kernel's unix_diag available? try modprobe unix_diag)"
-								 : "");
-			sock_list_free(&all);
-			return r;
-		}
-	}
-	/* The kernel filtered by state; everything else is filtered here. */
-	for (size_t i = 0; i < all.n; i++)
-		if (query_match_sock(&o->q, &all.v[i]) && sock_list_push(out, &all.v[i]) < 0) {
-			sock_list_free(&all);
-			return -ENOMEM;
-		}
-	sock_list_free(&all);
-	return 0;
-}
 
 /* Can we act at all? A message naming the cause and the fix, or NULL. */
 static const char *environment_problem(const struct options *o)
@@ -164,6 +124,36 @@ static int record_all(struct audit *a, const struct plan *p, const struct option
 			return r;
 	}
 	return audit_flush(a);
+}
+
+/* What discovery could not search: namespaces it could not enter, and
+ * (by default) sockets processes hold in namespaces it did not search. */
+static void discovery_warnings(const struct discovery *d, const struct options *o, bool after)
+{
+	char hint[400];
+	if (!after) {
+		for (size_t i = 0; i < d->nskipped && i < 3; i++)
+			fprintf(stderr, "sockreap: warning: cannot enter network namespace net:[%llu] (pid %d's): %s; "
+					"its sockets were not searched\n",
+				(unsigned long long)d->skipped[i].ino, (int)d->skipped[i].pid, strerror(d->skipped[i].err));
+		if (d->nskipped > 3)
+			fprintf(stderr, "sockreap: warning: ... and %zu more network namespaces that could not be "
+					"entered\n", d->nskipped - 3);
+		return;
+	}
+	if (!o->quiet && discover_hint(d, hint, sizeof(hint)))
+		fprintf(stderr, "sockreap: %s\n", hint);
+}
+
+/* --verbose: say which namespace sockreap itself is in now; only a
+ * short-lived helper thread ever entered the others. */
+static void verbose_own_netns(void)
+{
+	char link[64] = "";
+	ssize_t n = readlink(PROC_ROOT "/self/ns/net", link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	fprintf(stderr, "sockreap: own network namespace %s at the end (net:[%llu] at the start), %zu searched\n",
+		link, (unsigned long long)netns_self(), netns_searched());
 }
 
 /* The run will not act: every planned row is refused with the reason, and
@@ -403,32 +393,21 @@ static int after_act(const struct plan *p, const struct audit *a, int r, int sta
 
 static int run(const struct options *o)
 {
-	struct sock_list socks = { 0 };
-	struct owner_list owners = { 0 };
+	struct discovery disc;
 	struct plan plan = { 0 };
 	struct audit audit = { .fd = -1 };
 	_cleanup_free_ pid_t *anc = NULL;
 	size_t nanc = 0;
+	char derr[512] = "";
 	int r = 0, status;
 	char hidden[512];
 
-	if ((r = discover(o, &socks)) < 0)
-		return EXIT_ENV;
-	_cleanup_free_ uint64_t *peers = malloc((socks.n + 1) * sizeof(*peers));
-	size_t npeers = 0;
-	if (!peers) {
-		sock_list_free(&socks);
-		return EXIT_ENV;
+	if ((r = discover_run(o, PROC_ROOT, &disc, derr, sizeof(derr))) < 0) {
+		fprintf(stderr, "sockreap: %s\n", derr);
+		netns_reset();
+		return r == -EINVAL ? EXIT_USAGE : EXIT_ENV;
 	}
-	/* "who is on the other end": the peers' owners come from the same pass */
-	for (size_t i = 0; i < socks.n; i++)
-		if (socks.v[i].family == AF_UNIX && socks.v[i].peer_inode)
-			peers[npeers++] = socks.v[i].peer_inode;
-	if ((r = procfd_scan_peers(PROC_ROOT, &socks, peers, npeers, &owners)) < 0) {
-		fprintf(stderr, "sockreap: cannot read %s: %s\n", PROC_ROOT, strerror(-r));
-		sock_list_free(&socks);
-		return EXIT_ENV;
-	}
+	discovery_warnings(&disc, o, false);
 	if (plan_ancestors(PROC_ROOT, getpid(), &anc, &nanc) < 0)
 		nanc = 0;
 	/* The operator's ssh connection, even when its sshd is no ancestor
@@ -438,17 +417,27 @@ static int run(const struct options *o)
 		session_list_free(&sessions);
 	struct plan_env env = { .proc_root = PROC_ROOT, .self = getpid(), .ancestors = anc, .nancestors = nanc,
 				.sessions = &sessions };
-	r = plan_build(&plan, &socks, &owners, o, &env);
+	r = plan_build(&plan, &disc.socks, &disc.owners, o, &env);
 	session_list_free(&sessions);
 	if (r < 0) {
 		fprintf(stderr, "sockreap: %s\n", strerror(-r));
-		sock_list_free(&socks);
-		owner_list_free(&owners);
+		discovery_free(&disc);
 		plan_free(&plan);
+		netns_reset();
 		return EXIT_ENV;
 	}
-
 	const char *log = o->audit_log ? o->audit_log : AUDIT_DEFAULT_PATH;
+	if (o->explain) {
+		/* read-only, always: no consent, no audit record, no attach;
+		 * but "nobody holds it" may be an owner we could not see */
+		bool fixable = false;
+		explain_print(stdout, &plan, o);
+		if (hidden_owners(&plan, o, &fixable, hidden, sizeof(hidden)) && !o->quiet)
+			fprintf(stderr, "sockreap: warning: %s\n", hidden);
+		status = plan.n ? EXIT_MATCH : EXIT_NOMATCH;
+		goto out;
+	}
+
 	bool acting = !o->dry_run && plan.nsockets_acting > 0;
 
 	if (!open_log(&audit, log, &plan, o, acting, &status))
@@ -479,14 +468,21 @@ static int run(const struct options *o)
 	if (acting)
 		status = after_act(&plan, &audit, r, status);
 out:
-	if (!o->quiet) {
+	if (!o->quiet && o->explain)
+		explain_summary(stderr, &plan);
+	else if (!o->quiet) {
 		report_summary(stderr, &plan, o);
 		print_census(&plan, o);
 	}
+	discovery_warnings(&disc, o, true);
+	if (o->verbose)
+		verbose_own_netns();
 	fflush(stdout);
 	audit_close(&audit);
 	report_lost_records(&audit, log);
 	plan_free(&plan);
+	discovery_free(&disc);
+	netns_reset();
 	return status;
 }
 

@@ -309,6 +309,26 @@ size_t plan_count_pids(const struct plan *p, bool planned_only)
 	return distinct;
 }
 
+/* A container's PID 1 is usually the application itself, not an init: it
+ * is acted on like any process (only the host's PID 1 is refused), but the
+ * plan says whose process it is. */
+static void note_container_main(struct plan *p, const struct options *o)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct row *rw = &p->rows[i];
+		const struct owner *ow = rw->owner >= 0 ? &p->owners.v[rw->owner] : NULL;
+		if (!ow || ow->pid == 1 || !ow->proc || !ow->proc->ctr.pidns || ow->proc->ctr.nspid != 1)
+			continue;
+		if (rw->epoll && o->method != METHOD_SHUTDOWN)
+			rw->note = "the container's main process (PID 1 inside its PID namespace): the container "
+				   "depends on it; and its event loop still watches this fd: after close it may reuse "
+				   "the number; --shutdown is safer";
+		else if (!rw->note)
+			rw->note = "the container's main process (PID 1 inside its PID namespace): the container "
+				   "depends on it";
+	}
+}
+
 int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owners,
 	       const struct options *o, const struct plan_env *env)
 {
@@ -386,7 +406,9 @@ int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owner
 	}
 	p->nsockets_acting = nsock;
 	p->nprocs_acting = nproc;
-	return mark_epoll(p, o, env);
+	int e = mark_epoll(p, o, env);
+	note_container_main(p, o);
+	return e;
 }
 
 void plan_free(struct plan *p)

@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "procinfo.h"
 #include "util.h"
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 /* Open-addressing hash set from inode to socket index: a /proc walk looks up
  * every socket fd of every process, so this must not be a list scan. A slot
@@ -41,6 +44,11 @@ static int inode_set_init(struct inode_set *h, const struct sock_list *socks, co
 			  size_t npeers)
 {
 	size_t size = 16;
+	if (!socks) {
+		h->slot = NULL;
+		h->mask = 0;
+		return 0;
+	}
 	while (size < (socks->n + npeers) * 2)
 		size <<= 1;
 	h->slot = calloc(size, sizeof(*h->slot));
@@ -66,6 +74,8 @@ static int inode_set_init(struct inode_set *h, const struct sock_list *socks, co
 
 static const struct inode_slot *inode_set_get(const struct inode_set *h, uint64_t ino)
 {
+	if (!h->slot)
+		return NULL;
 	for (size_t j = inode_hash(ino) & h->mask; h->slot[j].inode; j = (j + 1) & h->mask)
 		if (h->slot[j].inode == ino)
 			return &h->slot[j];
@@ -125,6 +135,99 @@ static int push_owner(struct owner **v, size_t *cap, size_t *n, const struct own
 	return 0;
 }
 
+/* What one scan needs besides its output. */
+struct scan_ctx {
+	const char *proc_root;
+	struct inode_set want, known;
+	bool hidden;                /* collect hidden fds */
+};
+
+/* The process's namespace and container, read once, on its first owner
+ * or hidden fd. */
+static int proc_info(int piddir, pid_t pid, struct owner_list *out, const struct owner_proc **ret)
+{
+	struct stat st;
+	int r = GROW(out->proc, out->capproc, out->nproc);
+	if (r < 0)
+		return r;
+	struct owner_proc *pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return -ENOMEM;
+	pr->pid = pid;
+	if (fstatat(piddir, "ns/net", &st, 0) == 0)
+		pr->netns = st.st_ino;
+	container_read(piddir, &pr->ctr);
+	out->proc[out->nproc++] = pr;
+	*ret = pr;
+	return 0;
+}
+
+/* TCP/UDP by the name sockfs gives the socket's file (the protocol's name:
+ * "TCP", "TCPv6", "UDP", "UDPv6"); false for every other kind. */
+static bool inet_kind(int fdd, const char *fdname, uint8_t *family, uint8_t *proto)
+{
+	char path[4096], name[32];
+	/* through the fd directory being read: /PID/fd or, for a zombie
+	 * leader, /PID/task/TID/fd */
+	if (snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", fdd, fdname) >= (int)sizeof(path))
+		return false;
+	ssize_t n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
+	if (n <= 0)
+		return false;
+	name[n] = '\0';
+	*family = strstr(name, "v6") ? AF_INET6 : AF_INET;
+	if (!strcmp(name, "TCP") || !strcmp(name, "TCPv6"))
+		*proto = IPPROTO_TCP;
+	else if (!strcmp(name, "UDP") || !strcmp(name, "UDPv6"))
+		*proto = IPPROTO_UDP;
+	else
+		return false;
+	return true;
+}
+
+/* Identity for a new owner or hidden fd of the process: the first one
+ * reads it, the rest copy it. */
+struct proc_seen {
+	bool read;
+	struct owner id;
+};
+
+static int fill_identity(int piddir, pid_t pid, struct proc_seen *seen, struct owner *o,
+			 struct owner_list *out)
+{
+	if (!seen->read) {
+		seen->id = (struct owner){ .pid = pid, .uid = (uid_t)-1 };
+		read_identity(piddir, &seen->id);
+		int r = proc_info(piddir, pid, out, &seen->id.proc);
+		if (r < 0)
+			return r;
+		seen->read = true;
+	}
+	o->uid = seen->id.uid;
+	o->proc = seen->id.proc;
+	o->start_time = seen->id.start_time;
+	memcpy(o->comm, seen->id.comm, sizeof(o->comm));
+	return 0;
+}
+
+static int hidden_fd(int fdd, int piddir, pid_t pid, const char *fdname, int fd,
+		     uint64_t ino, struct proc_seen *seen, struct owner_list *out)
+{
+	uint8_t family, proto;
+	if (!inet_kind(fdd, fdname, &family, &proto))
+		return 0;
+	int r = GROW(out->hid, out->caphid, out->nhid);
+	if (r < 0)
+		return r;
+	struct hidden_fd *h = &out->hid[out->nhid];
+	*h = (struct hidden_fd){ .o = { .pid = pid, .fd = fd, .inode = ino, .sock = SIZE_MAX }, .inode = ino,
+				 .family = family, .proto = proto };
+	if ((r = fill_identity(piddir, pid, seen, &h->o, out)) < 0)
+		return r;
+	out->nhid++;
+	return 0;
+}
+
 static int add_hidden(struct owner_list *out, int piddir, pid_t pid, bool dir)
 {
 	int r = GROW(out->hidden, out->caphidden, out->nhidden);
@@ -171,19 +274,19 @@ static int open_thread_fds(int piddir, pid_t pid)
 	return fdd;
 }
 
-/* One fd directory: owners of wanted sockets and epoll fds into out.
- * *entries counts the fds seen; *denied: a link could not be read. */
-static int scan_fds(int fdd, int piddir, pid_t pid, const struct inode_set *h, struct owner_list *out,
-		    size_t *entries, bool *denied)
+/* One fd directory: owners of wanted sockets, hidden fds (c->hidden) and
+ * epoll fds into out; *seen carries the process's identity across the
+ * calls for one process. *entries counts the fds seen; *denied: a link
+ * could not be read. */
+static int scan_fds(const struct scan_ctx *c, int fdd, int piddir, pid_t pid, struct proc_seen *seen,
+		    struct owner_list *out, size_t *entries, bool *denied)
 {
 	DIR *d = fdopendir(fdd);
 	if (!d) {
 		close(fdd);
 		return 0;
 	}
-	size_t first = out->n;
-	struct owner ident = { .uid = (uid_t)-1 };
-	bool have_ident = false;
+	size_t first = out->n, hfirst = out->nhid;
 	struct dirent *de;
 	bool io_uring = false;
 	int r = 0;
@@ -215,17 +318,19 @@ static int scan_fds(int fdd, int piddir, pid_t pid, const struct inode_set *h, s
 			continue;
 		}
 		ino = procfd_socket_inode(link);
-		if (!ino || !(sl = inode_set_get(h, ino)))
+		if (!ino)
 			continue;
-		/* comm and uid once per process, when it owns something wanted */
-		if (!have_ident) {
-			read_identity(piddir, &ident);
-			have_ident = true;
+		if (!(sl = inode_set_get(&c->want, ino))) {
+			if (c->hidden && !inode_set_get(&c->known, ino) &&
+			    (r = hidden_fd(fdd, piddir, pid, de->d_name, (int)fdnum, ino, seen, out)) < 0)
+				break;
+			continue;
 		}
-		struct owner o = ident;
-		o.pid = pid;
-		o.fd = (int)fdnum;
-		o.inode = ino;
+		/* comm, uid, namespace, container once per process, when it
+		 * owns something wanted */
+		struct owner o = { .pid = pid, .fd = (int)fdnum, .inode = ino };
+		if ((r = fill_identity(piddir, pid, seen, &o, out)) < 0)
+			break;
 		if (sl->is_sock) {
 			o.sock = sl->sock;
 			if ((r = push_owner(&out->v, &out->cap, &out->n, &o)) < 0)
@@ -240,10 +345,12 @@ static int scan_fds(int fdd, int piddir, pid_t pid, const struct inode_set *h, s
 	closedir(d);
 	for (size_t i = first; i < out->n; i++)
 		out->v[i].io_uring = io_uring;
+	for (size_t i = hfirst; i < out->nhid; i++)
+		out->hid[i].o.io_uring = io_uring;
 	return r;
 }
 
-static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct owner_list *out)
+static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owner_list *out)
 {
 	int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fdd < 0) {
@@ -252,13 +359,14 @@ static int scan_pid(int piddir, pid_t pid, const struct inode_set *h, struct own
 		return 0; /* gone meanwhile: not an error */
 	}
 	size_t first = out->n, entries = 0;
+	struct proc_seen seen = { 0 };
 	bool denied = false;
-	int r = scan_fds(fdd, piddir, pid, h, out, &entries, &denied);
+	int r = scan_fds(c, fdd, piddir, pid, &seen, out, &entries, &denied);
 	if (r >= 0 && !entries && !denied && (fdd = open_thread_fds(piddir, pid)) >= 0)
-		r = scan_fds(fdd, piddir, pid, h, out, &entries, &denied);
+		r = scan_fds(c, fdd, piddir, pid, &seen, out, &entries, &denied);
 	if (r >= 0 && denied)
 		r = add_hidden(out, piddir, pid, false);
-	if (out->n == first)
+	if (out->n == first && !seen.read)
 		while (out->nep > 0 && out->ep[out->nep - 1].pid == pid)
 			out->nep--; /* owns nothing we want: its epoll sets do not matter */
 	return r;
@@ -280,19 +388,20 @@ static int peer_cmp(const void *a, const void *b)
 	return owner_cmp(a, b);
 }
 
-int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, const uint64_t *peers,
-		      size_t npeers, struct owner_list *out)
+int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const uint64_t *peers, size_t npeers,
+		    const struct sock_list *known, struct owner_list *out)
 {
-	struct inode_set h;
-	int r = inode_set_init(&h, socks, peers, npeers);
-	if (r < 0)
+	struct scan_ctx c = { .proc_root = proc_root, .hidden = known != NULL };
+	int r = inode_set_init(&c.want, socks, peers, npeers);
+	if (r < 0 || (r = inode_set_init(&c.known, known, NULL, 0)) < 0) {
+		free(c.want.slot);
 		return r;
+	}
 
 	DIR *d = opendir(proc_root);
 	if (!d) {
 		r = -errno;
-		free(h.slot);
-		return r;
+		goto out;
 	}
 	size_t first = out->n, pfirst = out->npeer;
 	struct dirent *de;
@@ -303,23 +412,31 @@ int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, cons
 		int piddir = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (piddir < 0)
 			continue; /* exited meanwhile */
-		r = scan_pid(piddir, pid, &h, out);
+		r = scan_pid(&c, piddir, pid, out);
 		close(piddir);
 		if (r < 0)
 			break;
 	}
 	closedir(d);
-	free(h.slot);
 	if (r >= 0 && out->n > first)
 		qsort(out->v + first, out->n - first, sizeof(*out->v), owner_cmp);
 	if (r >= 0 && out->npeer > pfirst)
 		qsort(out->peer + pfirst, out->npeer - pfirst, sizeof(*out->peer), peer_cmp);
+out:
+	free(c.want.slot);
+	free(c.known.slot);
 	return r < 0 ? r : 0;
 }
 
 int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
 {
 	return procfd_scan_peers(proc_root, socks, NULL, 0, out);
+}
+
+int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, const uint64_t *peers,
+		      size_t npeers, struct owner_list *out)
+{
+	return procfd_scan_all(proc_root, socks, peers, npeers, NULL, out);
 }
 
 size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *first)
@@ -496,6 +613,10 @@ bool procfd_fd_is(const char *proc_root, pid_t pid, int fd, uint64_t inode)
 
 void owner_list_free(struct owner_list *l)
 {
+	for (size_t i = 0; i < l->nproc; i++)
+		free(l->proc[i]);
+	free(l->proc);
+	free(l->hid);
 	free(l->v);
 	free(l->ep);
 	free(l->hidden);

@@ -306,7 +306,16 @@ bool query_match_sock(const struct query *q, const struct sock *s)
 
 bool query_has_owner_filter(const struct query *q)
 {
-	return q->pid.n || q->comm.n;
+	return q->pid.n || q->comm.n || q->container.n || q->pod.n;
+}
+
+static bool container_list_match(const struct str_list *l, const struct owner *o, bool pod)
+{
+	const struct container *c = o->proc ? &o->proc->ctr : NULL;
+	for (size_t i = 0; i < l->n; i++)
+		if (pod ? container_match_pod(c, l->s[i]) : container_match(c, l->s[i]))
+			return true;
+	return false;
 }
 
 bool query_match_owner(const struct query *q, const struct owner *o)
@@ -315,7 +324,18 @@ bool query_match_owner(const struct query *q, const struct owner *o)
 		return false;
 	if (q->comm.n && !str_list_has(&q->comm, o->comm))
 		return false;
+	if (q->container.n && !container_list_match(&q->container, o, false))
+		return false;
+	if (q->pod.n && !container_list_match(&q->pod, o, true))
+		return false;
 	return true;
+}
+
+static void str_list_free(struct str_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->s[i]);
+	free(l->s);
 }
 
 void query_free(struct query *q)
@@ -328,11 +348,9 @@ void query_free(struct query *q)
 	free(q->pid.v);
 	free(q->uid.v);
 	free(q->inode.v);
-	for (size_t i = 0; i < q->comm.n; i++)
-		free(q->comm.s[i]);
-	free(q->comm.s);
-	for (size_t i = 0; i < q->path.n; i++)
-		free(q->path.s[i]);
-	free(q->path.s);
+	str_list_free(&q->comm);
+	str_list_free(&q->container);
+	str_list_free(&q->pod);
+	str_list_free(&q->path);
 	*q = (struct query){ 0 };
 }

@@ -25,6 +25,7 @@ struct query {
 	struct cidr_list src, dst;
 	struct u64_list pid, uid, inode;
 	struct str_list comm;
+	struct str_list container, pod; /* owner filters on container identity */
 	struct str_list path;     /* --path: fnmatch globs on a unix socket's or its peer's name */
 	bool has_idle;
 	uint32_t idle_ms;         /* --idle: TCP sockets idle at least this long */
@@ -51,7 +52,8 @@ bool query_match_sock(const struct query *q, const struct sock *s);
 /* Does one --path glob match the socket's name or its peer's (as shown,
  * "@name" for abstract ones)? */
 bool query_match_path(const struct query *q, const struct sock *s);
-/* Are there owner-level filters (pid, comm)? Then ownerless sockets fail. */
+/* Are there owner-level filters (pid, comm, container, pod)? Then
+ * ownerless sockets fail. */
 bool query_has_owner_filter(const struct query *q);
 bool query_match_owner(const struct query *q, const struct owner *o);
 void query_free(struct query *q);

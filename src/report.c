@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "escape.h"
+#include "netns.h"
 #include "util.h"
 
 const char *action_name(const struct plan *p, const struct row *rw, const struct options *o)
@@ -37,6 +38,29 @@ static void errno_name(int err, char *buf, size_t size)
 {
 	const char *n = err ? strerrorname_np(err) : NULL;
 	snprintf(buf, size, "%s", n ? n : "");
+}
+
+void report_netns_json(FILE *f, uint64_t netns)
+{
+	const char *name = netns ? netns_name(netns) : NULL;
+	if (netns)
+		fprintf(f, "\"netns\":%llu,", (unsigned long long)netns);
+	else
+		fputs("\"netns\":null,", f);
+	if (name)
+		esc_json_field(f, "netns_name", name); /* a file name under /run/netns */
+	else
+		fputs("\"netns_name\":null", f);
+	fputc(',', f);
+}
+
+void report_owner_proc_json(FILE *f, const struct owner_proc *pr)
+{
+	if (pr && pr->ctr.nspid)
+		fprintf(f, ",\"nspid\":%d,\"container\":", (int)pr->ctr.nspid);
+	else
+		fputs(",\"nspid\":null,\"container\":", f);
+	container_json(f, pr ? &pr->ctr : NULL);
 }
 
 /* Short codes for the table: reasons are sentences (a TIME-WAIT row's is
@@ -119,12 +143,14 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 		fprintf(f, "\"idle_ms\":%u,", sock_idle_ms(s));
 	else
 		fputs("\"idle_ms\":null,", f);
+	report_netns_json(f, s->netns);
 	if (ow) {
 		fprintf(f, "\"pid\":%d,\"fd\":%d,", (int)ow->pid, ow->fd);
 		esc_json_field(f, "comm", ow->comm);
 		fprintf(f, ",\"io_uring\":%s", ow->io_uring ? "true" : "false");
+		report_owner_proc_json(f, ow->proc);
 	} else
-		fputs("\"pid\":null,\"fd\":null,\"comm\":null,\"io_uring\":null", f);
+		fputs("\"pid\":null,\"fd\":null,\"comm\":null,\"io_uring\":null,\"nspid\":null,\"container\":null", f);
 	fprintf(f, ",\"owners\":%u,\"epoll\":%s,\"action\":\"%s\",\"result\":\"%s\",",
 		rw->nowners, rw->epoll ? "true" : "false", action_name(p, rw, o), result_name(rw->result));
 	esc_json_field(f, "reason", rw->reason);
@@ -217,8 +243,8 @@ static void result_text(const struct row *rw, struct legend *reasons, char *buf,
 		 code ? ": " : "", code ? code : "");
 }
 
-enum { COL_PROTO, COL_STATE, COL_LOCAL, COL_PEER, COL_PEER_OWNER, COL_IDLE, COL_OWNER, COL_ACTION, COL_RESULT,
-       NCOL };
+enum { COL_PROTO, COL_STATE, COL_LOCAL, COL_PEER, COL_PEER_OWNER, COL_IDLE, COL_NETNS, COL_OWNER, COL_CONTAINER,
+       COL_ACTION, COL_RESULT, NCOL };
 #define CELL (SOCK_ADDR_MAX + 32)
 
 static void peer_cell(const struct plan *p, const struct sock *s, char *buf, size_t size)
@@ -247,6 +273,46 @@ static void peer_owner_cell(const struct plan *p, const struct sock *s, char *bu
 		snprintf(buf + len, size - len, ",+%zu", n - 3);
 }
 
+
+/* The namespace column: its /run/netns name, else its inode. */
+static void netns_cell(uint64_t netns, char *buf, size_t size)
+{
+	const char *name = netns ? netns_name(netns) : NULL;
+	if (name)
+		esc_term_buf(buf, size, name);
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)netns);
+}
+
+static void container_cell(const struct plan *p, const struct row *rw, char *buf, size_t size)
+{
+	const struct owner_proc *pr = rw->owner >= 0 ? p->owners.v[rw->owner].proc : NULL;
+	char raw[CELL];
+	container_short(pr ? &pr->ctr : NULL, raw, sizeof(raw));
+	/* ids and service names come from the process's cgroup path */
+	esc_term_buf(buf, size, raw[0] ? raw : "-");
+}
+
+/* Optional columns only when they say something: PEER-OWNER for unix
+ * sockets, IDLE for --idle, NETNS for some socket outside sockreap's own
+ * namespace, CONTAINER for some owner in a container. */
+static void optional_columns(const struct plan *p, const struct options *o, bool show[NCOL])
+{
+	bool any_unix = false;
+	for (size_t i = 0; i < p->n && !any_unix; i++)
+		any_unix = p->socks.v[p->rows[i].sock].family == AF_UNIX;
+	for (int c = 0; c < NCOL; c++)
+		show[c] = (c != COL_PEER_OWNER || any_unix) && (c != COL_IDLE || o->q.has_idle) && c != COL_NETNS &&
+			  c != COL_CONTAINER;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct row *rw = &p->rows[i];
+		uint64_t ns = p->socks.v[rw->sock].netns;
+		const struct owner_proc *pr = rw->owner >= 0 ? p->owners.v[rw->owner].proc : NULL;
+		show[COL_NETNS] |= ns && ns != netns_self();
+		show[COL_CONTAINER] |= pr && (pr->ctr.runtime[0] || pr->ctr.pod_uid[0]);
+	}
+}
+
 static void row_cells(const struct plan *p, const struct row *rw, const struct options *o,
 		      struct legend *reasons, char cells[NCOL][CELL])
 {
@@ -260,7 +326,9 @@ static void row_cells(const struct plan *p, const struct row *rw, const struct o
 		snprintf(cells[COL_IDLE], CELL, "%.1fs", sock_idle_ms(s) / 1000.0);
 	else
 		snprintf(cells[COL_IDLE], CELL, "-");
+	netns_cell(s->netns, cells[COL_NETNS], CELL);
 	owner_text(p, rw, cells[COL_OWNER], CELL);
+	container_cell(p, rw, cells[COL_CONTAINER], CELL);
 	snprintf(cells[COL_ACTION], CELL, "%s", action_name(p, rw, o));
 	result_text(rw, reasons, cells[COL_RESULT], CELL);
 }
@@ -301,11 +369,11 @@ static void pad(FILE *f, const char *cell, int width)
 
 void report_print(FILE *f, const struct plan *p, const struct options *o)
 {
-	static const char *const head[NCOL] = { "PROTO", "STATE", "LOCAL", "PEER", "PEER-OWNER", "IDLE",
-						"OWNER(comm/pid/fd)", "ACTION", "RESULT" };
+	static const char *const head[NCOL] = { "PROTO", "STATE", "LOCAL", "PEER", "PEER-OWNER", "IDLE", "NETNS",
+						"OWNER(comm/pid/fd)", "CONTAINER", "ACTION", "RESULT" };
 	static char cells[NCOL][CELL];
 	int w[NCOL];
-	bool show[NCOL], any_unix = false;
+	bool show[NCOL];
 	struct legend reasons = { 0 }, notes = { 0 };
 
 	if (o->json) {
@@ -316,11 +384,7 @@ void report_print(FILE *f, const struct plan *p, const struct options *o)
 		}
 		return;
 	}
-	for (size_t i = 0; i < p->n && !any_unix; i++)
-		any_unix = p->socks.v[p->rows[i].sock].family == AF_UNIX;
-	/* the peer's owners for unix sockets, the idle time for --idle */
-	for (int c = 0; c < NCOL; c++)
-		show[c] = (c != COL_PEER_OWNER || any_unix) && (c != COL_IDLE || o->q.has_idle);
+	optional_columns(p, o, show);
 	int last = NCOL - 1;
 	for (int c = 0; c < NCOL; c++)
 		w[c] = (int)strlen(head[c]);

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "container.h"
+
 /* TCP states as the kernel numbers them (include/net/tcp_states.h). */
 enum {
 	SK_ESTABLISHED = 1, SK_SYN_SENT, SK_SYN_RECV, SK_FIN_WAIT1, SK_FIN_WAIT2,
@@ -32,6 +34,10 @@ struct sock {
 	uint32_t rtt_us, retrans, last_data_recv_ms, unacked;
 	uint32_t last_data_sent_ms, last_ack_recv_ms;
 	uint8_t shutdown; /* INET_DIAG_SHUTDOWN: 1 receive, 2 send side shut */
+	uint8_t timer;    /* idiag_timer: 0 none, 1 retransmit, 2 keepalive,
+			   * 3 TIME_WAIT, 4 zero window probe */
+	uint32_t expires_ms; /* idiag_expires: when that timer fires */
+	uint64_t netns;   /* inode of the network namespace it was dumped in */
 
 	/* Unix sockets only (unix_diag). A name is raw bytes: path[0] == '\0'
 	 * is an abstract name (shown "@name"), path_len 0 no name at all
@@ -61,6 +67,16 @@ struct owner {
 	 * may hold the socket too (a registered file, an operation in flight),
 	 * which closing or replacing the fd does not end */
 	bool io_uring;
+	const struct owner_proc *proc; /* its process's namespace and container;
+					* NULL unknown (owned by the owner list) */
+};
+
+/* What is known of an owning process beyond pid and comm: one per process,
+ * shared by its owners. */
+struct owner_proc {
+	pid_t pid;
+	uint64_t netns;   /* inode of its /proc/PID/ns/net, 0 unknown */
+	struct container ctr;
 };
 
 /* ss-style name, e.g. "CLOSE-WAIT"; UDP and unix sockets in state CLOSE

@@ -4,6 +4,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SOCKREAP=${SOCKREAP:-$ROOT/sockreap}
 BIN=$ROOT/tests/bin
 LIB_PIDS=()
+LIB_CLEANUP=()
 
 # The runner passes each test a fresh directory (SR_TEST_TMP) so that it can
 # clean up after a test it had to kill; alone, a test makes its own.
@@ -13,16 +14,23 @@ lib_setup() {
 	export TMP
 }
 
-# Kill (SIGKILL) every process this test started through `spawn`, by PID.
+# Kill (SIGKILL) every process this test started through `spawn`, by PID,
+# then run what at_teardown registered (last first).
 lib_teardown() {
-	local p
+	local p i
 	for p in "${LIB_PIDS[@]}"; do
 		kill -CONT "$p" 2>/dev/null
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	for ((i = ${#LIB_CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${LIB_CLEANUP[i]}" 2>/dev/null
+	done
 	rm -rf "$TMP"
 }
+# at_teardown 'COMMAND': run COMMAND (a string) in teardown, after the
+# processes are gone: delete a namespace, remove a cgroup.
+at_teardown() { LIB_CLEANUP+=("$1"); }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
