@@ -19,6 +19,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/inject_lib.sh"
 
 TEST_TIMEOUT=180
+TEST_TIMEOUT_test_engine_2_exec_while_attaching=480 # 40 runs, 10+5 s each at worst
 
 # reap ARGS...: run_sockreap acting (--yes), JSON output, audit log in $TMP.
 reap() {
