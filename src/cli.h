@@ -22,6 +22,7 @@ struct options {
 	struct str_list exclude_comm;
 	const char *audit_log;     /* NULL: default (/var/log/sockreap.log as root) */
 	bool backtrace, json, quiet;
+	bool check;                /* --check: the pre-flight answer for one --pid */
 	int verbose;
 	int argc;                  /* the full command line, for the audit record */
 	char **argv;
