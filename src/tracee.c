@@ -16,6 +16,8 @@
 #include "procinfo.h"
 #include "util.h"
 
+static int read_proc_text(pid_t pid, const char *name, char **text);
+
 static int ret_errno(long r)
 {
 	return r < 0 ? -errno : 0;
@@ -108,26 +110,7 @@ static int real_getregset(pid_t tid, int type, void *buf, size_t *len)
 
 static int real_read_status(pid_t pid, char **text)
 {
-	char path[64], *buf = NULL;
-	size_t len = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	FILE *m = open_memstream(&buf, &len);
-	if (!m)
-		return -ENOMEM;
-	char chunk[4096];
-	size_t k;
-	while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, k, m);
-	if (fclose(m) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*text = buf;
-	return 0;
+	return read_proc_text(pid, "status", text);
 }
 
 static int real_detach(pid_t tid, int sig)
@@ -168,12 +151,13 @@ static int real_list_threads(pid_t pid, pid_t **tids, size_t *n)
 	return 0;
 }
 
-static int real_read_maps(pid_t pid, char **text)
+/* The whole text of /proc/PID/NAME, malloc'ed and NUL-terminated. */
+static int read_proc_text(pid_t pid, const char *name, char **text)
 {
 	char path[64], *buf = NULL;
 	size_t len = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -190,6 +174,11 @@ static int real_read_maps(pid_t pid, char **text)
 	}
 	*text = buf;
 	return 0;
+}
+
+static int real_read_maps(pid_t pid, char **text)
+{
+	return read_proc_text(pid, "maps", text);
 }
 
 /* /proc/PID/mem works for a traced (stopped) process and reads across

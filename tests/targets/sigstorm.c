@@ -40,18 +40,8 @@ static void on_term(int sig) { stop = 1; }
 static int target(int n, const char *ready, const char *report)
 {
 	uint16_t port;
-	int l = tgt_listen(AF_INET, n + 8, &port);
-	int first = -1, last = -1;
-	for (int i = 0; i < n; i++) {
-		int c = tgt_connect(AF_INET, port);
-		int s = accept(l, NULL, NULL);
-		if (s < 0)
-			die("accept");
-		close(c);
-		if (first < 0)
-			first = s;
-		last = s;
-	}
+	int first, last;
+	tgt_leak_close_wait(n, &port, &first, &last);
 	struct sigaction sa = { .sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO | SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);

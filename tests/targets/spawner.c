@@ -30,18 +30,8 @@ int main(int argc, char **argv)
 		die("usage: spawner N READY REPORT");
 	int n = atoi(argv[1]);
 	uint16_t port;
-	int l = tgt_listen(AF_INET, n + 8, &port);
-	int first = -1, last = -1;
-	for (int i = 0; i < n; i++) {
-		int c = tgt_connect(AF_INET, port);
-		int s = accept(l, NULL, NULL);
-		if (s < 0)
-			die("accept");
-		close(c); /* the peer is gone: s is in CLOSE_WAIT */
-		if (first < 0)
-			first = s;
-		last = s;
-	}
+	int first, last;
+	tgt_leak_close_wait(n, &port, &first, &last);
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);

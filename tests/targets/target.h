@@ -84,3 +84,23 @@ static inline double tgt_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
+
+/* n loopback connections whose client end is closed at once: n accepted
+ * sockets in CLOSE_WAIT, fds first..last (ascending, no gaps unless
+ * something else was opened meanwhile). The listener's fd is returned. */
+static inline int tgt_leak_close_wait(int n, uint16_t *port, int *first, int *last)
+{
+	int l = tgt_listen(AF_INET, n + 8, port);
+	*first = *last = -1;
+	for (int i = 0; i < n; i++) {
+		int c = tgt_connect(AF_INET, *port);
+		int s = accept(l, NULL, NULL);
+		if (s < 0)
+			die("accept");
+		close(c); /* the peer is gone: s is in CLOSE_WAIT */
+		if (*first < 0)
+			*first = s;
+		*last = s;
+	}
+	return l;
+}
