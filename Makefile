@@ -22,7 +22,7 @@ else
 BUILD   := build/rel
 endif
 
-SRCS := $(wildcard src/*.c src/arch/*.c)
+SRCS := $(wildcard src/*.c src/arch/*.c src/exec/*.c)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 LIBOBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 
@@ -47,6 +47,18 @@ $(BUILD)/sockreap: $(OBJS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The executor that runs inside targets (src/exec/exec.c) is copied into
+# them byte for byte: freestanding, position-independent, general-purpose
+# registers only (the application's FPU/vector state is never touched), no
+# instrumentation; checked to need nothing outside its own section.
+EXEC_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-builtin -fno-stack-protector \
+	       -fno-stack-clash-protection -fpic -fno-plt -fno-jump-tables -fno-asynchronous-unwind-tables \
+	       -fno-unwind-tables -fno-exceptions -mgeneral-regs-only -fno-sanitize=all -fno-ipa-cp -fno-ipa-sra
+$(BUILD)/src/exec/%.o: src/exec/%.c scripts/check-exec-object
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(EXEC_CFLAGS) -MMD -MP -c -o $@ $<
+	scripts/check-exec-object $@
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)

@@ -5,11 +5,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <linux/kcmp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "inject.h"
 #include "pidfd.h"
+#include "placeholder.h"
 #include "procfd.h"
+#include "remote.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -18,15 +28,28 @@ volatile sig_atomic_t act_interrupted;
 #define PROC_ROOT "/proc"
 
 /* What the engine must do inside the target for one row. */
-enum step { STEP_NONE, STEP_CLOSE, STEP_SHUTDOWN, STEP_LINGER_CLOSE };
+enum step { STEP_NONE, STEP_INSIDE };
+
+/* One row acted on inside the target, and the calls of the program that
+ * decide its outcome (indexes into the program, -1: none). */
+struct fdjob {
+	unsigned flags;      /* the fd's open flags (fdinfo), before the stop */
+	int pfd;             /* our pidfd_getfd duplicate for the check, -1: none */
+	int sock, linger, close, dup, shut;
+	int adds_failed;     /* epoll re-registrations that failed */
+};
 
 struct job {
 	struct plan *p;
 	const struct options *o;
+	const struct method_info *m;
 	size_t *idx;          /* rows of this process, by fd */
 	enum step *step;      /* per row of idx */
+	struct fdjob *fj;     /* per row of idx */
 	size_t n;
 	pid_t pid;
+	struct epoll_watches ep; /* the process's epoll registrations */
+	bool tight;           /* no free fd slot: close first, placeholder after */
 };
 
 static void set_result(struct row *rw, enum result res, int err, const char *fmt, ...)
@@ -47,6 +70,21 @@ static void set_result(struct row *rw, enum result res, int err, const char *fmt
 static const struct owner *owner_of(const struct plan *p, const struct row *rw)
 {
 	return &p->owners.v[rw->owner];
+}
+
+static struct row *row_k(const struct job *j, size_t k)
+{
+	return &j->p->rows[j->idx[k]];
+}
+
+static int fd_k(const struct job *j, size_t k)
+{
+	return owner_of(j->p, row_k(j, k))->fd;
+}
+
+static const struct sock *sock_k(const struct job *j, size_t k)
+{
+	return &j->p->socks.v[row_k(j, k)->sock];
 }
 
 static int by_pid_fd(const void *a, const void *b, void *arg)
@@ -83,76 +121,56 @@ static bool pidfd_settled(struct row *rw, int r, const char *what)
 	}
 }
 
-/* shutdown and --reset's SO_LINGER from outside; decide the engine steps. */
-static void plan_steps(struct job *j)
+/* The method's part done from outside, on pidfd_getfd duplicates; what is
+ * left for the inside marked STEP_INSIDE. */
+static void outside_steps(struct job *j)
 {
-	const struct options *o = j->o;
 	for (size_t k = 0; k < j->n; k++) {
-		struct row *rw = &j->p->rows[j->idx[k]];
+		struct row *rw = row_k(j, k);
+		j->step[k] = j->m->inside == INSIDE_NONE ? STEP_NONE : STEP_INSIDE;
+		if (j->m->outside != OUTSIDE_SHUTDOWN || j->o->inject)
+			continue;
 		const struct owner *ow = owner_of(j->p, rw);
-		uint64_t cookie = j->p->socks.v[rw->sock].cookie;
-		int r;
-
-		switch (o->method) {
-		case METHOD_CLOSE:
-			j->step[k] = STEP_CLOSE;
-			break;
-		case METHOD_SHUTDOWN:
-			j->step[k] = STEP_SHUTDOWN;
-			if (o->inject)
-				break;
-			r = pidfd_shutdown(ow->pid, ow->fd, cookie, o->how);
-			if (r == 0 || r == -ENOTCONN) { /* ENOTCONN: already shut, e.g. through another owner */
-				set_result(rw, RES_DONE, 0, NULL);
-				j->step[k] = STEP_NONE;
-			} else if (pidfd_settled(rw, r, "shutdown"))
-				j->step[k] = STEP_NONE;
-			break;
-		case METHOD_RESET:
-			j->step[k] = STEP_LINGER_CLOSE;
-			if (o->inject)
-				break;
-			r = pidfd_set_linger0(ow->pid, ow->fd, cookie);
-			if (r == 0)
-				j->step[k] = STEP_CLOSE; /* linger set: the close remains */
-			else if (pidfd_settled(rw, r, "SO_LINGER"))
-				j->step[k] = STEP_NONE;
-			break;
-		}
+		int r = pidfd_shutdown(ow->pid, ow->fd, sock_k(j, k)->cookie, j->o->how);
+		if (r == 0 || r == -ENOTCONN) { /* ENOTCONN: already shut, e.g. through another owner */
+			set_result(rw, RES_DONE, 0, NULL);
+			j->step[k] = STEP_NONE;
+		} else if (pidfd_settled(rw, r, "shutdown"))
+			j->step[k] = STEP_NONE;
 	}
 }
 
-/* Result of an injected close: Linux frees the fd even when close()
- * reports EINTR or EIO, so those count as done (verify checks). */
-static void close_result(struct row *rw, long ret)
+static bool any_step(const struct job *j)
 {
-	if (ret == 0 || ret == -EINTR || ret == -EIO)
-		set_result(rw, RES_DONE, 0, NULL);
-	else if (ret == -EBADF)
-		set_result(rw, RES_SKIPPED, 0, "the fd was already closed");
-	else
-		set_result(rw, RES_FAILED, (int)-ret, "close() in the target failed");
+	for (size_t k = 0; k < j->n; k++)
+		if (j->step[k] != STEP_NONE)
+			return true;
+	return false;
 }
 
-/* SO_LINGER {1, 0} by injection: the option value must be in the target's
- * memory. Borrow 8 bytes of its stack below the red zone (unused by
- * definition while the thread is stopped) and put them back byte for byte. */
-static int inject_linger0(struct inj *t, int fd, long *ret)
+/* Before the stop: what the replacement must copy (the fd's flags, its
+ * epoll registrations) and whether the process has a free fd slot. The
+ * registrations are read now, not while the target is stopped (a 10,000
+ * entry epoll fdinfo costs milliseconds); one that is gone by the stop
+ * makes its EPOLL_CTL_DEL fail, and then nothing is re-added for it. */
+static void read_before_stop(struct job *j)
 {
-	static const struct linger l0 = { .l_onoff = 1, .l_linger = 0 };
-	uint8_t saved[sizeof(l0)];
-	int r;
-
-	if ((r = inj_prepare(t)) < 0)
-		return r;
-	uint64_t addr = (arch_sp(&t->saved) - 128 - 64) & ~(uint64_t)15;
-	if ((r = t->ops->read_mem(t->pid, addr, saved, sizeof(saved))) < 0 ||
-	    (r = t->ops->write_mem(t->pid, addr, &l0, sizeof(l0))) < 0)
-		return r;
-	uint64_t args[6] = { (uint64_t)fd, SOL_SOCKET, SO_LINGER, addr, sizeof(l0), 0 };
-	r = inj_call(t, ASYS_SETSOCKOPT, args, ret);
-	int w = t->ops->write_mem(t->pid, addr, saved, sizeof(saved));
-	return r < 0 ? r : w;
+	if (!j->m->placeholder)
+		return;
+	for (size_t k = 0; k < j->n; k++) {
+		j->fj[k].flags = 0;
+		if (j->step[k] != STEP_NONE)
+			procfd_fd_flags(PROC_ROOT, j->pid, fd_k(j, k), &j->fj[k].flags);
+	}
+	_cleanup_free_ int *epfds = malloc((j->p->owners.nep + 1) * sizeof(*epfds));
+	size_t nep = 0;
+	for (size_t e = 0; epfds && e < j->p->owners.nep; e++)
+		if (j->p->owners.ep[e].pid == j->pid)
+			epfds[nep++] = j->p->owners.ep[e].fd;
+	if (nep)
+		procfd_epoll_watches(PROC_ROOT, j->pid, epfds, nep, &j->ep);
+	uint64_t nopen, limit;
+	j->tight = procfd_fd_headroom(PROC_ROOT, j->pid, &nopen, &limit) == 0 && nopen >= limit;
 }
 
 /* Killed, or exiting: its fds are gone with it. While we hold it, a live
@@ -168,195 +186,401 @@ static void abandon(struct job *j, size_t k, int err, const char *why)
 {
 	for (; k < j->n; k++)
 		if (j->step[k] != STEP_NONE) {
-			set_result(&j->p->rows[j->idx[k]], err == ESRCH ? RES_SKIPPED : RES_FAILED,
-				   err == ESRCH ? 0 : err, "%s", why);
+			set_result(row_k(j, k), err == ESRCH ? RES_SKIPPED : RES_FAILED, err == ESRCH ? 0 : err, "%s",
+				   why);
 			j->step[k] = STEP_NONE;
 		}
 }
 
-/* close_range(2) for a run of consecutive fds, all verified ours: one call
- * instead of many. Falls back to close() when the kernel lacks it. */
-static int close_run(struct job *j, struct inj *t, size_t k, size_t end)
+/* A registration the application's worker has taken (EPOLLONESHOT fired
+ * and not re-armed: only flag bits left). Re-adding it would fire at once
+ * (EPOLLHUP is always reported) and could hand a second worker the
+ * connection the first one still owns: it is removed and not re-added;
+ * the worker that holds it reads EOF from the placeholder. */
+static bool oneshot_disarmed(uint32_t events)
 {
-	int first = owner_of(j->p, &j->p->rows[j->idx[k]])->fd;
-	int last = owner_of(j->p, &j->p->rows[j->idx[end - 1]])->fd;
-	long ret;
-	int r;
-
-	if (end - k >= 2) {
-		uint64_t args[6] = { (uint64_t)first, (uint64_t)last, 0 };
-		if ((r = inj_call(t, ASYS_CLOSE_RANGE, args, &ret)) < 0)
-			return r;
-		if (ret == 0) {
-			for (size_t i = k; i < end; i++)
-				set_result(&j->p->rows[j->idx[i]], RES_DONE, 0, NULL);
-			return 0;
-		}
-		/* -ENOSYS (before 5.9) or -EINVAL: one by one below */
-	}
-	for (size_t i = k; i < end; i++) {
-		uint64_t args[6] = { (uint64_t)owner_of(j->p, &j->p->rows[j->idx[i]])->fd };
-		if ((r = inj_call(t, ASYS_CLOSE, args, &ret)) < 0)
-			return r;
-		close_result(&j->p->rows[j->idx[i]], ret);
-	}
-	return 0;
+	const uint32_t flags = EPOLLONESHOT | EPOLLET | EPOLLWAKEUP | EPOLLEXCLUSIVE;
+	return (events & EPOLLONESHOT) && !(events & ~flags);
 }
 
-/* Runs of consecutive fds (no other fd between them) worth one
- * close_range() each; from CLOSE_LOOP_MIN runs on, one close loop for all
- * fds is cheaper: one stop instead of one per run. */
-#define CLOSE_LOOP_MIN 8
-
-static size_t run_end(const struct job *j, size_t k)
+/* The calls that replace row k's socket by a placeholder (the default
+ * close, and --reset). The placeholder is a socket of the same family and
+ * type that was never connected and is shut down both ways: it reads EOF,
+ * polls IN|HUP|RDHUP, keeps socket options working, and a write fails with
+ * EPIPE. It is marked (SO_RCVLOWAT) so later runs recognise it.
+ *
+ *   S  socket(family, type | NONBLOCK as the fd had | CLOEXEC)
+ *   H  shutdown(S, RDWR)                      (ENOTCONN, but it takes effect)
+ *   M  setsockopt(S, SO_RCVLOWAT, mark)
+ *   G  getsockopt(fd, SO_LINGER)  L  setsockopt(fd, SO_LINGER, {1,0})   (--reset)
+ *   Di epoll_ctl(Ei, DEL, fd)                 for each registration (Ei, fd)
+ *   X  dup3(S, fd, CLOEXEC as the fd had)     the old socket's reference goes
+ *   R  setsockopt(fd, SO_LINGER, G's value)   only if X failed
+ *   Ai epoll_ctl(Ei, ADD, fd, events, data)   if Di and X succeeded
+ *   Bi epoll_ctl(Ei, ADD, fd, ...)            if Di succeeded and X failed
+ *   Z  close(S)
+ *
+ * Tight (no free fd slot for S): L, Di, then C close(fd) first, S lands on
+ * the freed number (the lowest free), X dup3(S, fd) fails EINVAL when it
+ * did (S == fd) and moves it there otherwise, Z closes S only after a
+ * successful X, Ai as above. */
+/* The registrations of (fd, inode) in the process's epoll sets. */
+static bool watches(const struct epoll_watch *w, int fd, const struct sock *s)
 {
-	size_t end = k + 1;
-	while (end < j->n && j->step[end] == STEP_CLOSE &&
-	       owner_of(j->p, &j->p->rows[j->idx[end]])->fd == owner_of(j->p, &j->p->rows[j->idx[end - 1]])->fd + 1)
-		end++;
-	return end;
+	return w->fd == fd && w->inode == s->inode;
 }
 
-static int close_loop(struct job *j, struct inj *t)
+static int add_dels(struct job *j, size_t k, struct rprog *p, int32_t need, int *del)
 {
-	size_t n = 0, done = 0;
-	_cleanup_free_ int *fds = malloc(j->n * sizeof(*fds));
-	_cleanup_free_ size_t *which = malloc(j->n * sizeof(*which));
-	_cleanup_free_ long *res = malloc(j->n * sizeof(*res));
-	if (!fds || !which || !res)
+	int fd = fd_k(j, k), r = 0;
+	for (size_t i = 0; i < j->ep.n && r >= 0; i++) {
+		del[i] = -1;
+		if (watches(&j->ep.v[i], fd, sock_k(j, k)))
+			r = del[i] = rp_epoll_ctl(p, need, 0, j->ep.v[i].epfd, EPOLL_CTL_DEL, RP_IMM(fd), 0, 0);
+	}
+	return r < 0 ? r : 0;
+}
+
+static int build_replace(struct job *j, size_t k, struct rprog *p)
+{
+	const struct sock *s = sock_k(j, k);
+	struct fdjob *f = &j->fj[k];
+	int fd = fd_k(j, k), r;
+	int32_t need = 0;
+	struct ph_desc ph;
+	if (placeholder_for(s, &ph) < 0) {
+		set_result(row_k(j, k), RES_SKIPPED, 0, "no placeholder for this kind of socket; nothing changed");
+		j->step[k] = STEP_NONE;
+		return 0;
+	}
+	bool pair = ph.kind == PH_UNIX_PAIR;
+	if (pair && j->tight) {
+		/* the pair needs two free slots for a moment */
+		set_result(row_k(j, k), RES_SKIPPED, 0, "the process has no free fd for the placeholder pair; "
+			   "nothing changed (--free-fd frees the number instead)");
+		j->step[k] = STEP_NONE;
+		return 0;
+	}
+	int type = ph.type | (f->flags & O_NONBLOCK ? SOCK_NONBLOCK : 0);
+	int cloexec = f->flags & O_CLOEXEC ? O_CLOEXEC : 0;
+	long poff = -1;
+	static const struct linger l0 = { .l_onoff = 1, .l_linger = 0 };
+	static const int mark = PLACEHOLDER_MARK;
+	long goff = -1;
+	_cleanup_free_ int *del = malloc((j->ep.n + 1) * sizeof(*del));
+
+	if (!del)
 		return -ENOMEM;
-	for (size_t k = 0; k < j->n; k++)
-		if (j->step[k] == STEP_CLOSE) {
-			which[n] = k;
-			fds[n++] = owner_of(j->p, &j->p->rows[j->idx[k]])->fd;
+#define TRY(x) do { if ((r = (x)) < 0) return r; } while (0)
+	*f = (struct fdjob){ .flags = f->flags, .pfd = -1, .sock = -1, .linger = -1, .close = -1, .dup = -1, .shut = -1 };
+	if (j->tight) {
+		if (j->m->linger0) {
+			TRY(f->linger = rp_setsockopt(p, 0, 0, RP_IMM(fd), SOL_SOCKET, SO_LINGER, &l0, sizeof(l0)));
+			need = RP_OK(f->linger);
 		}
-	int r = inj_close_many(t, fds, n, res, &done);
-	for (size_t i = 0; i < done; i++) {
-		close_result(&j->p->rows[j->idx[which[i]]], res[i]);
-		j->step[which[i]] = STEP_NONE;
-	}
-	return r;
-}
-
-static int close_all(struct job *j, struct inj *t)
-{
-	size_t runs = 0;
-	int r;
-
-	for (size_t k = 0; k < j->n;)
-		if (j->step[k] == STEP_CLOSE) {
-			runs++;
-			k = run_end(j, k);
-		} else
-			k++;
-	if (runs >= CLOSE_LOOP_MIN) {
-		r = close_loop(j, t);
-		if (r < 0 && r != -EAGAIN) {
-			size_t first = 0;
-			while (first < j->n && j->step[first] != STEP_CLOSE)
-				first++;
-			return abandon(j, first, -r, t->why), r;
+		TRY(add_dels(j, k, p, need, del));
+		TRY(f->close = rp_close(p, need, 0, RP_IMM(fd)));
+		TRY(f->sock = rp_socket(p, RP_OK(f->close), ph.family, type | (cloexec ? SOCK_CLOEXEC : 0)));
+	} else if (pair)
+		TRY(f->sock = rp_socketpair(p, 0, ph.family, type | SOCK_CLOEXEC, &poff));
+	else
+		TRY(f->sock = rp_socket(p, 0, ph.family, type | SOCK_CLOEXEC));
+	/* the placeholder's fd: socket()'s result, or socketpair()'s first */
+	struct rp_arg phfd = pair ? RP_MEM32(poff) : RP_RET(f->sock);
+	if (pair)
+		TRY(rp_close(p, RP_OK(f->sock), 0, RP_MEM32(poff + 4)));
+	if (ph.shutdown_self)
+		TRY(f->shut = rp_shutdown(p, RP_OK(f->sock), phfd, SHUT_RDWR));
+	TRY(rp_setsockopt(p, RP_OK(f->sock), 0, phfd, SOL_SOCKET, SO_RCVLOWAT, &mark, sizeof(mark)));
+	if (!j->tight) {
+		need = RP_OK(f->sock);
+		if (j->m->linger0) {
+			int g;
+			TRY(g = rp_getsockopt(p, need, fd, SOL_SOCKET, SO_LINGER, sizeof(struct linger), &goff));
+			TRY(f->linger = rp_setsockopt(p, RP_OK(g), 0, RP_IMM(fd), SOL_SOCKET, SO_LINGER, &l0, sizeof(l0)));
+			need = RP_OK(f->linger);
 		}
-		/* -EAGAIN: no scratch mapping here; one call per run below */
+		TRY(add_dels(j, k, p, need, del));
 	}
-	for (size_t k = 0; k < j->n;) {
-		if (j->step[k] != STEP_CLOSE) {
-			k++;
+	TRY(f->dup = rp_dup3(p, j->tight ? RP_OK(f->sock) : need, 0, phfd, fd, cloexec));
+	if (goff >= 0)
+		TRY(rp_setsockopt_from(p, RP_OK(f->linger), RP_FAILED(f->dup), fd, SOL_SOCKET, SO_LINGER, goff,
+				       sizeof(struct linger)));
+	/* After a tight dup3, EINVAL means S already sits on fd. */
+	int32_t placed = j->tight ? RP_OK(f->sock) : RP_OK(f->dup);
+	for (size_t i = 0; i < j->ep.n; i++) {
+		const struct epoll_watch *w = &j->ep.v[i];
+		if (del[i] < 0 || oneshot_disarmed(w->events))
 			continue;
-		}
-		size_t end = run_end(j, k);
-		if ((r = close_run(j, t, k, end)) < 0)
-			return abandon(j, k, -r, t->why), r;
-		for (; k < end; k++)
-			j->step[k] = STEP_NONE;
+		TRY(rp_epoll_ctl(p, RP_OK(del[i]), placed, w->epfd, EPOLL_CTL_ADD, RP_IMM(fd), w->events, w->data));
+		if (!j->tight) /* the old socket stays: so does its registration */
+			TRY(rp_epoll_ctl(p, RP_OK(del[i]), RP_FAILED(f->dup), w->epfd, EPOLL_CTL_ADD, RP_IMM(fd),
+					 w->events, w->data));
 	}
+	TRY(rp_close(p, j->tight ? RP_OK(f->dup) : RP_OK(f->sock), 0, phfd));
+#undef TRY
 	return 0;
 }
 
-static int run_steps(struct job *j, struct inj *t)
+static int build_row(struct job *j, size_t k, struct rprog *p)
 {
-	const struct options *o = j->o;
-	int r;
+	struct fdjob *f = &j->fj[k];
+	int fd = fd_k(j, k);
 
-	/* All threads are stopped, so nothing in the target can close and
-	 * reuse an fd number from here until we detach: check each fd once,
-	 * now, and act. (Another process sharing the fd table through
-	 * CLONE_FILES without being a thread is not stopped; such processes
-	 * are rare and would show the same fd under their own pid.) */
-	if (act_interrupted) {
-		abandon(j, 0, ESRCH, "sockreap was interrupted before acting on this process");
-		return -EINTR;
+	switch (j->m->inside) {
+	case INSIDE_REPLACE:
+		return build_replace(j, k, p);
+	case INSIDE_CLOSE:
+		*f = (struct fdjob){ .pfd = -1, .sock = -1, .linger = -1, .dup = -1, .shut = -1 };
+		f->close = rp_close(p, 0, 0, RP_IMM(fd));
+		return f->close < 0 ? f->close : 0;
+	case INSIDE_SHUTDOWN:
+		*f = (struct fdjob){ .pfd = -1, .sock = -1, .linger = -1, .close = -1, .dup = -1 };
+		f->shut = rp_shutdown(p, 0, RP_IMM(fd), j->o->how);
+		return f->shut < 0 ? f->shut : 0;
+	default:
+		return -EINVAL;
 	}
-	for (size_t k = 0; k < j->n; k++) {
-		struct row *rw = &j->p->rows[j->idx[k]];
+}
+
+static int64_t ret_of(const struct rprog *p, int i)
+{
+	return i < 0 ? RP_NOT_RUN : p->c[i].ret;
+}
+
+/* What the program did for row k. */
+static void row_outcome(struct job *j, size_t k, const struct rprog *p)
+{
+	struct row *rw = row_k(j, k);
+	const struct fdjob *f = &j->fj[k];
+	int64_t r;
+
+	switch (j->m->inside) {
+	case INSIDE_CLOSE:
+		/* Linux frees the fd even when close() reports EINTR or EIO */
+		r = ret_of(p, f->close);
+		if (r == RP_NOT_RUN)
+			set_result(rw, RES_FAILED, 0, "close() did not run in the target");
+		else if (r == 0 || r == -EINTR || r == -EIO)
+			set_result(rw, RES_DONE, 0, NULL);
+		else if (r == -EBADF)
+			set_result(rw, RES_SKIPPED, 0, "the fd was already closed");
+		else
+			set_result(rw, RES_FAILED, (int)-r, "close() in the target failed");
+		return;
+	case INSIDE_SHUTDOWN:
+		r = ret_of(p, f->shut);
+		if (r == RP_NOT_RUN)
+			set_result(rw, RES_FAILED, 0, "shutdown() did not run in the target");
+		else if (r == 0 || r == -ENOTCONN) /* already shut, e.g. through another owner */
+			set_result(rw, RES_DONE, 0, NULL);
+		else
+			set_result(rw, RES_FAILED, (int)-r, "shutdown() in the target failed");
+		return;
+	default:
+		break;
+	}
+	if ((r = ret_of(p, f->linger)) < 0 && r != RP_NOT_RUN) {
+		set_result(rw, RES_FAILED, (int)-r, "setsockopt(SO_LINGER) in the target failed; nothing changed");
+		return;
+	}
+	if ((r = ret_of(p, f->sock)) < 0) {
+		if (j->tight && ret_of(p, f->close) == 0)
+			set_result(rw, RES_DONE, 0, "the process had no free fd and socket() for the placeholder "
+				   "failed after the close: the fd number was freed");
+		else
+			set_result(rw, RES_FAILED, r == RP_NOT_RUN ? 0 : (int)-r,
+				   "socket() for the placeholder failed in the target%s; nothing changed",
+				   r == -EMFILE ? " (no free fd)" : "");
+		return;
+	}
+	r = ret_of(p, f->dup);
+	if (r >= 0 || (j->tight && r == -EINVAL))
+		set_result(rw, RES_DONE, 0, NULL);
+	else
+		set_result(rw, RES_FAILED, r == RP_NOT_RUN ? 0 : (int)-r, "dup3() of the placeholder failed; "
+			   "the socket, its SO_LINGER and its epoll registrations are as they were");
+}
+
+/* Note failed epoll re-registrations: the application may not wake for
+ * this fd (it still reads EOF the next time it looks). */
+static void note_epoll_failures(struct job *j, const struct rprog *p, size_t from, size_t to, size_t k)
+{
+	for (size_t i = from; i < to; i++)
+		if (p->c[i].sys == ASYS_EPOLL_CTL && p->c[i].a[1].v == EPOLL_CTL_ADD && p->c[i].ret < 0 &&
+		    p->c[i].ret != RP_NOT_RUN)
+			row_k(j, k)->note = "re-registering the placeholder in the process's epoll set failed: "
+					    "its event loop may not wake for this fd";
+}
+
+/* Is fd still the socket, now that every thread is stopped? Rows of
+ * [from, to) that are not lose their step, with the reason. With a
+ * duplicate taken before the stop (checked by SO_COOKIE then) one kcmp()
+ * answers; otherwise the /proc link. -ESRCH when the target is dying. */
+static int check_fds(struct job *j, size_t from, size_t to)
+{
+	for (size_t k = from; k < to; k++) {
 		if (j->step[k] == STEP_NONE)
 			continue;
-		int c = procfd_fd_check(PROC_ROOT, j->pid, owner_of(j->p, rw)->fd, j->p->socks.v[rw->sock].inode);
+		int c;
+		if (j->fj[k].pfd >= 0) {
+			c = (int)syscall(SYS_kcmp, getpid(), j->pid, KCMP_FILE, j->fj[k].pfd, fd_k(j, k));
+			c = c == 0 ? 1 : c > 0 ? 0 : -errno;
+		} else
+			c = procfd_fd_check(PROC_ROOT, j->pid, fd_k(j, k), sock_k(j, k)->inode);
 		if (c == 1)
 			continue;
 		/* Every thread is stopped: an fd can only vanish now because
 		 * the process is being killed and its files torn down. */
 		if (c < 0 && target_gone(j->pid))
-			return abandon(j, 0, ESRCH, "the target exited"), -ESRCH;
-		set_result(rw, RES_SKIPPED, 0, c < 0 ? "the fd was closed meanwhile"
-						    : "fd reused: the fd is no longer this socket");
+			return abandon(j, from, ESRCH, "the target exited"), -ESRCH;
+		set_result(row_k(j, k), RES_SKIPPED, 0,
+			   c < 0 ? "the fd was closed meanwhile" : "fd reused: the fd is no longer this socket");
 		j->step[k] = STEP_NONE;
 	}
-	/* A thread stopped inside a call on the fd (a read on this very
-	 * socket) re-enters that call by number when it resumes: after our
-	 * close it would fail with EBADF, or read a reused fd. Leave those
-	 * fds alone; shutdown is the tool for a socket still in use. */
-	if (o->method != METHOD_SHUTDOWN) {
-		_cleanup_free_ struct inj_busy *busy = NULL;
-		size_t nbusy = 0;
-		if ((r = inj_busy_fds(t, &busy, &nbusy)) < 0)
-			return abandon(j, 0, -r, "cannot read the threads' registers"), r;
-		for (size_t k = 0; k < j->n; k++) {
-			int fd = owner_of(j->p, &j->p->rows[j->idx[k]])->fd;
-			for (size_t b = 0; b < nbusy && j->step[k] != STEP_NONE; b++)
-				if (busy[b].fd == fd) {
-					set_result(&j->p->rows[j->idx[k]], RES_SKIPPED, 0,
-						   "thread %d is blocked in system call %ld on this fd: after a close "
-						   "it would fail with EBADF when it resumes; use --shutdown to wake it",
-						   (int)busy[b].tid, busy[b].nr);
-					j->step[k] = STEP_NONE;
-				}
-		}
-	}
-	/* shutdown and SO_LINGER first; closes are gathered afterwards */
-	for (size_t k = 0; k < j->n; k++) {
-		struct row *rw = &j->p->rows[j->idx[k]];
-		int fd = owner_of(j->p, rw)->fd;
-		long ret;
-
-		if (j->step[k] == STEP_SHUTDOWN) {
-			uint64_t args[6] = { (uint64_t)fd, (uint64_t)o->how };
-			if ((r = inj_call(t, ASYS_SHUTDOWN, args, &ret)) < 0)
-				return abandon(j, k, -r, t->why), r;
-			if (ret == 0 || ret == -ENOTCONN) /* already shut, e.g. through another owner */
-				set_result(rw, RES_DONE, 0, NULL);
-			else
-				set_result(rw, RES_FAILED, (int)-ret, "shutdown() in the target failed");
-			j->step[k] = STEP_NONE;
-		} else if (j->step[k] == STEP_LINGER_CLOSE) {
-			if ((r = inject_linger0(t, fd, &ret)) < 0)
-				return abandon(j, k, -r, t->why[0] ? t->why : "cannot set SO_LINGER"), r;
-			if (ret < 0) {
-				set_result(rw, RES_FAILED, (int)-ret, "setsockopt(SO_LINGER) in the target failed");
-				j->step[k] = STEP_NONE;
-			} else
-				j->step[k] = STEP_CLOSE;
-		}
-	}
-	return close_all(j, t);
+	return 0;
 }
 
-static bool any_step(const struct job *j)
+/* Duplicates of the batch's sockets, taken while the target runs, so that
+ * the check while it is stopped is one kcmp() per fd instead of a /proc
+ * readlink. A duplicate is a reference: it would keep the socket (and its
+ * epoll registrations) alive, so every one is closed before the
+ * replacement runs. */
+static void take_dups(struct job *j, size_t from, size_t to)
 {
-	for (size_t k = 0; k < j->n; k++)
+	for (size_t k = from; k < to; k++) {
+		j->fj[k].pfd = -1;
+		if (j->step[k] == STEP_NONE)
+			continue;
+		int r = pidfd_dup_socket(j->pid, fd_k(j, k), sock_k(j, k)->cookie, &j->fj[k].pfd);
+		if (r == -ESTALE) {
+			set_result(row_k(j, k), RES_SKIPPED, 0, "fd reused: the fd is no longer this socket");
+			j->step[k] = STEP_NONE;
+		}
+	}
+}
+
+static void drop_dups(struct job *j, size_t from, size_t to)
+{
+	for (size_t k = from; k < to; k++)
+		if (j->fj[k].pfd >= 0)
+			j->fj[k].pfd = safe_close(j->fj[k].pfd);
+}
+
+/* A thread stopped inside a call on the fd (a read on this very socket)
+ * re-enters that call by number when it resumes. After a replacement it
+ * finds the placeholder and reads EOF, as it should; after a plain close
+ * it would fail with EBADF, or use a reused number: those fds are left
+ * alone by the number-freeing close. */
+static int skip_busy(struct job *j, struct inj *t, size_t from, size_t to)
+{
+	_cleanup_free_ struct inj_busy *busy = NULL;
+	size_t nbusy = 0;
+	int r;
+
+	if (j->m->inside != INSIDE_CLOSE)
+		return 0;
+	if ((r = inj_busy_fds(t, &busy, &nbusy)) < 0)
+		return abandon(j, from, -r, "cannot read the threads' registers"), r;
+	for (size_t k = from; k < to; k++)
+		for (size_t b = 0; b < nbusy && j->step[k] != STEP_NONE; b++)
+			if (busy[b].fd == fd_k(j, k)) {
+				set_result(row_k(j, k), RES_SKIPPED, 0,
+					   "thread %d is blocked in system call %ld on this fd: after freeing the "
+					   "number it would fail with EBADF when it resumes; the default close "
+					   "replaces the fd instead", (int)busy[b].tid, busy[b].nr);
+				j->step[k] = STEP_NONE;
+			}
+	return 0;
+}
+
+/* Act on rows [from, to) while every thread is stopped: check, build the
+ * program, run it (inside the target in one go when possible, call by
+ * call otherwise), and settle each row. *exec_ns: time the program took. */
+static int run_batch(struct job *j, struct inj *t, size_t from, size_t to, uint64_t *exec_ns)
+{
+	struct rprog prog = { 0 };
+	_cleanup_free_ size_t *first = malloc((to - from + 1) * sizeof(*first));
+	int r;
+
+	/* All threads are stopped, so nothing in the target can close and
+	 * reuse an fd number from here until we resume it: check each fd
+	 * once, now, and act. (Another process sharing the fd table through
+	 * CLONE_FILES without being a thread is not stopped; such processes
+	 * are rare and would show the same fd under their own pid.) */
+	uint64_t tb = now_ns();
+	*exec_ns = 0;
+	r = !first ? -ENOMEM : act_interrupted ? -EINTR : 0;
+	if (r == 0)
+		r = check_fds(j, from, to);
+	drop_dups(j, from, to);
+	if (r == 0)
+		r = skip_busy(j, t, from, to);
+	for (size_t k = from; k < to && r == 0; k++) {
+		first[k - from] = prog.n;
 		if (j->step[k] != STEP_NONE)
-			return true;
-	return false;
+			r = build_row(j, k, &prog);
+	}
+	if (r < 0) {
+		rprog_free(&prog);
+		abandon(j, from, -r, r == -EINTR ? "sockreap was interrupted before acting on this process"
+			: r == -ENOMEM ? "out of memory" : t->why);
+		return r;
+	}
+	first[to - from] = prog.n;
+	uint64_t data = 0, t0 = now_ns();
+	if (j->o->verbose > 1)
+		fprintf(stderr, "sockreap: pid %d: rows %zu-%zu checked and built in %.3f ms\n", (int)j->pid, from, to,
+			(double)(t0 - tb) / 1e6);
+	size_t next = 0;
+	/* In one go inside the target when it can be (crash-only); call by
+	 * call from here when it cannot. */
+	r = prog.n ? rp_run_inside(t, &prog, &next) : 0;
+	if (r == -EAGAIN) {
+		next = 0;
+		r = prog.ndata ? inj_scratch(t, prog.ndata, PROT_READ | PROT_WRITE, &data) : 0;
+		if (r == 0)
+			r = rp_run_calls(t, &prog, data, &next);
+	}
+	*exec_ns = now_ns() - t0;
+	if (j->o->verbose > 1)
+		fprintf(stderr, "sockreap: pid %d: rows %zu-%zu: %zu calls, %.3f ms to run them\n", (int)j->pid, from,
+			to, prog.n, (double)*exec_ns / 1e6);
+	for (size_t k = from; k < to; k++) {
+		if (j->step[k] == STEP_NONE)
+			continue;
+		size_t lo = first[k - from], hi = first[k - from + 1];
+		if (r < 0 && hi > next) {
+			/* the engine stopped inside this row's calls or before */
+			if (lo >= next)
+				abandon(j, k, -r, t->why);
+			else
+				set_result(row_k(j, k), RES_FAILED, -r, "the engine failed midway through this fd: %s",
+					   t->why);
+		} else {
+			row_outcome(j, k, &prog);
+			note_epoll_failures(j, &prog, lo, hi, k);
+		}
+		j->step[k] = STEP_NONE;
+	}
+	rprog_free(&prog);
+	return r;
+}
+
+/* The target's longest stop must not grow with the number of fds: rows go
+ * in batches whose program stays under a budget (the kernel's own close of
+ * ~100 TCP sockets costs ~0.5 ms here), with every thread resumed between
+ * batches and each batch's fds checked again at its stop. The batch size
+ * follows the measured cost per row. */
+#define BATCH_BUDGET_NS (1000ull * 1000)
+#define BATCH_FIRST 32
+#define BATCH_MIN 8
+#define BATCH_MAX 4096
+
+static void set_stall(struct job *j, size_t from, size_t to, double ms)
+{
+	for (size_t k = from; k < to; k++)
+		row_k(j, k)->stall_ms = ms;
 }
 
 static void act_process(struct job *j)
@@ -364,33 +588,78 @@ static void act_process(struct job *j)
 	struct inj t;
 	int r;
 
-	plan_steps(j);
+	outside_steps(j);
 	if (!any_step(j))
 		return;
 	if (act_interrupted) {
 		abandon(j, 0, ESRCH, "sockreap was interrupted before acting on this process");
 		return;
 	}
+	for (size_t k = 0; k < j->n; k++)
+		j->fj[k].pfd = -1;
+	read_before_stop(j);
+	size_t batch = j->o->single_stop ? j->n : BATCH_FIRST, from = 0, nbatch = 0;
+	take_dups(j, 0, MIN(batch, j->n));
+	/* the stall counts from the first thread's stop: from before the
+	 * first interrupt, an upper bound */
+	uint64_t stop_begin = now_ns();
 	r = inj_attach(&t, &tracee_real, j->pid);
 	if (r < 0) {
+		drop_dups(j, 0, j->n);
 		abandon(j, 0, -r == ESRCH ? ESRCH : -r, t.why);
 		return;
 	}
+	if (j->o->verbose > 1)
+		fprintf(stderr, "sockreap: pid %d: stopped %zu threads in %.3f ms\n", (int)j->pid, t.nth,
+			(double)(now_ns() - stop_begin) / 1e6);
 	struct unwind_bt *bt = NULL;
 	if (j->o->backtrace)
 		bt = unwind_collect(j->pid);
-	run_steps(j, &t);
+	double max_stall = 0, total_stall = 0;
+	for (;;) {
+		size_t to = MIN(from + batch, j->n);
+		uint64_t exec_ns;
+		r = run_batch(j, &t, from, to, &exec_ns);
+		nbatch++;
+		if (r < 0 || to == j->n)
+			break;
+		if (exec_ns && to > from)
+			batch = MIN(MAX(BATCH_BUDGET_NS * (to - from) / exec_ns, BATCH_MIN), BATCH_MAX);
+		r = inj_pause(&t);
+		double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
+		set_stall(j, from, to, stall);
+		max_stall = MAX(max_stall, stall);
+		total_stall += stall;
+		from = to;
+		if (r < 0) {
+			abandon(j, from, -r, t.why);
+			break;
+		}
+		/* let the application run about a quarter of the time */
+		take_dups(j, from, MIN(from + batch, j->n));
+		uint64_t run_until = t.released_at_ns + MAX((uint64_t)(stall * 1e6) / 3, 200000ull);
+		while (now_ns() < run_until)
+			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+		stop_begin = now_ns();
+		if ((r = inj_restop(&t)) < 0) {
+			drop_dups(j, from, j->n);
+			abandon(j, from, -r == ESRCH ? ESRCH : -r, t.why);
+			break;
+		}
+	}
 	r = inj_release(&t);
-	double stall = (double)(t.released_at_ns - t.stopped_at_ns) / 1e6;
-	for (size_t k = 0; k < j->n; k++)
-		j->p->rows[j->idx[k]].stall_ms = stall;
+	double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
+	set_stall(j, from, j->n, stall);
+	max_stall = MAX(max_stall, stall);
+	total_stall += stall;
 	if (j->o->verbose)
-		fprintf(stderr, "sockreap: pid %d: stopped %.3f ms, %lu injected call%s%s%s\n", (int)j->pid, stall,
-			t.ncalls, t.ncalls == 1 ? "" : "s", r < 0 ? "; release: " : "", r < 0 ? t.why : "");
+		fprintf(stderr, "sockreap: pid %d: %zu stop%s, longest %.3f ms, %.3f ms in all, %lu injected call%s%s%s\n",
+			(int)j->pid, nbatch, nbatch == 1 ? "" : "s", max_stall, total_stall, t.ncalls,
+			t.ncalls == 1 ? "" : "s", r < 0 ? "; release: " : "", r < 0 ? t.why : "");
 	if (bt) {
 		char *text = unwind_resolve(bt);
 		for (size_t k = 0; k < j->n && text; k++) {
-			struct row *rw = &j->p->rows[j->idx[k]];
+			struct row *rw = row_k(j, k);
 			free(rw->backtrace);
 			rw->backtrace = strdup(text);
 		}
@@ -400,10 +669,13 @@ static void act_process(struct job *j)
 
 int act_run(struct plan *p, const struct options *o, struct audit *a)
 {
+	if (o->method == METHOD_DESTROY)
+		return act_destroy_run(p, o, a);
 	size_t n = 0;
 	_cleanup_free_ size_t *idx = malloc((p->n + 1) * sizeof(*idx));
 	_cleanup_free_ enum step *step = malloc((p->n + 1) * sizeof(*step));
-	if (!idx || !step)
+	_cleanup_free_ struct fdjob *fj = calloc(p->n + 1, sizeof(*fj));
+	if (!idx || !step || !fj)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n; i++)
 		if (p->rows[i].result == RES_PLANNED) {
@@ -418,7 +690,8 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 		size_t end = k;
 		while (end < n && owner_of(p, &p->rows[idx[end]])->pid == pid)
 			end++;
-		struct job j = { .p = p, .o = o, .idx = idx + k, .step = step + k, .n = end - k, .pid = pid };
+		struct job j = { .p = p, .o = o, .m = method_info(o->method), .idx = idx + k, .step = step + k,
+				 .fj = fj + k, .n = end - k, .pid = pid };
 
 		/* Nothing is done unlogged: the intent of every action on
 		 * this process reaches the log before we touch it. */
@@ -433,11 +706,22 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 			break;
 		}
 		act_process(&j);
+		free(j.ep.v);
+		/* What happened to this process reaches the log now, not at the
+		 * end of the run: a crash later loses none of it. */
+		int w = 0;
+		for (size_t i = k; i < end && !w; i++)
+			w = audit_record(a, p, &p->rows[idx[i]], o, "result");
+		if (!w)
+			w = audit_flush(a);
+		if (w && !err)
+			err = w;
 		k = end;
 	}
+	/* The kernel's view afterwards (one dump for the whole run) */
 	verify_rows(p, o);
 	for (size_t k = 0; k < n; k++)
-		audit_record(a, p, &p->rows[idx[k]], o, "result");
+		audit_record(a, p, &p->rows[idx[k]], o, "verify");
 	int r = audit_flush(a);
 	return err ? err : r;
 }

@@ -20,5 +20,10 @@ extern volatile sig_atomic_t act_interrupted;
  * stopped there. */
 int act_run(struct plan *p, const struct options *o, struct audit *a);
 
+/* --destroy (act_destroy.c): SOCK_DESTROY once per socket, for the rows
+ * that carry it (via < 0), ownerless ones included; the socket's other rows
+ * share its result. No attach, no pidfd. Audit and verify as act_run. */
+int act_destroy_run(struct plan *p, const struct options *o, struct audit *a);
+
 /* Re-read the kernel's view after acting: fills row->verify. */
 void verify_rows(struct plan *p, const struct options *o);

@@ -10,9 +10,9 @@
 
 enum {
 	OPT_SPORT = 0x100, OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMM, OPT_UID,
-	OPT_INODE, OPT_SHUTDOWN, OPT_RESET, OPT_INJECT, OPT_MAX, OPT_ALLOW_LISTEN,
+	OPT_INODE, OPT_SHUTDOWN, OPT_RESET, OPT_FREE_FD, OPT_SINGLE_STOP, OPT_INJECT, OPT_MAX, OPT_ALLOW_LISTEN,
 	OPT_ALLOW_ANCESTORS, OPT_EXCLUDE_PID, OPT_EXCLUDE_COMM, OPT_AUDIT_LOG,
-	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION,
+	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_PATH, OPT_DESTROY, OPT_IDLE,
 	OPT_NETNS, OPT_ALL_NETNS, OPT_CONTAINER, OPT_POD, OPT_EXPLAIN,
 };
 
@@ -25,12 +25,18 @@ static const struct option longopts[] = {
 	{ "dst", required_argument, NULL, OPT_DST },
 	{ "tcp", no_argument, NULL, 't' },
 	{ "udp", no_argument, NULL, 'u' },
+	{ "unix", no_argument, NULL, 'x' },
+	{ "path", required_argument, NULL, OPT_PATH },
+	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "inode", required_argument, NULL, OPT_INODE },
 	{ "shutdown", optional_argument, NULL, OPT_SHUTDOWN },
 	{ "reset", no_argument, NULL, OPT_RESET },
+	{ "free-fd", no_argument, NULL, OPT_FREE_FD },
+	{ "single-stop", no_argument, NULL, OPT_SINGLE_STOP },
+	{ "destroy", no_argument, NULL, OPT_DESTROY },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "inject", no_argument, NULL, OPT_INJECT },
 	{ "yes", no_argument, NULL, 'y' },
@@ -53,7 +59,7 @@ static const struct option longopts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ 0 }
 };
-static const char shortopts[] = ":p:s:tu46nyqv";
+static const char shortopts[] = ":p:s:tux46nyqv";
 
 void cli_usage(FILE *f)
 {
@@ -67,6 +73,11 @@ void cli_usage(FILE *f)
 	      "                         or all, connected, synchronized, bucket (default all)\n"
 	      "      --src A[/N], --dst A[/N]  local / remote address or CIDR (v4 or v6)\n"
 	      "  -t, --tcp  -u, --udp  -4  -6\n"
+	      "  -x, --unix             unix sockets (only with -x or --path; alone: only them)\n"
+	      "      --path GLOB        unix socket whose name or peer's name matches (fnmatch;\n"
+	      "                         abstract names as @name); implies --unix\n"
+	      "      --idle SECONDS     TCP connections with no data sent or received, and no\n"
+	      "                         ACK received, for at least SECONDS\n"
 	      "      --pid N[,N]  --comm NAME  --uid N[,N]  --inode N[,N]\n"
 	      "      --container ID|NAME  container id prefix (docker, containerd, cri-o, podman;\n"
 	      "                         runtime:ID also), container name, or systemd service\n"
@@ -79,11 +90,19 @@ void cli_usage(FILE *f)
 	      "      --all-netns        every namespace in use by a process, bind-mounted under\n"
 	      "                         /run/netns, or holding a socket a process has\n"
 	      "\n"
-	      "Action (default: close(fd) inside each owner through ptrace):\n"
+	      "Action (default: close the socket inside each owner through ptrace, keeping the\n"
+	      "fd number taken by an inert placeholder that reads EOF until the app closes it):\n"
+	      "      --free-fd          plain close(fd): frees the number too (the app may later\n"
+	      "                         use the reused number as its old socket; see the manual)\n"
 	      "      --shutdown[=rd|wr|rdwr]  shutdown(fd, how) instead; the fd stays (default rdwr)\n"
 	      "      --reset            close with SO_LINGER {1,0}: the peer gets RST, no TIME_WAIT\n"
+	      "      --destroy          the kernel's SOCK_DESTROY (as ss -K), once per socket: the\n"
+	      "                         peer gets RST, the process is never stopped but KEEPS ITS\n"
+	      "                         FD (an fd leak stays a leak); reaches TIME-WAIT and orphans\n"
 	      "  -n, --dry-run          show what would be done, touch nothing\n"
-	      "      --inject           do shutdown/reset inside the target, not on a pidfd duplicate\n"
+	      "      --inject           do shutdown inside the target, not on a pidfd duplicate\n"
+	      "      --single-stop      one stop per process for all its fds instead of short\n"
+	      "                         batches (for measurements; the stop grows with the fds)\n"
 	      "      --explain          why each matching port is busy and who holds it, with what\n"
 	      "                         sockreap could do (read-only; every namespace by default)\n"
 	      "\n"
@@ -172,6 +191,24 @@ static int parse_one(struct options *o, int c, const char *arg, char *err, size_
 		return 0;
 	case 't': q->tcp = true; return 0;
 	case 'u': q->udp = true; return 0;
+	case 'x': q->unix_socks = true; return 0;
+	case OPT_PATH:
+		if (!*arg || strlen(arg) > 4 * SOCK_UNIX_PATH_MAX)
+			return errf(err, errlen, "--path: invalid pattern '%s' (a glob such as /run/*.sock or @name*)", arg);
+		if (str_list_add(&q->path, arg) < 0)
+			return errf(err, errlen, "out of memory");
+		q->unix_socks = true;
+		return 0;
+	case OPT_IDLE: {
+		uint64_t sec;
+		/* tcp_info counts milliseconds in 32 bits: about 49 days */
+		if ((r = parse_u64(arg, UINT32_MAX / 1000, &sec)) < 0 || sec == 0)
+			return errf(err, errlen, "--idle: invalid time '%s' (%s)", arg,
+				    r == -ERANGE ? "at most 4294967 seconds" : "expected whole seconds from 1");
+		q->has_idle = true;
+		q->idle_ms = (uint32_t)(sec * 1000);
+		return 0;
+	}
 	case '4': q->v4 = true; return 0;
 	case '6': q->v6 = true; return 0;
 	case OPT_PID:
@@ -200,8 +237,9 @@ static int parse_one(struct options *o, int c, const char *arg, char *err, size_
 			return errf(err, errlen, "out of memory");
 		return 0;
 	case OPT_SHUTDOWN:
-		if (o->method == METHOD_RESET)
-			return errf(err, errlen, "--shutdown: conflicts with --reset (choose one method)");
+		if (o->method != METHOD_CLOSE && o->method != METHOD_SHUTDOWN)
+			return errf(err, errlen, "--shutdown: conflicts with --%s (choose one method)",
+				    method_info(o->method)->name);
 		o->method = METHOD_SHUTDOWN;
 		if (!arg || !strcmp(arg, "rdwr"))
 			o->how = SHUT_RDWR;
@@ -213,12 +251,18 @@ static int parse_one(struct options *o, int c, const char *arg, char *err, size_
 			return errf(err, errlen, "--shutdown: invalid direction '%s' (expected rd, wr or rdwr)", arg);
 		return 0;
 	case OPT_RESET:
-		if (o->method == METHOD_SHUTDOWN)
-			return errf(err, errlen, "--reset: conflicts with --shutdown (choose one method)");
-		o->method = METHOD_RESET;
+	case OPT_FREE_FD:
+	case OPT_DESTROY: {
+		enum method m = c == OPT_RESET ? METHOD_RESET : c == OPT_FREE_FD ? METHOD_FREE_FD : METHOD_DESTROY;
+		if (o->method != METHOD_CLOSE && o->method != m)
+			return errf(err, errlen, "--%s: conflicts with --%s (choose one method)", method_info(m)->name,
+				    method_info(o->method)->name);
+		o->method = m;
 		return 0;
+	}
 	case 'n': o->dry_run = true; return 0;
 	case OPT_INJECT: o->inject = true; return 0;
+	case OPT_SINGLE_STOP: o->single_stop = true; return 0;
 	case 'y': o->yes = true; return 0;
 	case OPT_MAX:
 		if ((r = parse_u64(arg, INT32_MAX, &o->max)) < 0 || o->max == 0)
@@ -304,9 +348,11 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
 	if (optind < argc)
 		return errf(err, errlen, "unexpected argument '%s' (filters are flags, e.g. --port %s)",
 			    argv[optind], argv[optind]);
+	if (o->method == METHOD_DESTROY && o->inject)
+		return errf(err, errlen, "--inject: conflicts with --destroy (the kernel destroys the socket; nothing runs in the target)");
 	if (o->explain && o->method != METHOD_CLOSE)
-		return errf(err, errlen, "--explain: is read-only, it cannot %s (drop --explain to act)",
-			    o->method == METHOD_RESET ? "--reset" : "--shutdown");
+		return errf(err, errlen, "--explain: is read-only, it takes no action (drop --%s, or --explain to act)",
+			    method_info(o->method)->name);
 	return CLI_OK;
 }
 

@@ -6,15 +6,15 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "method.h"
 #include "query.h"
-
-enum method { METHOD_CLOSE, METHOD_SHUTDOWN, METHOD_RESET };
 
 struct options {
 	struct query q;
 	enum method method;
 	int how;                   /* SHUT_RD, SHUT_WR, SHUT_RDWR for --shutdown */
 	bool dry_run, inject, yes;
+	bool single_stop;          /* one stop for all fds of a process (benchmarks) */
 	bool allow_listen, allow_ancestors;
 	bool has_max;
 	uint64_t max;

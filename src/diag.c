@@ -32,6 +32,29 @@ void sock_list_free(struct sock_list *l)
 	*l = (struct sock_list){ 0 };
 }
 
+bool diag_attrs_fit(const struct nlmsghdr *nlh, size_t hdrlen)
+{
+	/* mnl_attr_parse stops quietly at an attribute that overruns the
+	 * message, and measures against the aligned length, which may lie
+	 * past the end of the buffer: walk the attributes against the exact
+	 * length first. */
+	size_t len = nlh->nlmsg_len, off = NLMSG_HDRLEN + MNL_ALIGN(hdrlen);
+	const uint8_t *base = (const uint8_t *)nlh;
+
+	if (len < NLMSG_HDRLEN + hdrlen)
+		return false;
+	while (off < len) {
+		struct nlattr a;
+		if (len - off < sizeof(a))
+			return false;
+		memcpy(&a, base + off, sizeof(a));
+		if (a.nla_len < sizeof(a) || a.nla_len > len - off)
+			return false;
+		off += MNL_ALIGN(a.nla_len);
+	}
+	return true;
+}
+
 static int attr_cb(const struct nlattr *attr, void *data)
 {
 	const struct nlattr **tb = data;
@@ -56,18 +79,11 @@ int diag_parse_msg(const struct nlmsghdr *nlh, uint8_t proto, struct sock *ret)
 	m = mnl_nlmsg_get_payload(nlh);
 	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
 		return -EBADMSG;
-	if (mnl_attr_parse(nlh, sizeof(*m), attr_cb, tb) < 0)
-		return -EBADMSG;
-	/* mnl_attr_parse stops quietly at an attribute that overruns the
-	 * message: the attributes must cover the payload exactly. */
-	const struct nlattr *a;
-	size_t used = mnl_nlmsg_size(MNL_ALIGN(sizeof(*m)));
-	mnl_attr_for_each(a, nlh, sizeof(*m))
-		used += MNL_ALIGN(a->nla_len);
-	if (used != MNL_ALIGN(nlh->nlmsg_len))
+	if (!diag_attrs_fit(nlh, sizeof(*m)) || mnl_attr_parse(nlh, sizeof(*m), attr_cb, tb) < 0)
 		return -EBADMSG;
 
 	s.family = m->idiag_family;
+	s.type = proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	s.state = m->idiag_state;
 	memcpy(s.src, m->id.idiag_src, s.family == AF_INET ? 4 : 16);
 	memcpy(s.dst, m->id.idiag_dst, s.family == AF_INET ? 4 : 16);
@@ -92,6 +108,8 @@ int diag_parse_msg(const struct nlmsghdr *nlh, uint8_t proto, struct sock *ret)
 		s.rtt_us = ti.tcpi_rtt;
 		s.retrans = ti.tcpi_total_retrans;
 		s.last_data_recv_ms = ti.tcpi_last_data_recv;
+		s.last_data_sent_ms = ti.tcpi_last_data_sent;
+		s.last_ack_recv_ms = ti.tcpi_last_ack_recv;
 		s.unacked = ti.tcpi_unacked;
 	}
 	*ret = s;
@@ -117,7 +135,15 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 		c->err = -EBADMSG;
 		return MNL_CB_ERROR;
 	}
-	c->err = diag_parse_msg(nlh, c->proto, &s);
+	/* inet_diag_msg and unix_diag_msg both start with the family */
+	if (nlh->nlmsg_len < mnl_nlmsg_size(1)) {
+		c->err = -EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (*(const uint8_t *)mnl_nlmsg_get_payload(nlh) == AF_UNIX)
+		c->err = diag_unix_parse_msg(nlh, &s);
+	else
+		c->err = diag_parse_msg(nlh, c->proto, &s);
 	if (c->err < 0)
 		return MNL_CB_ERROR;
 	c->err = sock_list_push(c->out, &s);
@@ -188,25 +214,18 @@ int diag_parse_buf(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 	return left > 0 ? -EBADMSG : 0;
 }
 
-static int dump_once(struct mnl_socket *nl, uint8_t family, uint8_t proto, uint32_t states,
+static int dump_once(struct mnl_socket *nl, const void *req, size_t reqlen, uint8_t proto,
 		     struct sock_list *out, FILE *record, char *buf)
 {
 	uint32_t seq = (uint32_t)time(NULL) ^ (uint32_t)now_ns();
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct inet_diag_req_v2 *req;
 	ssize_t n;
 	int r;
 
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
-	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	*req = (struct inet_diag_req_v2){
-		.sdiag_family = family,
-		.sdiag_protocol = proto,
-		.idiag_ext = 1 << (INET_DIAG_INFO - 1),
-		.idiag_states = states,
-	};
+	memcpy(mnl_nlmsg_put_extra_header(nlh, reqlen), req, reqlen);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
@@ -228,7 +247,7 @@ static int dump_once(struct mnl_socket *nl, uint8_t family, uint8_t proto, uint3
 
 /* A dump that raced with socket changes is inconsistent: throw its part
  * away and dump again. */
-static int dump_retrying(struct mnl_socket *nl, uint8_t family, uint8_t proto, uint32_t states,
+static int dump_retrying(struct mnl_socket *nl, const void *req, size_t reqlen, uint8_t proto,
 			 struct sock_list *out, FILE *record)
 {
 	_cleanup_free_ char *buf = malloc(DIAG_BUF_SIZE);
@@ -238,15 +257,14 @@ static int dump_retrying(struct mnl_socket *nl, uint8_t family, uint8_t proto, u
 		return -ENOMEM;
 	for (int i = 0; i < DIAG_MAX_RETRIES && r == -EINTR; i++) {
 		size_t start = out->n;
-		r = dump_once(nl, family, proto, states, out, record, buf);
+		r = dump_once(nl, req, reqlen, proto, out, record, buf);
 		if (r == -EINTR)
 			out->n = start;
 	}
 	return r;
 }
 
-int diag_dump(uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
-	      FILE *record)
+int diag_dump_req(const void *req, size_t reqlen, uint8_t proto, struct sock_list *out, FILE *record)
 {
 	struct mnl_socket *nl;
 	int rcvbuf = 1 << 20;
@@ -259,15 +277,17 @@ int diag_dump(uint8_t family, uint8_t proto, uint32_t states, struct sock_list *
 		r = -errno;
 	else {
 		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-		r = dump_retrying(nl, family, proto, states, out, record);
+		r = dump_retrying(nl, req, reqlen, proto, out, record);
 	}
 	mnl_socket_close(nl);
 	return r;
 }
 
-int diag_dump_fd(int nlfd, uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
-		 FILE *record)
+int diag_dump_req_fd(int nlfd, const void *req, size_t reqlen, uint8_t proto, struct sock_list *out,
+		     FILE *record)
 {
+	if (nlfd < 0)
+		return diag_dump_req(req, reqlen, proto, out, record);
 	/* libmnl closes the fd it wraps: give it a duplicate, the caller
 	 * keeps the socket for the next dump */
 	int fd = fcntl(nlfd, F_DUPFD_CLOEXEC, 0);
@@ -279,7 +299,31 @@ int diag_dump_fd(int nlfd, uint8_t family, uint8_t proto, uint32_t states, struc
 		close(fd);
 		return r;
 	}
-	int r = dump_retrying(nl, family, proto, states, out, record);
+	int r = dump_retrying(nl, req, reqlen, proto, out, record);
 	mnl_socket_close(nl);
 	return r;
+}
+
+int diag_dump(uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
+	      FILE *record)
+{
+	const struct inet_diag_req_v2 req = {
+		.sdiag_family = family,
+		.sdiag_protocol = proto,
+		.idiag_ext = 1 << (INET_DIAG_INFO - 1),
+		.idiag_states = states,
+	};
+	return diag_dump_req(&req, sizeof(req), proto, out, record);
+}
+
+int diag_dump_fd(int nlfd, uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
+		 FILE *record)
+{
+	const struct inet_diag_req_v2 req = {
+		.sdiag_family = family,
+		.sdiag_protocol = proto,
+		.idiag_ext = 1 << (INET_DIAG_INFO - 1),
+		.idiag_states = states,
+	};
+	return diag_dump_req_fd(nlfd, &req, sizeof(req), proto, out, record);
 }

@@ -193,19 +193,6 @@ static bool plain(const char *s)
 	return true;
 }
 
-/* What makes ss (or any command) run inside the socket's namespace. */
-static void ns_prefix(uint64_t ino, char *buf, size_t size)
-{
-	const struct netns *ns = netns_find(ino);
-	buf[0] = '\0';
-	if (!ino || ino == netns_self() || !ns)
-		return;
-	if (ns->name[0] && plain(ns->name))
-		snprintf(buf, size, "ip netns exec %s ", ns->name);
-	else if (ns->pid)
-		snprintf(buf, size, "nsenter -t %d -n ", (int)ns->pid);
-}
-
 static void ns_label(uint64_t ino, char *buf, size_t size)
 {
 	const struct netns *ns = netns_find(ino);
@@ -316,14 +303,31 @@ static void sockreap_cmd(const struct ctx *c, const struct item *it, const char 
 		 it->local ? "sport" : "dport", it->port, st, proto_flag(s), extra[0] ? " " : "", extra);
 }
 
-static void ss_kill_cmd(const struct ctx *c, const struct item *it, char *buf, size_t size)
+/* --netns for a namespace not sockreap's own: its name, a process in it,
+ * or (pinned only by sockets) --all-netns. */
+static void netns_flag(uint64_t ino, char *buf, size_t size)
+{
+	const struct netns *ns = netns_find(ino);
+	buf[0] = '\0';
+	if (!ino || ino == netns_self())
+		return;
+	if (ns && ns->name[0] && plain(ns->name))
+		snprintf(buf, size, " --netns %s", ns->name);
+	else if (ns && ns->pid)
+		snprintf(buf, size, " --netns %d", (int)ns->pid);
+	else
+		snprintf(buf, size, " --all-netns");
+}
+
+/* The kernel's SOCK_DESTROY through sockreap, for what nobody owns. */
+static void destroy_cmd(const struct ctx *c, const struct item *it, char *buf, size_t size)
 {
 	const struct sock *s = sk(c, it);
-	char st[24], pre[96];
+	char st[24], ns[96];
 	state_lower(s, st, sizeof(st));
-	ns_prefix(s->netns, pre, sizeof(pre));
-	snprintf(buf, size, "%sss -K %s state %s '( %s = :%u )'", pre, proto_flag(s), st, it->local ? "sport" : "dport",
-		 it->port);
+	netns_flag(s->netns, ns, sizeof(ns));
+	snprintf(buf, size, "sockreap --destroy --%s %u --state %s %s%s", it->local ? "sport" : "dport", it->port, st,
+		 proto_flag(s), ns);
 }
 
 /* The plan's verdict on the first row: what sockreap itself says. */
@@ -332,9 +336,11 @@ static const struct row *verdict(const struct ctx *c, const struct item *it)
 	return &c->p->rows[it->row0];
 }
 
+/* Refused only because it is a server's socket (a listener, a bound UDP
+ * or unix datagram socket): --allow-listen lifts exactly that. */
 static bool is_listen_refusal(const struct row *rw)
 {
-	return rw->result == RES_REFUSED && rw->reason && !strncmp(rw->reason, "LISTEN", 6);
+	return rw->result == RES_REFUSED && rw->reason && strstr(rw->reason, "--allow-listen");
 }
 
 /* Is there a listener on this port (and protocol) in this namespace? */
@@ -490,7 +496,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 			 "SO_REUSEADDR. To remove %s now, with the kernel's SOCK_DESTROY:",
 			 cnt == 1 ? "it goes away" : "they go away", cnt == 1 ? "itself" : "themselves",
 			 cnt == 1 ? "It does" : "They do", a->port, cnt == 1 ? "it" : "them");
-		ss_kill_cmd(c, a, w->cmd, sizeof(w->cmd));
+		destroy_cmd(c, a, w->cmd, sizeof(w->cmd));
 		return;
 	case W_ORPHAN:
 		snprintf(w->what, sizeof(w->what),
@@ -499,7 +505,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 			 cnt, plural(cnt, "connection", "connections"), state, cnt == 1 ? "it" : "them", tw);
 		snprintf(w->todo, sizeof(w->todo), "Nothing needs doing. To reset %s now, with the kernel's SOCK_DESTROY:",
 			 cnt == 1 ? "it" : "them");
-		ss_kill_cmd(c, a, w->cmd, sizeof(w->cmd));
+		destroy_cmd(c, a, w->cmd, sizeof(w->cmd));
 		return;
 	case W_UNSEEN:
 		snprintf(w->what, sizeof(w->what),
@@ -511,6 +517,13 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 		return;
 	}
 	/* owned sockets other than listeners: the plan's verdict */
+	if (is_listen_refusal(rw)) {
+		snprintf(w->todo, sizeof(w->todo),
+			 "It is a server's socket, which sockreap leaves alone unless told. If that process must let go "
+			 "of port %u (it stops receiving there):", a->port);
+		sockreap_cmd(c, a, "--allow-listen", w->cmd, sizeof(w->cmd));
+		return;
+	}
 	if (rw->result == RES_REFUSED) {
 		snprintf(w->todo, sizeof(w->todo), "sockreap refuses to act on %s: %s.", cnt == 1 ? "it" : "them",
 			 rw->reason ? rw->reason : "?");

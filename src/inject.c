@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -56,6 +59,12 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 		return 0;
 	th->stopped = true;
 	int event = status >> 16;
+	if (event == 0 && WSTOPSIG(status) == (SIGTRAP | 0x80)) {
+		/* a syscall-entry or -exit stop (PTRACE_O_TRACESYSGOOD) of our
+		 * own injected call: outside signal delivery */
+		th->in_signal_path = false;
+		return 0;
+	}
 	th->in_signal_path = event == 0 || event == PTRACE_EVENT_STOP;
 	if (event == PTRACE_EVENT_CLONE) {
 		/* The new thread is attached automatically (TRACECLONE) and
@@ -204,7 +213,8 @@ int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
 	if (read_status_int(t, pid, "Seccomp", &seccomp) == 0 && seccomp != 0)
 		t->suspend_seccomp = true;
 
-	unsigned long opts = PTRACE_O_TRACECLONE | (t->suspend_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
+	unsigned long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD |
+			     (t->suspend_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
 	uint64_t deadline = now_ns() + INJ_ATTACH_TIMEOUT_NS;
 	/* Threads can be created while we seize: keep listing until a pass
 	 * finds none new. Threads created after their creator was seized are
@@ -323,10 +333,54 @@ int inj_find_syscall_insn(const struct tracee_ops *ops, pid_t pid, const char *m
 	return -ENOENT;
 }
 
+/* Is this a syscall-entry or -exit stop (PTRACE_O_TRACESYSGOOD)? */
+static bool is_syscall_stop(int status)
+{
+	return WIFSTOPPED(status) && (status >> 16) == 0 && WSTOPSIG(status) == (SIGTRAP | 0x80);
+}
+
+/* Bring thread th from any stop into one inside signal delivery (the
+ * interrupt's trap stop), where the kernel applies the restart rules to
+ * the registers it resumes with. A thread in an event stop (clone, exec,
+ * exit) or a syscall stop of ours is told to stop again at once
+ * (PTRACE_INTERRUPT) and resumed: it finishes what the stop was in, and
+ * stops in get_signal() before it runs any instruction of its own. */
+static int to_signal_path(struct inj *t, struct inj_thread *th, uint64_t deadline)
+{
+	int r;
+	if (th->in_signal_path && !th->pending_sig)
+		return 0;
+	/* A signal-delivery stop's signal is delivered now, by the kernel,
+	 * from that very stop (so with its own siginfo), before we use the
+	 * thread: resuming it without the signal would discard it. */
+	while (!th->stopped || !th->in_signal_path || th->pending_sig) {
+		int status;
+		if (th->stopped) {
+			int sig = th->pending_sig;
+			th->pending_sig = 0;
+			if ((r = t->ops->interrupt(th->tid)) < 0 || (r = t->ops->resume(th->tid, false, sig)) < 0)
+				return r == -ESRCH ? fail(t, r, "target exited")
+						   : fail(t, r, "cannot resume thread %d: %s", (int)th->tid, strerror(-r));
+		}
+		th->stopped = false;
+		r = t->ops->wait(th->tid, &status, deadline);
+		if (r == -ECHILD || r == -ESRCH)
+			th->gone = true;
+		else if (r < 0)
+			return fail(t, r, "thread %d did not stop again: %s", (int)th->tid, strerror(-r));
+		else if ((r = note_status(t, th, status)) < 0)
+			return r;
+		if (th->gone)
+			return fail(t, -ESRCH, "target exited");
+	}
+	return 0;
+}
+
 /* Everything between the first modification and the restore: pick the
- * thread, save its registers and mask, block its signals, find the
- * instruction. Also block sockreap's own SIGINT/SIGTERM/SIGHUP: nothing
- * may cut this window short. */
+ * thread, bring it to a stop where the restart rules hold, save its
+ * registers and mask, find the instruction. Also block sockreap's own
+ * SIGINT/SIGTERM/SIGHUP: nothing may cut this window short. The target's
+ * signals are blocked only once its registers are ours (see inj_call). */
 int inj_prepare(struct inj *t)
 {
 	size_t pick = t->nth;
@@ -334,13 +388,20 @@ int inj_prepare(struct inj *t)
 
 	if (t->prepared)
 		return 0;
-	/* Prefer the main thread; any stopped thread will do. */
-	for (size_t i = 0; i < t->nth; i++)
-		if (t->th[i].stopped && (pick == t->nth || t->th[i].tid == t->pid))
+	/* Prefer the main thread, then any thread already in a stop inside
+	 * signal delivery; an event stop (clone, exec) is left first. */
+	for (size_t i = 0; i < t->nth; i++) {
+		const struct inj_thread *th = &t->th[i];
+		if (!th->stopped || th->gone)
+			continue;
+		if (pick == t->nth || th->tid == t->pid || (!t->th[pick].in_signal_path && th->in_signal_path))
 			pick = i;
+	}
 	if (pick == t->nth)
 		return fail(t, -ESRCH, "process exited");
 	t->it = pick;
+	if ((r = to_signal_path(t, &t->th[pick], now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
+		return r;
 	pid_t tid = t->th[pick].tid;
 
 	if ((r = t->ops->getregs(tid, &t->saved)) < 0)
@@ -364,28 +425,49 @@ int inj_prepare(struct inj *t)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &t->own_mask);
-	/* All signals blocked in the target while our registers are in place
-	 * (SIGKILL and SIGSTOP cannot be; the wait loop copes with those).
-	 * Signals arriving now stay pending and are delivered after restore. */
-	if ((r = t->ops->setsigmask(tid, ~0ull)) < 0) {
-		sigprocmask(SIG_SETMASK, &t->own_mask, NULL);
-		return fail(t, r, "cannot block the target's signals: %s", strerror(-r));
-	}
 	t->prepared = true;
 	return 0;
 }
 
-/* Resume the injection thread (single-stepping, or running) and wait for
- * its next stop; its registers then in *cur and the wait status in
- * *status. A call that blocks past the deadline (close() on a lingering
+/* All signals blocked in the injection thread while our registers are in
+ * place (SIGKILL and SIGSTOP cannot be; the wait loops cope with those):
+ * signals arriving now stay pending and are delivered after the restore.
+ * Done after the registers are set, never before: if sockreap died in
+ * between, the thread must not go on with its own code and every signal
+ * blocked. */
+static int block_signals(struct inj *t)
+{
+	int r;
+	if (t->masked)
+		return 0;
+	if ((r = t->ops->setsigmask(t->th[t->it].tid, ~0ull)) < 0)
+		return fail(t, r, "cannot block the target's signals: %s", strerror(-r));
+	t->masked = true;
+	return 0;
+}
+
+/* Only SIGKILL and SIGSTOP get through while our registers are in place
+ * (every other signal is blocked); a SIGSTOP's stop must be left without
+ * it, so it is sent again once we are gone. */
+static void hold_for_resend(struct inj_thread *th)
+{
+	if (th->pending_sig)
+		th->resend_sig = th->pending_sig;
+	th->pending_sig = 0;
+}
+
+/* Resume the injection thread (to the next syscall stop, or running) and
+ * wait for its next stop; its registers then in *cur and the wait status
+ * in *status. A call that blocks past the deadline (close() on a lingering
  * socket) is interrupted: registers are ours, so we may not give up, and
  * wait for the stop however long it takes. */
-static int run_to_next_stop(struct inj *t, bool step, struct arch_regs *cur, int *status)
+static int run_to_next_stop(struct inj *t, bool to_syscall, struct arch_regs *cur, int *status)
 {
 	struct inj_thread *th = &t->th[t->it];
 	int r;
 
-	if ((r = t->ops->resume(th->tid, step, 0)) < 0)
+	hold_for_resend(th);
+	if ((r = t->ops->resume(th->tid, to_syscall, 0)) < 0)
 		return r == -ESRCH ? fail(t, r, "target exited") : r;
 	th->stopped = false;
 	r = t->ops->wait(th->tid, status, now_ns() + INJ_CALL_TIMEOUT_NS);
@@ -404,31 +486,23 @@ static int run_to_next_stop(struct inj *t, bool step, struct arch_regs *cur, int
 	return t->ops->getregs(th->tid, cur);
 }
 
-static bool is_trap(int status)
+/* Run the injected call with PTRACE_SYSCALL: its syscall-entry stop, then
+ * its syscall-exit stop, where *cur holds the result. No trap and no
+ * signal is raised (a forced SIGTRAP would reset a target's blocked or
+ * ignored SIGTRAP to its default action). Other stops on the way (an
+ * interrupt, a group stop) are noted and the thread resumed. */
+static int run_syscall(struct inj *t, struct arch_regs *cur)
 {
-	return (status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP;
-}
-
-/* Single-step the injection thread over the syscall instruction. Stops
- * before it runs (a pending interrupt, group stop, a signal) are noted and
- * the step is retried. */
-static int step_over_syscall(struct inj *t, struct arch_regs *cur)
-{
-	uint64_t after = t->insn + arch_syscall_insn_len;
-
+	bool entered = false;
 	for (int tries = 0; tries < 64; tries++) {
 		int status, r;
 		if ((r = run_to_next_stop(t, true, cur, &status)) < 0)
 			return r;
-		if (arch_ip(cur) == after) {
-			/* Executed. A synchronous SIGTRAP is reported first, but a
-			 * group stop can come before it: then the trap is still
-			 * queued and must be consumed before we leave. */
-			t->trap_pending = !is_trap(status);
+		if (!is_syscall_stop(status))
+			continue;
+		if (entered)
 			return 0;
-		}
-		if (is_trap(status))
-			t->trap_pending = false; /* a leftover trap, consumed */
+		entered = true;
 	}
 	return fail(t, -EIO, "the injected call did not complete after 64 stops");
 }
@@ -448,7 +522,9 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
 	if ((r = t->ops->setregs(t->th[t->it].tid, &cur)) < 0)
 		return fail(t, r, "cannot set registers: %s", strerror(-r));
 	t->modified = true;
-	if ((r = step_over_syscall(t, &cur)) < 0) {
+	if ((r = block_signals(t)) < 0)
+		return r;
+	if ((r = run_syscall(t, &cur)) < 0) {
 		if (!t->why[0])
 			fail(t, r, "injected call failed: %s", strerror(-r));
 		return r;
@@ -458,128 +534,269 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
 	return 0;
 }
 
-/* Run the close loop already in place (registers set) to its breakpoint. */
-static int run_close_loop(struct inj *t, uint64_t code, uint64_t *left)
+/* A killed target's threads may never report (a zombie leader is
+ * reported only after its threads): look at the thread's state itself. */
+static bool thread_dead(struct inj *t, pid_t tid)
 {
-	struct arch_regs cur;
-
-	for (int tries = 0; tries < 64; tries++) {
-		int status, r;
-		if ((r = run_to_next_stop(t, false, &cur, &status)) < 0)
-			return r;
-		int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
-		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL) {
-			/* Our code faulted (it must not): the signal is
-			 * suppressed by not passing it on; undo and report. */
-			t->th[t->it].pending_sig = 0;
-			arch_close_loop_done(&cur, code, left);
-			return fail(t, -EFAULT, "the close loop faulted in the target; registers restored");
-		}
-		if (arch_close_loop_done(&cur, code, left)) {
-			t->trap_pending = !is_trap(status);
-			return 0;
-		}
-		if (is_trap(status))
-			t->trap_pending = false;
-	}
-	return fail(t, -EIO, "the close loop did not finish after 64 stops");
+	char state[32];
+	return t->ops->status_field(tid, "State", state, sizeof(state)) < 0 || state[0] == 'Z' || state[0] == 'X';
 }
 
-int inj_close_many(struct inj *t, const int *fds, size_t n, long *results, size_t *done)
+int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, uint64_t progress_addr)
 {
-	const uint64_t page = 4096;
-	uint64_t data_len = (n * 2 * sizeof(int32_t) + page - 1) / page * page;
-	uint64_t len = page + data_len, left = n;
-	long addr, ret;
+	struct inj_thread *th = &t->th[t->it];
+	uint64_t progress = 0, moved_at = now_ns();
 	int r;
 
-	*done = 0;
-	if (arch_close_loop_len > page || !n)
-		return -EAGAIN;
-	uint64_t mmap_args[6] = { 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
-	if ((r = inj_call(t, ASYS_MMAP, mmap_args, &addr)) < 0)
-		return r;
-	if (addr < 0 && addr > -4096)
-		return -EAGAIN;
-
-	_cleanup_free_ int32_t *buf = malloc(n * 2 * sizeof(int32_t));
-	r = buf ? 0 : -ENOMEM;
-	for (size_t i = 0; i < n && buf; i++) {
-		buf[i] = fds[i];
-		buf[n + i] = 1; /* "not run": close() never returns 1 */
-	}
-	uint64_t code = (uint64_t)addr, fdsa = code + page, resa = fdsa + n * sizeof(int32_t);
-	uint64_t prot_args[6] = { code, page, PROT_READ | PROT_EXEC };
-	if (r == 0)
-		r = t->ops->write_mem(t->pid, code, arch_close_loop, arch_close_loop_len);
-	if (r == 0)
-		r = t->ops->write_mem(t->pid, fdsa, buf, n * 2 * sizeof(int32_t));
-	if (r == 0 && (r = inj_call(t, ASYS_MPROTECT, prot_args, &ret)) == 0 && ret < 0)
-		r = -EAGAIN; /* W^X policy or similar: fall back */
-	if (r == 0) {
-		struct arch_regs cur = t->saved;
-		arch_set_close_loop(&cur, code, fdsa, resa, n);
-		if ((r = t->ops->setregs(t->th[t->it].tid, &cur)) == 0)
-			r = run_close_loop(t, code, &left);
-	}
-	if (r != -ESRCH && r != -EAGAIN && buf &&
-	    t->ops->read_mem(t->pid, resa, buf + n, n * sizeof(int32_t)) == 0) {
-		for (size_t i = 0; i < n && buf[n + i] != 1; i++) {
-			results[i] = buf[n + i];
-			*done = i + 1;
+	if ((r = t->ops->setregs(th->tid, start)) < 0)
+		return fail(t, r, "cannot set registers: %s", strerror(-r));
+	t->modified = true;
+	hold_for_resend(th);
+	if ((r = block_signals(t)) < 0 || (r = t->ops->resume(th->tid, false, 0)) < 0)
+		return r == -ESRCH ? fail(t, r, "target exited") : r;
+	th->stopped = false;
+	for (unsigned spin = 0;; spin++) {
+		uint32_t done = 0;
+		uint64_t p = 0;
+		int status;
+		r = t->ops->read_mem(t->pid, done_addr, &done, sizeof(done));
+		if (r == 0 && done)
+			break;
+		if ((r < 0 || spin % 256 == 255) && thread_dead(t, th->tid))
+			th->gone = true;
+		r = t->ops->wait(th->tid, &status, 0);
+		if (r == -ECHILD || r == -ESRCH)
+			th->gone = true;
+		else if (r == 0 && (r = note_status(t, th, status)) < 0)
+			return r;
+		if (th->gone)
+			return fail(t, -ESRCH, "target exited while running our code");
+		if (th->stopped) {
+			int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+			if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
+				/* our code faulted (it must not): the signal is
+				 * not passed on; the registers go back at release */
+				th->pending_sig = 0;
+				return fail(t, -EFAULT, "the executor faulted in the target (signal %d); "
+							"registers restored", sig);
+			}
+			/* an interrupt or a group stop: it stays noted */
+			hold_for_resend(th);
+			if ((r = t->ops->resume(th->tid, false, 0)) < 0)
+				return fail(t, r, "cannot resume thread %d: %s", (int)th->tid, strerror(-r));
+			th->stopped = false;
 		}
+		if (t->ops->read_mem(t->pid, progress_addr, &p, sizeof(p)) == 0 && p != progress) {
+			progress = p;
+			moved_at = now_ns();
+		} else if (now_ns() > moved_at + INJ_CALL_TIMEOUT_NS) {
+			/* a call that blocks (close() of a lingering socket):
+			 * interrupt it; the executor goes on with the next */
+			t->ops->interrupt(th->tid);
+			moved_at = now_ns();
+		}
+		if (spin > 64)
+			sched_yield();
 	}
-	/* The scratch mapping goes whatever happened (unless the target is
-	 * gone): nothing of ours may stay in the process. */
-	if (r != -ESRCH) {
-		uint64_t unmap_args[6] = { code, len };
-		int u = inj_call(t, ASYS_MUNMAP, unmap_args, &ret);
-		if (r == 0 && (u < 0 || ret < 0))
-			r = u < 0 ? u : fail(t, (int)ret, "munmap of the scratch page failed");
+	/* Every call ran: stop the thread in the executor's final wait. */
+	if ((r = t->ops->interrupt(th->tid)) < 0)
+		return fail(t, r, "cannot interrupt thread %d: %s", (int)th->tid, strerror(-r));
+	while (!th->stopped) {
+		int status;
+		r = t->ops->wait(th->tid, &status, UINT64_MAX);
+		if (r == -ECHILD || r == -ESRCH)
+			return th->gone = true, fail(t, -ESRCH, "target exited while running our code");
+		if (r < 0 || (r = note_status(t, th, status)) < 0)
+			return r;
 	}
-	t->ncalls += n - left;
-	return r;
+	t->ncalls++;
+	return 0;
 }
 
-/* A single-step trap still queued would kill the target (SIGTRAP's default
- * action) once it runs. Let it report: step once more over the syscall
- * instruction with number -1, which fails ENOSYS without side effects; the
- * trap stops the thread before or right after it. */
-static void consume_trap(struct inj *t)
+static int unmap_scratch(struct inj *t)
 {
-	struct arch_regs cur = t->saved;
-	static const uint64_t none[6];
-	arch_set_syscall(&cur, t->insn, -1, none);
-	if (t->ops->setregs(t->th[t->it].tid, &cur) == 0)
-		step_over_syscall(t, &cur);
+	long ret;
+	uint64_t args[6] = { t->scratch, t->scratch_len };
+	if (!t->scratch)
+		return 0;
+	int r = inj_call(t, ASYS_MUNMAP, args, &ret);
+	t->scratch = t->scratch_len = 0;
+	return r < 0 ? r : ret < 0 ? fail(t, (int)ret, "munmap of the scratch mapping failed") : 0;
+}
+
+int inj_scratch(struct inj *t, uint64_t len, int prot, uint64_t *addr)
+{
+	const uint64_t page = 4096;
+	long ret;
+	int r;
+
+	len = (len + page - 1) / page * page;
+	if (t->scratch && t->scratch_len >= len && t->scratch_prot == prot) {
+		*addr = t->scratch;
+		return 0;
+	}
+	if ((r = unmap_scratch(t)) < 0)
+		return r;
+	uint64_t args[6] = { 0, len, (uint64_t)prot, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
+	if ((r = inj_call(t, ASYS_MMAP, args, &ret)) < 0)
+		return r;
+	if (ret < 0 && ret > -4096)
+		return fail(t, (int)ret, "mmap of a scratch page in the target failed: %s", strerror((int)-ret));
+	t->scratch = (uint64_t)ret;
+	t->scratch_len = len;
+	t->scratch_prot = prot;
+	*addr = t->scratch;
+	if (prot & PROT_WRITE) {
+		/* Not for a child the application forks between our batches,
+		 * nor for its core dumps. (The executor's mapping does this from
+		 * inside, see rp_run_inside.) */
+		uint64_t fork_args[6] = { t->scratch, len, MADV_DONTFORK }, dump_args[6] = { t->scratch, len, MADV_DONTDUMP };
+		if ((r = inj_call(t, ASYS_MADVISE, fork_args, &ret)) < 0 || (r = inj_call(t, ASYS_MADVISE, dump_args, &ret)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Is the scratch mapping still ours after the threads ran? An execve() in
+ * between replaced the whole address space: the address may now be
+ * anything of the new program's, never to be written or unmapped. */
+static void check_scratch(struct inj *t)
+{
+	_cleanup_free_ char *maps = NULL;
+	char want[64];
+	if (!t->scratch)
+		return;
+	snprintf(want, sizeof(want), "%" PRIx64 "-%" PRIx64 " ", t->scratch, t->scratch + t->scratch_len);
+	bool found = false;
+	if (t->ops->read_maps(t->pid, &maps) == 0)
+		for (const char *line = maps; line && *line && !found; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+			found = !strncmp(line, want, strlen(want));
+	if (!found)
+		t->scratch = t->scratch_len = 0;
+}
+
+/* Put the injection thread back as it was (mask, then registers, from a
+ * stop inside signal delivery). 0 or the first error. */
+static int restore_thread(struct inj *t)
+{
+	int first = 0, r;
+	struct inj_thread *th = t->nth ? &t->th[t->it] : NULL;
+
+	if (th && t->prepared && !th->gone) {
+		/* The mask first: if sockreap died right after, the thread would
+		 * still be in our code (which ends by restoring everything) or
+		 * in its own with its own mask; never in its own code with every
+		 * signal blocked. */
+		if (t->masked && (r = t->ops->setsigmask(th->tid, t->saved_mask)) < 0 && !first)
+			first = fail(t, r, "cannot restore the signal mask: %s", strerror(-r));
+		/* The saved registers, exactly, from a stop inside signal
+		 * delivery: the kernel then applies the restart rules itself
+		 * (see the top of inject.h). A syscall stop of ours is left for
+		 * one first. */
+		if (t->modified) {
+			if ((r = t->ops->setregs(th->tid, &t->saved)) < 0 && !first)
+				first = fail(t, r, "cannot restore registers: %s", strerror(-r));
+			if (!th->in_signal_path && to_signal_path(t, th, UINT64_MAX) == 0)
+				t->ops->setregs(th->tid, &t->saved);
+			if (!th->gone && !th->in_signal_path) {
+				/* could not get there: the kernel will not apply
+				 * the rules, so apply them here */
+				struct arch_regs restore = t->saved;
+				arch_restart_fixup(&restore);
+				t->ops->setregs(th->tid, &restore);
+			}
+		}
+	}
+	t->modified = t->masked = false;
+	if (t->prepared)
+		sigprocmask(SIG_SETMASK, &t->own_mask, NULL);
+	t->prepared = false;
+	return first;
+}
+
+/* signal(7): epoll_wait() and friends fail with EINTR after any stop, even
+ * one that delivered no signal, and nginx logs each. When the only reason
+ * is our interrupt (no signal pending that the thread's mask lets through)
+ * and the call waits without a timeout, re-entering it is invisible. With
+ * a timeout it is not (the time already waited is lost): those keep their
+ * EINTR, as signal(7) allows. */
+static void unmask_eintr(struct inj *t, struct inj_thread *th)
+{
+	struct arch_regs r;
+	char pnd[32], shd[32], blk[32];
+
+	if (!th->stopped || th->gone || !th->in_signal_path || th->pending_sig ||
+	    t->ops->getregs(th->tid, &r) < 0)
+		return;
+	long nr = arch_current_syscall(&r);
+	if (nr < 0 || arch_syscall_ret(&r) != -EINTR)
+		return;
+	bool forever = ((nr == arch_sysno(&r, ASYS_EPOLL_WAIT) || nr == arch_sysno(&r, ASYS_EPOLL_PWAIT)) &&
+			(int)arch_syscall_arg(&r, 3) == -1) ||
+		       (nr == arch_sysno(&r, ASYS_EPOLL_PWAIT2) && arch_syscall_arg(&r, 3) == 0);
+	if (!forever || t->ops->status_field(th->tid, "SigPnd", pnd, sizeof(pnd)) < 0 ||
+	    t->ops->status_field(th->tid, "ShdPnd", shd, sizeof(shd)) < 0 ||
+	    t->ops->status_field(th->tid, "SigBlk", blk, sizeof(blk)) < 0)
+		return;
+	if ((strtoull(pnd, NULL, 16) | strtoull(shd, NULL, 16)) & ~strtoull(blk, NULL, 16))
+		return; /* a signal will be delivered: its EINTR is real */
+	arch_reenter_syscall(&r);
+	t->ops->setregs(th->tid, &r);
+}
+
+int inj_pause(struct inj *t)
+{
+	int first = restore_thread(t);
+	for (size_t i = 0; i < t->nth; i++)
+		unmask_eintr(t, &t->th[i]);
+	for (size_t i = 0; i < t->nth; i++) {
+		struct inj_thread *th = &t->th[i];
+		if (!th->stopped || th->gone)
+			continue;
+		/* signals that arrived meanwhile are delivered now */
+		int r = t->ops->resume(th->tid, false, th->pending_sig);
+		if (r == -ESRCH)
+			th->gone = true;
+		else if (r < 0 && !first)
+			first = fail(t, r, "cannot resume thread %d: %s", (int)th->tid, strerror(-r));
+		th->pending_sig = 0;
+		th->stopped = false;
+	}
+	t->released_at_ns = now_ns();
+	return first;
+}
+
+int inj_restop(struct inj *t)
+{
+	int r;
+	t->why[0] = '\0';
+	for (size_t i = 0; i < t->nth; i++)
+		if (!t->th[i].gone && !t->th[i].stopped && (r = t->ops->interrupt(t->th[i].tid)) < 0 && r != -ESRCH)
+			return fail(t, r, "cannot interrupt thread %d: %s", (int)t->th[i].tid, strerror(-r));
+	if ((r = wait_all_stopped(t, now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
+		return r;
+	check_scratch(t);
+	for (size_t i = 0; i < t->nth; i++)
+		if (t->th[i].stopped)
+			return t->stopped_at_ns = now_ns(), 0;
+	return fail(t, -ESRCH, "process exited");
 }
 
 int inj_release(struct inj *t)
 {
 	int first = 0, r;
-	struct inj_thread *th = t->nth ? &t->th[t->it] : NULL;
 
-	if (th && t->modified && !th->gone) {
-		if (t->trap_pending)
-			consume_trap(t);
-		/* The saved registers, exactly, when the kernel will apply
-		 * the restart rules on resume; in their restarted form when
-		 * it would not (see the top of inject.h). */
-		struct arch_regs restore = t->saved;
-		if (!th->in_signal_path)
-			arch_restart_fixup(&restore);
-		if ((r = t->ops->setregs(th->tid, &restore)) < 0 && !first)
-			first = fail(t, r, "cannot restore registers: %s", strerror(-r));
-	}
-	if (th && t->prepared && !th->gone) {
-		if ((r = t->ops->setsigmask(th->tid, t->saved_mask)) < 0 && !first)
-			first = fail(t, r, "cannot restore the signal mask: %s", strerror(-r));
-	}
-	t->modified = false;
+	/* from any stopped thread (inj_call picks one) */
+	if (t->scratch && t->nth && (r = unmap_scratch(t)) < 0)
+		first = r;
+	if ((r = restore_thread(t)) < 0 && !first)
+		first = r;
+	for (size_t i = 0; i < t->nth; i++)
+		unmask_eintr(t, &t->th[i]);
 	detach_all(t);
-	if (t->prepared)
-		sigprocmask(SIG_SETMASK, &t->own_mask, NULL);
-	t->prepared = false;
+	for (size_t i = 0; i < t->nth; i++)
+		if (t->th[i].resend_sig && !t->th[i].gone)
+			syscall(SYS_tgkill, t->pid, t->th[i].tid, t->th[i].resend_sig);
 	t->released_at_ns = now_ns();
 	free(t->th);
 	t->th = NULL;

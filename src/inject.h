@@ -32,6 +32,8 @@ struct inj_thread {
 	bool stopped;   /* in a ptrace stop, ours to resume or detach */
 	bool gone;      /* exited while we held it */
 	int pending_sig; /* a signal-delivery-stop's signal, re-delivered on detach */
+	int resend_sig;  /* a signal whose stop we had to leave without it (SIGSTOP
+			  * while our code ran): sent again after the detach */
 	bool in_signal_path; /* the stop is inside signal delivery (a signal
 			      * or group/interrupt stop), where the kernel
 			      * applies the restart rules when it resumes */
@@ -48,14 +50,16 @@ struct inj {
 	size_t it;
 	struct arch_regs saved;
 	uint64_t saved_mask;
-	bool prepared;          /* saved and saved_mask are valid, mask changed */
+	bool prepared;          /* saved and saved_mask are valid */
 	bool modified;          /* registers differ from saved */
-	bool trap_pending;      /* a single-step SIGTRAP not yet consumed */
+	bool masked;            /* the thread's signals are blocked by us */
 	uint64_t insn;          /* address of a syscall instruction in the target */
 	sigset_t own_mask;      /* sockreap's own mask before the window */
 	uint64_t stopped_at_ns; /* when the last thread stopped */
 	uint64_t released_at_ns;
 	unsigned long ncalls;
+	uint64_t scratch, scratch_len; /* our mapping in the target, 0: none */
+	int scratch_prot;
 	char why[200];          /* the reason of the last failure, for reports */
 };
 
@@ -87,14 +91,26 @@ int inj_prepare(struct inj *t);
  * from the first call until inj_release(). */
 int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret);
 
-/* close() each of n fds inside the target with one ptrace stop for all:
- * the arch's close loop runs from a scratch mapping (code page read+exec,
- * data page read+write, never writable and executable at once) that is
- * unmapped afterwards. results[i] gets close(fds[i])'s result. 0 when all
- * ran; -EAGAIN when the scratch mapping could not be made (nothing was
- * closed: use inj_call per fd); other -errno as inj_call, with *done
- * saying how many leading fds were closed before it went wrong. */
-int inj_close_many(struct inj *t, const int *fds, size_t n, long *results, size_t *done);
+/* Run the in-target executor (src/exec/exec.c): the injection thread
+ * starts at start (entry code, stack, job: see arch_exec_set_regs) with its
+ * signals blocked, runs every call of its job, and sets the 32-bit word at
+ * done_addr; the engine then stops it inside the executor's final wait.
+ * progress_addr counts the calls run (a call that blocks too long is
+ * interrupted, and the executor goes on). 0, or -errno (why says why). */
+int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, uint64_t progress_addr);
+
+/* A scratch mapping of at least len bytes (read+write) in the target,
+ * mapped on first use and unmapped by inj_release(). 0 and *addr, or -errno
+ * (the mapping could not be made: what needed it is not done). */
+int inj_scratch(struct inj *t, uint64_t len, int prot, uint64_t *addr);
+
+/* Between batches: put the injection thread back exactly and let every
+ * thread run (signals held meanwhile are delivered), still seized; the
+ * scratch mapping stays. 0 or the first error. */
+int inj_pause(struct inj *t);
+/* Stop every thread again (new ones included) after inj_pause(); the next
+ * call prepares afresh. 0, -ETIMEDOUT, -ESRCH (t->why). */
+int inj_restop(struct inj *t);
 
 /* Restore the injection thread's registers and signal mask and detach
  * every thread, delivering signals that arrived meanwhile. Always

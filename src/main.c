@@ -18,6 +18,7 @@
 #include "discover.h"
 #include "explain.h"
 #include "netns.h"
+#include "placeholders.h"
 #include "plan.h"
 #include "procfd.h"
 #include "report.h"
@@ -27,21 +28,33 @@ enum { EXIT_MATCH = 0, EXIT_NOMATCH = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_
 
 #define PROC_ROOT "/proc"
 
-/* Bit 19 of CapEff: CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
- * from) processes of other users. */
-static bool have_cap_sys_ptrace(void)
+/* A bit of CapEff: 19 CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
+ * from) processes of other users; 12 CAP_NET_ADMIN, needed for SOCK_DESTROY. */
+static bool have_cap(int bit)
 {
 	char buf[4096];
 	if (read_small_file(AT_FDCWD, PROC_ROOT "/self/status", buf, sizeof(buf)) < 0)
 		return false;
 	const char *p = strstr(buf, "\nCapEff:");
 	uint64_t caps;
-	return p && sscanf(p + 8, "%" SCNx64, &caps) == 1 && (caps & (1ull << 19));
+	return p && sscanf(p + 8, "%" SCNx64, &caps) == 1 && (caps & (1ull << bit));
+}
+
+static bool have_cap_sys_ptrace(void)
+{
+	return have_cap(19);
 }
 
 /* Can we act at all? A message naming the cause and the fix, or NULL. */
-static const char *environment_problem(void)
+static const char *environment_problem(const struct options *o)
 {
+	/* --destroy is netlink only: no ptrace, so neither Yama nor
+	 * CAP_SYS_PTRACE matter; the kernel checks CAP_NET_ADMIN against the
+	 * socket's network namespace, and our CapEff is what it sees here. */
+	if (o->method == METHOD_DESTROY)
+		return have_cap(12) ? NULL
+				    : "no CAP_NET_ADMIN: the kernel's SOCK_DESTROY needs it in the socket's network "
+				      "namespace; run sockreap as root (sudo), or in a container with --cap-add NET_ADMIN";
 	char buf[16];
 	if (read_small_file(AT_FDCWD, "/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)) > 0 &&
 	    atoi(buf) >= 3)
@@ -114,6 +127,50 @@ static int record_all(struct audit *a, const struct plan *p, const struct option
 	return audit_flush(a);
 }
 
+static void census_line(pid_t pid, const char *comm, bool acted)
+{
+	struct fd_census c;
+	if (placeholders_census(PROC_ROOT, pid, &c) < 0 || (!acted && !c.placeholders))
+		return;
+	char limit[32] = "unlimited";
+	if (c.limit != UINT64_MAX)
+		snprintf(limit, sizeof(limit), "%llu", (unsigned long long)c.limit);
+	fprintf(stderr, "sockreap: pid %d (%s): %llu of its %llu open fds (limit %s) are sockreap placeholders: "
+			"they read EOF until the application closes them\n", (int)pid, comm,
+		(unsigned long long)c.placeholders, (unsigned long long)c.open, limit);
+}
+
+/* After acting: each process acted on with a placeholder method, its
+ * placeholders and fd headroom. On any run naming --pid: placeholders left
+ * there by earlier runs, which no socket dump lists. */
+static void print_census(const struct plan *p, const struct options *o)
+{
+	bool placeholder = method_info(o->method)->placeholder && !o->dry_run;
+	/* owners are sorted by pid: one line per distinct acted-on pid */
+	for (size_t i = 0; placeholder && i < p->owners.n; i++) {
+		const struct owner *ow = &p->owners.v[i];
+		if (i > 0 && p->owners.v[i - 1].pid == ow->pid)
+			continue;
+		bool acted = false;
+		for (size_t k = 0; k < p->n && !acted; k++)
+			acted = p->rows[k].acted && p->rows[k].owner >= 0 && p->owners.v[p->rows[k].owner].pid == ow->pid;
+		if (acted)
+			census_line(ow->pid, ow->comm, true);
+	}
+	for (size_t i = 0; i < o->q.pid.n; i++) {
+		bool seen = false;
+		for (size_t k = 0; placeholder && k < p->n && !seen; k++)
+			seen = p->rows[k].acted && p->rows[k].owner >= 0 &&
+			       p->owners.v[p->rows[k].owner].pid == (pid_t)o->q.pid.v[i];
+		char comm[32] = "?", path[64];
+		snprintf(path, sizeof(path), PROC_ROOT "/%llu/comm", (unsigned long long)o->q.pid.v[i]);
+		if (read_small_file(AT_FDCWD, path, comm, sizeof(comm)) > 0)
+			comm[strcspn(comm, "\n")] = '\0';
+		if (!seen)
+			census_line((pid_t)o->q.pid.v[i], comm, false);
+	}
+}
+
 /* What discovery could not search: namespaces it could not enter, and
  * (by default) sockets processes hold in namespaces it did not search. */
 static void discovery_warnings(const struct discovery *d, const struct options *o, bool after)
@@ -181,7 +238,7 @@ static int run(const struct options *o)
 	bool acting = !o->dry_run && plan.nsockets_acting > 0;
 
 	if (acting) {
-		const char *why = environment_problem();
+		const char *why = environment_problem(o);
 		if (why) {
 			report_print(stdout, &plan, o);
 			fprintf(stderr, "sockreap: cannot act: %s\n", why);
@@ -244,8 +301,10 @@ static int run(const struct options *o)
 out:
 	if (!o->quiet && o->explain)
 		explain_summary(stderr, &plan);
-	else if (!o->quiet)
+	else if (!o->quiet) {
 		report_summary(stderr, &plan, o);
+		print_census(&plan, o);
+	}
 	discovery_warnings(&disc, o, true);
 	if (o->verbose)
 		verbose_own_netns();

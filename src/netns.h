@@ -67,6 +67,9 @@ int netns_open_sockets(void);
  * when it could not be entered. */
 int netns_dump(uint64_t ino, uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out);
 
+/* The same for unix sockets (unix_diag), peers' names linked. */
+int netns_dump_unix(uint64_t ino, uint32_t states, struct sock_list *out);
+
 size_t netns_count(void);
 /* How many namespaces were dumped this run. */
 size_t netns_searched(void);
@@ -76,6 +79,12 @@ const struct netns *netns_find(uint64_t ino);
 uint64_t netns_self(void);
 /* The name of ino under /run/netns, or NULL. */
 const char *netns_name(uint64_t ino);
+
+/* A libmnl socket on a duplicate of namespace ino's sock_diag socket, for
+ * requests that must come from inside the namespace (SOCK_DESTROY); close
+ * it with mnl_socket_close. -ENOENT unknown namespace. */
+struct mnl_socket;
+int netns_mnl_open(uint64_t ino, struct mnl_socket **ret);
 
 /* Inode of <proc_root>/PID/ns/net. 0 or -errno. */
 int netns_pid_ino(pid_t pid, uint64_t *ino);

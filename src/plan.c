@@ -5,6 +5,8 @@
 #include <string.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include "util.h"
@@ -20,14 +22,9 @@ const char *result_name(enum result r)
 
 const char *method_name(const struct options *o)
 {
-	switch (o->method) {
-	case METHOD_SHUTDOWN:
+	if (o->method == METHOD_SHUTDOWN)
 		return o->how == SHUT_RD ? "shutdown-rd" : o->how == SHUT_WR ? "shutdown-wr" : "shutdown-rdwr";
-	case METHOD_RESET:
-		return "reset";
-	default:
-		return "close";
-	}
+	return method_info(o->method)->name;
 }
 
 int plan_ancestors(const char *proc_root, pid_t pid, pid_t **ret, size_t *n)
@@ -67,12 +64,30 @@ static bool is_ancestor(const struct plan_env *env, pid_t pid)
 	return false;
 }
 
+/* Servers: a listener (TCP or unix stream/seqpacket), or a bound datagram
+ * socket with no peer (UDP, unix dgram), serves everyone. NULL if not. */
+static const char *refusal_server(const struct sock *s, const struct options *opt)
+{
+	if (opt->allow_listen)
+		return NULL;
+	if (s->state == SK_LISTEN && (s->proto == IPPROTO_TCP || s->family == AF_UNIX))
+		return "LISTEN socket: closing it stops the service accepting (use --allow-listen)";
+	if (sock_is_dgram_server(s))
+		return s->family == AF_UNIX
+			       ? "unix datagram server socket (bound, no peer): acting on it stops the service "
+				 "receiving (use --allow-listen)"
+			       : "UDP server socket (bound, no peer): acting on it stops the service receiving "
+				 "(use --allow-listen)";
+	return NULL;
+}
+
 /* The safety policy: why this owner's socket must not be touched, or NULL. */
 static const char *refusal(const struct sock *s, const struct owner *o, const struct options *opt,
 			   const struct plan_env *env)
 {
-	if (s->state == SK_LISTEN && s->proto == IPPROTO_TCP && !opt->allow_listen)
-		return "LISTEN socket: closing it stops the service accepting (use --allow-listen)";
+	const char *why = refusal_server(s, opt);
+	if (why)
+		return why;
 	if (o->pid == 1)
 		return "PID 1 is never touched";
 	if (o->pid == env->self)
@@ -86,12 +101,90 @@ static const char *refusal(const struct sock *s, const struct owner *o, const st
 	return NULL;
 }
 
+/* A per-socket method (shutdown, reset) changes the socket for every
+ * owner: if any owner of the socket would be refused, including owners the
+ * owner filters left out of the rows (a parent of the --pid given), none
+ * of its rows is acted on. */
+static void refuse_shared(struct plan *p, const struct options *o, const struct plan_env *env)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct row *rw = &p->rows[i];
+		if (rw->result != RES_PLANNED)
+			continue;
+		const struct sock *s = &p->socks.v[rw->sock];
+		for (size_t k = 0; k < p->owners.n; k++) {
+			const struct owner *other = &p->owners.v[k];
+			const char *why;
+			if (other->sock != rw->sock || (ssize_t)k == rw->owner || !(why = refusal(s, other, o, env)))
+				continue;
+			snprintf(rw->detail, sizeof(rw->detail),
+				 "%s changes the socket for every owner, and owner %s/%d is refused (fd %d): %s",
+				 method_info(o->method)->name, other->comm, (int)other->pid, other->fd, why);
+			rw->result = RES_REFUSED;
+			rw->reason = rw->detail;
+			break;
+		}
+	}
+}
+
+/* --destroy reaches sockets without an owner. With no inode nobody can
+ * hold them (TIME-WAIT, orphans, requests): destroy them. With an inode
+ * but no owner we can see (fds in another PID namespace, or in flight),
+ * the owner checks cannot be made: refuse. */
+static void plan_destroy_ownerless(struct row *rw, const struct sock *s, const struct options *o)
+{
+	rw->reason = refusal_server(s, o);
+	if (!rw->reason && s->inode)
+		rw->reason = "its owners are not visible to us (another PID namespace?), so they cannot be "
+			     "checked: not destroyed";
+	rw->result = rw->reason ? RES_REFUSED : RES_PLANNED;
+}
+
+/* SOCK_DESTROY acts on the socket, for every owner at once: one row per
+ * socket carries it, the socket's other rows point at that one (via); if
+ * any owner is refused, none is acted on. Rows are sorted by socket. */
+static void plan_destroy_per_socket(struct plan *p)
+{
+	for (size_t i = 0, end; i < p->n; i = end) {
+		const struct row *refused = NULL;
+		ssize_t carrier = -1;
+		for (end = i; end < p->n && p->rows[end].sock == p->rows[i].sock; end++)
+			if (p->rows[end].result == RES_REFUSED && !refused)
+				refused = &p->rows[end];
+		for (size_t k = i; k < end; k++) {
+			struct row *rw = &p->rows[k];
+			if (rw->result != RES_PLANNED)
+				continue;
+			if (refused) {
+				const struct owner *ow = refused->owner >= 0 ? &p->owners.v[refused->owner] : NULL;
+				snprintf(rw->detail, sizeof(rw->detail),
+					 "destroy acts on the socket for all its owners, and owner %s/%d is refused: %s",
+					 ow ? ow->comm : "?", ow ? (int)ow->pid : 0, refused->reason);
+				rw->reason = rw->detail;
+				rw->result = RES_REFUSED;
+			} else if (carrier < 0) {
+				carrier = (ssize_t)k;
+			} else {
+				const struct owner *ow = &p->owners.v[p->rows[carrier].owner];
+				rw->via = carrier;
+				snprintf(rw->detail, sizeof(rw->detail),
+					 "one destroy for the socket, through its row of %s/%d/%d", ow->comm, (int)ow->pid,
+					 ow->fd);
+				rw->reason = rw->detail;
+			}
+			if (rw->result == RES_PLANNED && rw->owner >= 0)
+				rw->note = "the process keeps its fd: SOCK_DESTROY ends the connection, not the "
+					   "descriptor (an fd leak stays a leak)";
+		}
+	}
+}
+
 static int push_row(struct plan *p, size_t sock, ssize_t owner, unsigned nowners)
 {
 	int r = GROW(p->rows, p->cap, p->n);
 	if (r < 0)
 		return r;
-	p->rows[p->n++] = (struct row){ .sock = sock, .owner = owner, .nowners = nowners, .stall_ms = -1 };
+	p->rows[p->n++] = (struct row){ .sock = sock, .owner = owner, .nowners = nowners, .stall_ms = -1, .via = -1 };
 	return 0;
 }
 
@@ -113,6 +206,29 @@ static int row_by_pid(const void *a, const void *b, void *arg)
 
 /* Mark rows whose owner's epoll set watches the fd, reading each process's
  * epoll fdinfo once. */
+/* What the replacement means in this process, said in the plan: no free
+ * fd slot (the fd is closed first and the placeholder takes its number),
+ * or SIGPIPE left at its default (a write to the placeholder fails with
+ * EPIPE and raises it). NULL when nothing is worth saying. */
+static const char *placeholder_note(const char *proc_root, pid_t pid)
+{
+	char path[64], buf[8192];
+	uint64_t nopen, limit, ign = 0, cgt = 0;
+
+	if (procfd_fd_headroom(proc_root, pid, &nopen, &limit) == 0 && nopen >= limit)
+		return "the process has no free fd (RLIMIT_NOFILE reached): each fd is closed first and its "
+		       "placeholder created in its place";
+	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)pid);
+	if (read_small_file(AT_FDCWD, path, buf, sizeof(buf)) > 0) {
+		const char *a = strstr(buf, "\nSigIgn:"), *b = strstr(buf, "\nSigCgt:");
+		if (a && b && sscanf(a + 8, "%" SCNx64, &ign) == 1 && sscanf(b + 8, "%" SCNx64, &cgt) == 1 &&
+		    !((ign | cgt) & (1ull << (SIGPIPE - 1))))
+			return "SIGPIPE is not ignored in this process: a write to the placeholder fails with EPIPE "
+			       "and raises SIGPIPE, which ends it (as a second write to the CLOSE-WAIT socket would)";
+	}
+	return NULL;
+}
+
 static int mark_epoll(struct plan *p, const struct options *o, const struct plan_env *env)
 {
 	_cleanup_free_ size_t *idx = malloc((p->n + 1) * sizeof(*idx));
@@ -129,6 +245,7 @@ static int mark_epoll(struct plan *p, const struct options *o, const struct plan
 	if (!epfds)
 		return -ENOMEM;
 	pid_t cur = 0;
+	const char *proc_note = NULL;
 	for (size_t k = 0; k < n; k++) {
 		struct row *rw = &p->rows[idx[k]];
 		const struct owner *ow = &p->owners.v[rw->owner];
@@ -136,6 +253,7 @@ static int mark_epoll(struct plan *p, const struct options *o, const struct plan
 			/* the epoll fds the scan saw in this process */
 			size_t nep = 0;
 			cur = ow->pid;
+			proc_note = method_info(o->method)->placeholder ? placeholder_note(env->proc_root, cur) : NULL;
 			w.n = 0;
 			for (size_t e = 0; e < p->owners.nep; e++)
 				if (p->owners.ep[e].pid == cur)
@@ -145,11 +263,13 @@ static int mark_epoll(struct plan *p, const struct options *o, const struct plan
 				return -ENOMEM;
 			}
 		}
+		if (proc_note && !rw->note)
+			rw->note = proc_note;
 		if (epoll_watches_has(&w, ow->fd, p->socks.v[rw->sock].inode)) {
 			rw->epoll = true;
-			if (o->method != METHOD_SHUTDOWN)
-				rw->note = "the process's event loop still watches this fd: after close "
-					   "it may reuse the number; --shutdown is safer";
+			if (o->method == METHOD_FREE_FD)
+				rw->note = "the process's event loop still watches this fd: after the number "
+					   "is freed it may reuse it as this socket; the default close is safer";
 		}
 	}
 	free(w.v);
@@ -231,6 +351,10 @@ int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owner
 	for (size_t i = 0; i < p->n; i++) {
 		struct row *rw = &p->rows[i];
 		const struct sock *s = &p->socks.v[rw->sock];
+		if (rw->owner < 0 && o->method == METHOD_DESTROY) {
+			plan_destroy_ownerless(rw, s, o);
+			continue;
+		}
 		if (rw->owner < 0) {
 			rw->result = RES_SKIPPED;
 			rw->reason = s->inode ? "no process holds this socket (or its fds are not visible to us)"
@@ -241,6 +365,11 @@ int plan_build(struct plan *p, struct sock_list *socks, struct owner_list *owner
 		rw->reason = refusal(s, &p->owners.v[rw->owner], o, env);
 		rw->result = rw->reason ? RES_REFUSED : RES_PLANNED;
 	}
+
+	if (method_info(o->method)->per_socket)
+		refuse_shared(p, o, env);
+	if (o->method == METHOD_DESTROY)
+		plan_destroy_per_socket(p);
 
 	/* --max counts sockets, not owners: a socket with two owners is one. */
 	size_t nsock = 0, nproc = 0;

@@ -16,6 +16,7 @@ struct row {
 	size_t sock;         /* index into the socket list */
 	ssize_t owner;       /* index into the owner list, -1: no owner */
 	unsigned nowners;    /* how many (pid, fd) hold this socket */
+	ssize_t via;         /* --destroy: the row that acts for this socket, -1: itself */
 	bool epoll;          /* the owner's epoll set watches this fd */
 	enum result result;
 	bool acted;          /* was planned when acting began: anything but

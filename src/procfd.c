@@ -6,18 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
 #include "util.h"
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 /* Open-addressing hash set from inode to socket index: a /proc walk looks up
- * every socket fd of every process, so this must not be a list scan. */
+ * every socket fd of every process, so this must not be a list scan. A slot
+ * is wanted as a socket (its index), as a peer, or as both. */
+struct inode_slot { uint64_t inode; size_t sock; bool is_sock, is_peer; };
 struct inode_set {
 	size_t mask;
-	struct { uint64_t inode; size_t sock; } *slot;
+	struct inode_slot *slot;
 };
 
 static size_t inode_hash(uint64_t v)
@@ -28,47 +30,54 @@ static size_t inode_hash(uint64_t v)
 	return (size_t)v;
 }
 
-static int inode_set_init(struct inode_set *h, const struct sock_list *socks)
+static struct inode_slot *inode_set_slot(struct inode_set *h, uint64_t ino)
+{
+	size_t j = inode_hash(ino) & h->mask;
+	while (h->slot[j].inode && h->slot[j].inode != ino)
+		j = (j + 1) & h->mask;
+	h->slot[j].inode = ino;
+	return &h->slot[j];
+}
+
+static int inode_set_init(struct inode_set *h, const struct sock_list *socks, const uint64_t *peers,
+			  size_t npeers)
 {
 	size_t size = 16;
 	if (!socks) {
-		h->slot = NULL;
-		h->mask = 0;
+		*h = (struct inode_set){ 0 };
 		return 0;
 	}
-	while (size < socks->n * 2)
+	while (size < (socks->n + npeers) * 2)
 		size <<= 1;
 	h->slot = calloc(size, sizeof(*h->slot));
 	if (!h->slot)
 		return -ENOMEM;
 	h->mask = size - 1;
 	for (size_t i = 0; i < socks->n; i++) {
-		uint64_t ino = socks->v[i].inode;
-		if (!ino)
+		if (!socks->v[i].inode)
 			continue;
-		size_t j = inode_hash(ino) & h->mask;
-		while (h->slot[j].inode && h->slot[j].inode != ino)
-			j = (j + 1) & h->mask;
+		struct inode_slot *sl = inode_set_slot(h, socks->v[i].inode);
 		/* The same inode twice would be the same socket seen twice in
 		 * one dump: keep the first. */
-		if (!h->slot[j].inode) {
-			h->slot[j].inode = ino;
-			h->slot[j].sock = i;
+		if (!sl->is_sock) {
+			sl->is_sock = true;
+			sl->sock = i;
 		}
 	}
+	for (size_t i = 0; i < npeers; i++)
+		if (peers[i])
+			inode_set_slot(h, peers[i])->is_peer = true;
 	return 0;
 }
 
-static bool inode_set_get(const struct inode_set *h, uint64_t ino, size_t *sock)
+static const struct inode_slot *inode_set_get(const struct inode_set *h, uint64_t ino)
 {
 	if (!h->slot)
-		return false;
+		return NULL;
 	for (size_t j = inode_hash(ino) & h->mask; h->slot[j].inode; j = (j + 1) & h->mask)
-		if (h->slot[j].inode == ino) {
-			*sock = h->slot[j].sock;
-			return true;
-		}
-	return false;
+		if (h->slot[j].inode == ino)
+			return &h->slot[j];
+	return NULL;
 }
 
 /* "socket:[12345]" -> 12345; 0 if the link is not a socket. */
@@ -109,10 +118,20 @@ static void read_identity(int piddir, struct owner *o)
 		o->uid = st.st_uid;
 }
 
+static int push_owner(struct owner **v, size_t *cap, size_t *n, const struct owner *o)
+{
+	int r = grow((void **)v, cap, *n, sizeof(**v));
+	if (r < 0)
+		return r;
+	(*v)[(*n)++] = *o;
+	return 0;
+}
+
 /* What one scan needs besides its output. */
 struct scan_ctx {
 	const char *proc_root;
-	struct inode_set want, known;
+	struct inode_set want;      /* wanted sockets and peers */
+	struct inode_set known;     /* every socket dumped (hidden fds: none) */
 	bool hidden;                /* collect hidden fds */
 };
 
@@ -136,9 +155,10 @@ static int proc_info(int piddir, pid_t pid, struct owner_list *out, const struct
 	return 0;
 }
 
-/* TCP/UDP by the name sockfs gives the socket's file (the protocol's name:
- * "TCP", "TCPv6", "UDP", "UDPv6"); false for every other kind. */
-static bool inet_kind(const char *proc_root, pid_t pid, const char *fdname, uint8_t *family, uint8_t *proto)
+/* TCP, UDP or unix, by the name sockfs gives the socket's file (the
+ * protocol's: "TCP", "TCPv6", "UDP", "UDPv6", "UNIX-STREAM", ...); false
+ * for every other kind (netlink, packet, ...). */
+static bool sock_kind(const char *proc_root, pid_t pid, const char *fdname, uint8_t *family, uint8_t *proto)
 {
 	char path[4096], name[32];
 	if (snprintf(path, sizeof(path), "%s/%d/fd/%s", proc_root, (int)pid, fdname) >= (int)sizeof(path))
@@ -148,7 +168,10 @@ static bool inet_kind(const char *proc_root, pid_t pid, const char *fdname, uint
 		return false;
 	name[n] = '\0';
 	*family = strstr(name, "v6") ? AF_INET6 : AF_INET;
-	if (!strcmp(name, "TCP") || !strcmp(name, "TCPv6"))
+	if (!strncmp(name, "UNIX", 4)) {
+		*family = AF_UNIX;
+		*proto = 0;
+	} else if (!strcmp(name, "TCP") || !strcmp(name, "TCPv6"))
 		*proto = IPPROTO_TCP;
 	else if (!strcmp(name, "UDP") || !strcmp(name, "UDPv6"))
 		*proto = IPPROTO_UDP;
@@ -157,27 +180,23 @@ static bool inet_kind(const char *proc_root, pid_t pid, const char *fdname, uint
 	return true;
 }
 
-/* Identity for a new owner or hidden fd of the process: the first one
- * reads it, the rest copy it. */
+/* comm, uid and the owner_proc of a process: read by its first owner or
+ * hidden fd, copied by the rest. */
 struct proc_seen {
 	bool read;
 	struct owner id;
 };
 
-static int fill_identity(int piddir, pid_t pid, struct proc_seen *seen, struct owner *o,
-			 struct owner_list *out)
+static int identity(int piddir, pid_t pid, struct proc_seen *seen, struct owner_list *out)
 {
-	if (!seen->read) {
-		seen->id = (struct owner){ .pid = pid, .uid = (uid_t)-1 };
-		read_identity(piddir, &seen->id);
-		int r = proc_info(piddir, pid, out, &seen->id.proc);
-		if (r < 0)
-			return r;
-		seen->read = true;
-	}
-	o->uid = seen->id.uid;
-	o->proc = seen->id.proc;
-	memcpy(o->comm, seen->id.comm, sizeof(o->comm));
+	if (seen->read)
+		return 0;
+	seen->id = (struct owner){ .pid = pid, .uid = (uid_t)-1 };
+	read_identity(piddir, &seen->id);
+	int r = proc_info(piddir, pid, out, &seen->id.proc);
+	if (r < 0)
+		return r;
+	seen->read = true;
 	return 0;
 }
 
@@ -185,17 +204,16 @@ static int hidden_fd(const struct scan_ctx *c, int piddir, pid_t pid, const char
 		     uint64_t ino, struct proc_seen *seen, struct owner_list *out)
 {
 	uint8_t family, proto;
-	if (!inet_kind(c->proc_root, pid, fdname, &family, &proto))
+	if (!sock_kind(c->proc_root, pid, fdname, &family, &proto))
 		return 0;
 	int r = GROW(out->hid, out->caphid, out->nhid);
-	if (r < 0)
+	if (r < 0 || (r = identity(piddir, pid, seen, out)) < 0)
 		return r;
-	struct hidden_fd *h = &out->hid[out->nhid];
-	*h = (struct hidden_fd){ .o = { .pid = pid, .fd = fd, .sock = SIZE_MAX }, .inode = ino,
-				 .family = family, .proto = proto };
-	if ((r = fill_identity(piddir, pid, seen, &h->o, out)) < 0)
-		return r;
-	out->nhid++;
+	struct hidden_fd *h = &out->hid[out->nhid++];
+	*h = (struct hidden_fd){ .o = seen->id, .inode = ino, .family = family, .proto = proto };
+	h->o.fd = fd;
+	h->o.inode = ino;
+	h->o.sock = SIZE_MAX;
 	return 0;
 }
 
@@ -216,7 +234,7 @@ static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owne
 	while ((de = readdir(d))) {
 		char link[64];
 		uint64_t fdnum, ino;
-		size_t sock;
+		const struct inode_slot *sl;
 
 		if (parse_u64(de->d_name, INT32_MAX, &fdnum) < 0)
 			continue;
@@ -233,19 +251,29 @@ static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owne
 		ino = socket_link_inode(link);
 		if (!ino)
 			continue;
-		if (!inode_set_get(&c->want, ino, &sock)) {
-			if (c->hidden && !inode_set_get(&c->known, ino, &sock) &&
+		if (!(sl = inode_set_get(&c->want, ino))) {
+			if (c->hidden && !inode_set_get(&c->known, ino) &&
 			    (r = hidden_fd(c, piddir, pid, de->d_name, (int)fdnum, ino, &seen, out)) < 0)
 				break;
 			continue;
 		}
-		if ((r = GROW(out->v, out->cap, out->n)) < 0)
+		/* comm, uid, namespace, container once per process, when it
+		 * owns something wanted */
+		if ((r = identity(piddir, pid, &seen, out)) < 0)
 			break;
-		struct owner *o = &out->v[out->n];
-		*o = (struct owner){ .pid = pid, .fd = (int)fdnum, .sock = sock };
-		if ((r = fill_identity(piddir, pid, &seen, o, out)) < 0)
-			break;
-		out->n++;
+		struct owner o = seen.id;
+		o.fd = (int)fdnum;
+		o.inode = ino;
+		if (sl->is_sock) {
+			o.sock = sl->sock;
+			if ((r = push_owner(&out->v, &out->cap, &out->n, &o)) < 0)
+				break;
+		}
+		if (sl->is_peer) {
+			o.sock = SIZE_MAX;
+			if ((r = push_owner(&out->peer, &out->cappeer, &out->npeer, &o)) < 0)
+				break;
+		}
 	}
 	closedir(d);
 	if (out->n == first && !seen.read)
@@ -262,12 +290,20 @@ static int owner_cmp(const void *a, const void *b)
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const struct sock_list *known,
-		    struct owner_list *out)
+static int peer_cmp(const void *a, const void *b)
+{
+	const struct owner *x = a, *y = b;
+	if (x->inode != y->inode)
+		return x->inode < y->inode ? -1 : 1;
+	return owner_cmp(a, b);
+}
+
+int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const uint64_t *peers, size_t npeers,
+		    const struct sock_list *known, struct owner_list *out)
 {
 	struct scan_ctx c = { .proc_root = proc_root, .hidden = known != NULL };
-	int r = inode_set_init(&c.want, socks);
-	if (r < 0 || (r = inode_set_init(&c.known, known)) < 0) {
+	int r = inode_set_init(&c.want, socks, peers, npeers);
+	if (r < 0 || (r = inode_set_init(&c.known, known, NULL, 0)) < 0) {
 		free(c.want.slot);
 		return r;
 	}
@@ -277,7 +313,7 @@ int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const 
 		r = -errno;
 		goto out;
 	}
-	size_t first = out->n;
+	size_t first = out->n, pfirst = out->npeer;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		pid_t pid;
@@ -294,22 +330,47 @@ int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const 
 	closedir(d);
 	if (r >= 0 && out->n > first)
 		qsort(out->v + first, out->n - first, sizeof(*out->v), owner_cmp);
+	if (r >= 0 && out->npeer > pfirst)
+		qsort(out->peer + pfirst, out->npeer - pfirst, sizeof(*out->peer), peer_cmp);
 out:
 	free(c.want.slot);
 	free(c.known.slot);
 	return r < 0 ? r : 0;
 }
 
+int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, const uint64_t *peers,
+		      size_t npeers, struct owner_list *out)
+{
+	return procfd_scan_all(proc_root, socks, peers, npeers, NULL, out);
+}
+
 int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
 {
-	return procfd_scan_all(proc_root, socks, NULL, out);
+	return procfd_scan_peers(proc_root, socks, NULL, 0, out);
+}
+
+size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *first)
+{
+	size_t lo = 0, hi = l->npeer;
+	while (lo < hi) { /* the first with an inode >= inode */
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->peer[mid].inode < inode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t n = 0;
+	while (lo + n < l->npeer && l->peer[lo + n].inode == inode)
+		n++;
+	*first = lo;
+	return inode ? n : 0;
 }
 
 /* fdinfo of an epoll fd has one line per watched file:
  * "tfd:        5 events:       19 data:                5  pos:0 ino:1a3f sdev:8".
  * The fd number alone could be a stale registration of a number closed and
  * reused since, so the inode is kept too. */
-static int read_epoll_fdinfo(int piddir, const char *fdname, struct epoll_watches *out)
+static int read_epoll_fdinfo(int piddir, int epfd, const char *fdname, struct epoll_watches *out)
 {
 	char info[300], line[256];
 	snprintf(info, sizeof(info), "fdinfo/%s", fdname);
@@ -323,14 +384,16 @@ static int read_epoll_fdinfo(int piddir, const char *fdname, struct epoll_watche
 	}
 	while (fgets(line, sizeof(line), f)) {
 		int tfd;
-		uint64_t ino;
+		uint32_t events;
+		uint64_t ino, data;
 		const char *p;
-		if (sscanf(line, "tfd: %d", &tfd) != 1 || !(p = strstr(line, " ino:")) ||
-		    sscanf(p + 5, "%" SCNx64, &ino) != 1)
+		if (sscanf(line, "tfd: %d events: %" SCNx32 " data: %" SCNx64, &tfd, &events, &data) != 3 ||
+		    !(p = strstr(line, " ino:")) || sscanf(p + 5, "%" SCNx64, &ino) != 1)
 			continue;
 		if (GROW(out->v, out->cap, out->n) < 0)
 			return -ENOMEM;
-		out->v[out->n++] = (struct epoll_watch){ tfd, ino };
+		out->v[out->n++] = (struct epoll_watch){ .fd = tfd, .inode = ino, .epfd = epfd,
+							 .events = events, .data = data };
 	}
 	return 0;
 }
@@ -347,7 +410,7 @@ int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, siz
 	for (size_t i = 0; i < nepfds && r >= 0; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "%d", epfds[i]);
-		r = read_epoll_fdinfo(piddir, name, out);
+		r = read_epoll_fdinfo(piddir, epfds[i], name, out);
 	}
 	return r;
 }
@@ -358,6 +421,46 @@ bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode)
 		if (w->v[i].fd == fd && w->v[i].inode == inode)
 			return true;
 	return false;
+}
+
+int procfd_fd_flags(const char *proc_root, pid_t pid, int fd, unsigned *ret)
+{
+	char path[96], buf[512];
+	snprintf(path, sizeof(path), "%s/%d/fdinfo/%d", proc_root, (int)pid, fd);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	const char *p = strstr(buf, "flags:");
+	unsigned flags;
+	if (!p || sscanf(p + 6, "%o", &flags) != 1)
+		return -EIO;
+	*ret = flags;
+	return 0;
+}
+
+int procfd_fd_headroom(const char *proc_root, pid_t pid, uint64_t *nopen, uint64_t *limit)
+{
+	char path[96], buf[4096];
+	snprintf(path, sizeof(path), "%s/%d/limits", proc_root, (int)pid);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	const char *p = strstr(buf, "Max open files");
+	char soft[32];
+	if (!p || sscanf(p + strlen("Max open files"), " %31s", soft) != 1)
+		return -EIO;
+	*limit = strcmp(soft, "unlimited") ? strtoull(soft, NULL, 10) : UINT64_MAX;
+
+	snprintf(path, sizeof(path), "%s/%d/fd", proc_root, (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	uint64_t k = 0;
+	for (struct dirent *de; (de = readdir(d));)
+		k += de->d_name[0] != '.';
+	closedir(d);
+	*nopen = k;
+	return 0;
 }
 
 int procfd_fd_check(const char *proc_root, pid_t pid, int fd, uint64_t inode)
@@ -384,5 +487,6 @@ void owner_list_free(struct owner_list *l)
 	free(l->hid);
 	free(l->v);
 	free(l->ep);
+	free(l->peer);
 	*l = (struct owner_list){ 0 };
 }

@@ -14,8 +14,8 @@
  * socket: plan reads what it watches without walking the fds again. */
 struct epoll_fd { pid_t pid; int fd; };
 
-/* A TCP or UDP socket fd whose inode no dump of this run returned: the
- * socket lives in a network namespace the run did not search. */
+/* A TCP, UDP or unix socket fd whose inode no dump of this run returned:
+ * the socket lives in a network namespace the run did not search. */
 struct hidden_fd {
 	struct owner o;   /* o.sock unused */
 	uint64_t inode;
@@ -27,6 +27,10 @@ struct owner_list {
 	struct owner *v;
 	size_t nep, capep;
 	struct epoll_fd *ep;
+	/* owners of the peers' inodes ("who is on the other end"), sorted by
+	 * inode, pid, fd; their sock field is SIZE_MAX */
+	size_t npeer, cappeer;
+	struct owner *peer;
 	/* one per process that owns a wanted socket or holds a hidden one;
 	 * owners point at them, the list frees them */
 	size_t nproc, capproc;
@@ -42,24 +46,45 @@ struct owner_list {
  * Owners come out sorted by pid, then fd. 0 or -errno (only for errors that
  * make the whole scan meaningless: proc_root unreadable, out of memory). */
 int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out);
+/* The same pass also collecting into out->peer the owners of the npeers
+ * inodes in peers (the other ends of unix connections), which need not be
+ * among socks. */
+int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, const uint64_t *peers,
+		      size_t npeers, struct owner_list *out);
+/* The owners of inode among out->peer: their count, the first at *first. */
+size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *first);
 
-/* procfd_scan, and in the same pass every TCP/UDP socket fd whose inode is
- * in neither socks nor known (every socket the run's dumps returned,
- * matching or not) goes to out->hid. Which protocol an unknown socket is
- * comes from its "system.sockprotoname" attribute (one getxattr, no open):
- * unix and netlink sockets are left out. Each owner and hidden fd gets its
- * process's owner_proc (namespace, container). */
-int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const struct sock_list *known,
-		    struct owner_list *out);
+/* procfd_scan_peers, and in the same pass every TCP, UDP or unix socket fd
+ * whose inode is in neither socks nor known (every socket the run's dumps
+ * returned, matching or not) goes to out->hid. Which kind an unknown
+ * socket is comes from its "system.sockprotoname" attribute (one getxattr,
+ * no open): netlink and other kinds are left out. known NULL: none are
+ * collected. Each owner and hidden fd gets its process's owner_proc
+ * (namespace, container). */
+int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const uint64_t *peers, size_t npeers,
+		    const struct sock_list *known, struct owner_list *out);
 
 /* What pid's epoll instances epfds (as procfd_scan found them) watch, from
  * <proc_root>/<pid>/fdinfo/<epfd>: (fd, inode) pairs appended to out. */
-struct epoll_watch { int fd; uint64_t inode; };
+struct epoll_watch {
+	int fd;            /* the watched fd number (tfd) */
+	uint64_t inode;    /* the watched file's inode, since tfd alone may be stale */
+	int epfd;          /* the epoll fd of pid it was read from */
+	uint32_t events;   /* as registered (EPOLLONESHOT disarmed: only flag bits) */
+	uint64_t data;     /* epoll_data as registered */
+};
 struct epoll_watches { size_t n, cap; struct epoll_watch *v; };
 int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, size_t nepfds,
 			 struct epoll_watches *out);
 bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode);
 
+
+/* The "flags:" of <proc_root>/<pid>/fdinfo/<fd> (octal, as open(2) flags:
+ * O_NONBLOCK, O_CLOEXEC, ...). 0 or -errno. */
+int procfd_fd_flags(const char *proc_root, pid_t pid, int fd, unsigned *ret);
+
+/* Open fds of pid and its RLIMIT_NOFILE soft limit (UINT64_MAX: unlimited). */
+int procfd_fd_headroom(const char *proc_root, pid_t pid, uint64_t *nopen, uint64_t *limit);
 
 /* Does <proc_root>/<pid>/fd/<fd> link to socket:[inode] right now? 1 yes,
  * 0 it links to something else, -ENOENT no such fd (or process). */

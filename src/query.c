@@ -1,6 +1,7 @@
 #include "query.h"
 
 #include <arpa/inet.h>
+#include <fnmatch.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -236,9 +237,42 @@ uint32_t query_states(const struct query *q)
 
 bool query_wants(const struct query *q, uint8_t family, uint8_t proto)
 {
+	/* Unix sockets only when asked for (-x, --path): a plain
+	 * "--state estab" must not reach into every desktop bus and
+	 * journal connection. -4 and -6 choose among IP sockets. */
+	if (family == AF_UNIX)
+		return q->unix_socks;
 	bool fam = (!q->v4 && !q->v6) || (family == AF_INET ? q->v4 : q->v6);
-	bool pro = (!q->tcp && !q->udp) || (proto == IPPROTO_TCP ? q->tcp : q->udp);
+	bool pro = (!q->tcp && !q->udp && !q->unix_socks) || (proto == IPPROTO_TCP ? q->tcp : q->udp);
 	return fam && pro;
+}
+
+bool query_match_path(const struct query *q, const struct sock *s)
+{
+	char name[SOCK_ADDR_MAX];
+
+	if (s->family != AF_UNIX)
+		return false;
+	for (int local = 1; local >= 0; local--) {
+		if (!(local ? s->path_len : s->peer_path_len))
+			continue;
+		sock_addr_format(s, local, name, sizeof(name));
+		for (size_t i = 0; i < q->path.n; i++)
+			/* FNM_NOESCAPE: a backslash is literal, as in the \xHH
+			 * escapes of the names we show */
+			if (fnmatch(q->path.s[i], name, FNM_NOESCAPE) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* --idle: no data sent, none received, and no ACK received for that long
+ * (an ACK counts: a peer that still answers keepalives is not dead).
+ * Only TCP connections have tcp_info; a listener is never idle. */
+static bool idle_match(const struct query *q, const struct sock *s)
+{
+	return s->family != AF_UNIX && s->proto == IPPROTO_TCP && s->has_tcpi && s->state != SK_LISTEN &&
+	       sock_idle_ms(s) >= q->idle_ms;
 }
 
 bool query_match_sock(const struct query *q, const struct sock *s)
@@ -246,6 +280,12 @@ bool query_match_sock(const struct query *q, const struct sock *s)
 	if (!query_wants(q, s->family, s->proto))
 		return false;
 	if (s->state >= SK_STATE_MAX || !(query_states(q) & (1u << s->state)))
+		return false;
+	if (s->family == AF_UNIX && (q->port.n || q->sport.n || q->dport.n || q->src.n || q->dst.n))
+		return false; /* no ports, no addresses */
+	if (q->path.n && !query_match_path(q, s))
+		return false;
+	if (q->has_idle && !idle_match(q, s))
 		return false;
 	if (q->port.n && !port_list_match(&q->port, s->sport) && !port_list_match(&q->port, s->dport))
 		return false;
@@ -309,6 +349,7 @@ void query_free(struct query *q)
 	free(q->uid.v);
 	free(q->inode.v);
 	str_list_free(&q->comm);
+	str_list_free(&q->path);
 	str_list_free(&q->container);
 	str_list_free(&q->pod);
 	*q = (struct query){ 0 };

@@ -18,12 +18,16 @@ struct str_list { size_t n; char **s; };
 
 struct query {
 	uint32_t states;          /* mask of 1 << SK_*; all states if 0 */
-	bool tcp, udp;            /* neither: both */
+	bool tcp, udp;            /* neither (and no unix_socks): both */
+	bool unix_socks;          /* -x/--unix: unix sockets (only with it) */
 	bool v4, v6;              /* neither: both */
 	struct port_list port, sport, dport;
 	struct cidr_list src, dst;
 	struct u64_list pid, uid, inode;
 	struct str_list comm;
+	struct str_list path;     /* --path: fnmatch globs on a unix socket's or its peer's name */
+	bool has_idle;
+	uint32_t idle_ms;         /* --idle: TCP sockets idle at least this long */
 	struct str_list container, pod; /* owner filters on container identity */
 };
 
@@ -45,6 +49,9 @@ uint32_t query_states(const struct query *q);
 bool query_wants(const struct query *q, uint8_t family, uint8_t proto);
 /* Does the socket itself pass every socket-level filter? */
 bool query_match_sock(const struct query *q, const struct sock *s);
+/* Does one --path glob match the socket's name or its peer's (as shown,
+ * "@name" for abstract ones)? */
+bool query_match_path(const struct query *q, const struct sock *s);
 /* Are there owner-level filters (pid, comm, container, pod)? Then
  * ownerless sockets fail. */
 bool query_has_owner_filter(const struct query *q);

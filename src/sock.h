@@ -15,10 +15,14 @@ enum {
 };
 #define SK_ALL_STATES ((uint32_t)((1u << SK_STATE_MAX) - 2))
 
+/* sun_path's size: a unix socket's name is at most this many bytes. */
+#define SOCK_UNIX_PATH_MAX 108
+
 struct sock {
-	uint8_t proto;    /* IPPROTO_TCP or IPPROTO_UDP */
-	uint8_t family;   /* AF_INET or AF_INET6 */
-	uint8_t state;    /* SK_* */
+	uint8_t proto;    /* IPPROTO_TCP or IPPROTO_UDP; 0 for unix sockets */
+	uint8_t family;   /* AF_INET, AF_INET6 or AF_UNIX */
+	uint8_t state;    /* SK_* (unix sockets use the same numbers) */
+	uint8_t type;     /* SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET */
 	uint8_t src[16], dst[16]; /* network order; v4 uses the first 4 bytes */
 	uint16_t sport, dport;    /* host order */
 	uint32_t ifindex;
@@ -28,16 +32,30 @@ struct sock {
 	uint32_t rqueue, wqueue;
 	bool has_tcpi;
 	uint32_t rtt_us, retrans, last_data_recv_ms, unacked;
+	uint32_t last_data_sent_ms, last_ack_recv_ms;
 	uint8_t shutdown; /* INET_DIAG_SHUTDOWN: 1 receive, 2 send side shut */
 	uint8_t timer;    /* idiag_timer: 0 none, 1 retransmit, 2 keepalive,
 			   * 3 TIME_WAIT, 4 zero window probe */
 	uint32_t expires_ms; /* idiag_expires: when that timer fires */
 	uint64_t netns;   /* inode of the network namespace it was dumped in */
+
+	/* Unix sockets only (unix_diag). A name is raw bytes: path[0] == '\0'
+	 * is an abstract name (shown "@name"), path_len 0 no name at all
+	 * (socketpair, or never bound; shown "*"). */
+	uint8_t path_len, peer_path_len;
+	char path[SOCK_UNIX_PATH_MAX];
+	char peer_path[SOCK_UNIX_PATH_MAX]; /* the peer's name, filled by diag_unix_link_peers */
+	uint64_t peer_inode;  /* UNIX_DIAG_PEER: the other end, 0 none */
+	uint32_t nicons;      /* UNIX_DIAG_ICONS: LISTEN: connections not yet accepted */
+	bool has_vfs;         /* UNIX_DIAG_VFS: bound to a file in the file system */
+	uint32_t vfs_dev;
+	uint64_t vfs_ino;
 };
 
 struct owner {
 	pid_t pid;
 	int fd;
+	uint64_t inode;   /* the socket's inode (as the fd link names it) */
 	uid_t uid;
 	char comm[16];
 	size_t sock;      /* index into the socket array */
@@ -53,13 +71,33 @@ struct owner_proc {
 	struct container ctr;
 };
 
-/* ss-style name, e.g. "CLOSE-WAIT"; UDP in state CLOSE is "UNCONN". */
+/* ss-style name, e.g. "CLOSE-WAIT"; UDP and unix sockets in state CLOSE
+ * are "UNCONN", as ss prints them. */
 const char *sock_state_name(const struct sock *s);
 /* Parse one state name (any case, '-' or '_' or nothing between words) or a
  * group ("all", "connected", "synchronized", "bucket") into a bit mask of
  * (1 << SK_*): 0 if unknown. */
 uint32_t sock_state_parse(const char *name);
+/* "tcp", "udp" or "unix". */
 const char *sock_proto_name(const struct sock *s);
-/* "127.0.0.1:8080" or "[::1]:8080" into buf (at least SOCK_ADDR_MAX bytes). */
-#define SOCK_ADDR_MAX 56
+/* ss's netid for the table: "tcp", "udp6", "u_str", "u_dgr", "u_seq". */
+const char *sock_netid(const struct sock *s);
+/* "stream", "dgram", "seqpacket" (or "unknown"). */
+const char *sock_type_name(const struct sock *s);
+/* How long a TCP connection has been idle: the least of the times since
+ * data was last received, data last sent and an ACK last received (ms);
+ * meaningful only with has_tcpi. */
+uint32_t sock_idle_ms(const struct sock *s);
+/* A bound socket that takes datagrams from anyone (no peer): a UDP server
+ * (DNS, syslog, NTP) or a unix datagram server (/dev/log). */
+bool sock_is_dgram_server(const struct sock *s);
+/* "127.0.0.1:8080" or "[::1]:8080" into buf (at least SOCK_ADDR_MAX bytes);
+ * for unix sockets the name (local) or the peer's name, see
+ * sock_unix_name_format. */
+#define SOCK_ADDR_MAX (4 * SOCK_UNIX_PATH_MAX + 8)
 void sock_addr_format(const struct sock *s, bool local, char *buf, size_t size);
+/* A unix socket name for display: "*" when unnamed, "@name" when abstract,
+ * else the path; every byte outside printable ASCII (NUL bytes of an
+ * abstract name included) and the backslash are escaped as \xHH, so the
+ * text is safe on a terminal and plain ASCII in JSON. */
+void sock_unix_name_format(const char *name, size_t len, char *buf, size_t size);

@@ -91,9 +91,42 @@ static int real_setsigmask(pid_t tid, uint64_t mask)
 	return ret_errno(ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask));
 }
 
-static int real_resume(pid_t tid, bool step, int sig)
+static int real_resume(pid_t tid, bool to_syscall, int sig)
 {
-	return ret_errno(ptrace(step ? PTRACE_SINGLESTEP : PTRACE_CONT, tid, 0, sig));
+	return ret_errno(ptrace(to_syscall ? PTRACE_SYSCALL : PTRACE_CONT, tid, 0, sig));
+}
+
+static int real_getregset(pid_t tid, int type, void *buf, size_t *len)
+{
+	struct iovec iov = { buf, *len };
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)(long)type, &iov) < 0)
+		return -errno;
+	*len = iov.iov_len;
+	return 0;
+}
+
+static int real_read_status(pid_t pid, char **text)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return -ENOMEM;
+	char chunk[4096];
+	size_t k;
+	while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, k, m);
+	if (fclose(m) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*text = buf;
+	return 0;
 }
 
 static int real_detach(pid_t tid, int sig)
@@ -219,4 +252,6 @@ const struct tracee_ops tracee_real = {
 	.read_mem = real_read_mem,
 	.write_mem = real_write_mem,
 	.status_field = real_status_field,
+	.getregset = real_getregset,
+	.read_status = real_read_status,
 };

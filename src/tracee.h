@@ -21,8 +21,9 @@ struct tracee_ops {
 	int (*setregs)(pid_t tid, const struct arch_regs *r);
 	int (*getsigmask)(pid_t tid, uint64_t *mask);
 	int (*setsigmask)(pid_t tid, uint64_t mask);
-	/* PTRACE_SINGLESTEP when step, else PTRACE_CONT; sig delivered. */
-	int (*resume)(pid_t tid, bool step, int sig);
+	/* PTRACE_SYSCALL when to_syscall (stop at the next system call's
+	 * entry or exit), else PTRACE_CONT; sig delivered. */
+	int (*resume)(pid_t tid, bool to_syscall, int sig);
 	int (*detach)(pid_t tid, int sig);
 	int (*geteventmsg)(pid_t tid, unsigned long *msg);
 	/* The thread ids of pid (/proc/PID/task), malloc'ed. */
@@ -34,6 +35,12 @@ struct tracee_ops {
 	/* A field of /proc/PID/status ("TracerPid", "Seccomp", "State") as
 	 * text, without the name and leading white space. */
 	int (*status_field)(pid_t pid, const char *name, char *buf, size_t size);
+	/* PTRACE_GETREGSET of regset type into buf; *len in: its size, out:
+	 * the bytes filled. NULL in tracees that cannot (the executor inside
+	 * the target is then not used). */
+	int (*getregset)(pid_t tid, int type, void *buf, size_t *len);
+	/* The whole text of /proc/PID/status, malloc'ed. */
+	int (*read_status)(pid_t pid, char **text);
 };
 
 extern const struct tracee_ops tracee_real;

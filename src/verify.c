@@ -48,6 +48,12 @@ static int dump_in_namespaces(const struct plan *p, uint8_t family, uint8_t prot
 static int dump_after(const struct plan *p, struct sock_list *out)
 {
 	static const uint8_t fam[] = { AF_INET, AF_INET6 }, proto[] = { IPPROTO_TCP, IPPROTO_UDP };
+	bool unix_needed = false;
+	for (size_t i = 0; i < p->socks.n && !unix_needed; i++)
+		unix_needed = p->socks.v[i].family == AF_UNIX;
+	int ru = unix_needed ? diag_dump_unix(SK_ALL_STATES, out, NULL) : 0;
+	if (ru < 0)
+		return ru;
 	for (size_t f = 0; f < ARRAY_SIZE(fam); f++)
 		for (size_t k = 0; k < ARRAY_SIZE(proto); k++) {
 			bool needed = false;
@@ -74,6 +80,41 @@ static unsigned holders_left(const struct plan *p, size_t sock)
 	return n;
 }
 
+/* --destroy: the socket must be gone from the kernel's tables (a bound UDP
+ * socket stays, disconnected); the owners keep their fds, and we say so. */
+static void verify_destroy_row(const struct plan *p, struct row *rw, const struct sock *now, bool have_after)
+{
+	const struct sock *before = &p->socks.v[rw->sock];
+	const struct owner *ow = rw->owner >= 0 ? &p->owners.v[rw->owner] : NULL;
+	char sockpart[96], fdpart[128] = "";
+
+	if (!have_after)
+		snprintf(sockpart, sizeof(sockpart), "socket state unknown (dump failed)");
+	else if (!now)
+		snprintf(sockpart, sizeof(sockpart), "socket gone");
+	else if (before->proto == IPPROTO_UDP && now->dport == 0)
+		snprintf(sockpart, sizeof(sockpart), "socket disconnected, still bound (%s)", sock_state_name(now));
+	else {
+		snprintf(sockpart, sizeof(sockpart), "socket still %s", sock_state_name(now));
+		rw->result = RES_FAILED;
+		rw->reason = "the kernel reported the socket destroyed, but it is still there";
+	}
+	if (ow && procfd_fd_is("/proc", ow->pid, ow->fd, before->inode))
+		snprintf(fdpart, sizeof(fdpart), "; fd %d stays open in pid %d: the process keeps its fd (an fd leak "
+						 "stays a leak)", ow->fd, (int)ow->pid);
+	else if (ow)
+		snprintf(fdpart, sizeof(fdpart), "; fd %d is no longer open in pid %d", ow->fd, (int)ow->pid);
+	snprintf(rw->verify, sizeof(rw->verify), "%s%s", sockpart, fdpart);
+}
+
+static const struct sock *find_after(const struct sock_list *after, bool have_after, uint64_t cookie)
+{
+	if (!have_after || !after->n)
+		return NULL;
+	struct sock key = { .cookie = cookie };
+	return bsearch(&key, after->v, after->n, sizeof(*after->v), cookie_cmp);
+}
+
 void verify_rows(struct plan *p, const struct options *o)
 {
 	struct sock_list after = { 0 };
@@ -81,18 +122,27 @@ void verify_rows(struct plan *p, const struct options *o)
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct row *rw = &p->rows[i];
+		if (o->method == METHOD_DESTROY && rw->result == RES_DONE) {
+			verify_destroy_row(p, rw, find_after(&after, have_after, p->socks.v[rw->sock].cookie),
+					   have_after);
+			continue;
+		}
 		if (rw->result != RES_DONE || rw->owner < 0)
 			continue;
 		const struct owner *ow = &p->owners.v[rw->owner];
 		const struct sock *before = &p->socks.v[rw->sock];
 		char fdpart[48] = "", sockpart[128] = "?";
 
-		if (o->method != METHOD_SHUTDOWN) {
+		const struct method_info *m = method_info(o->method);
+		if (m->frees_socket) {
 			if (procfd_fd_is("/proc", ow->pid, ow->fd, before->inode)) {
 				rw->result = RES_FAILED;
 				rw->reason = "the fd still holds the socket after close";
-			}
-			snprintf(fdpart, sizeof(fdpart), "%s; ", rw->result == RES_DONE ? "fd freed" : "fd still open");
+				snprintf(fdpart, sizeof(fdpart), "fd still holds the socket; ");
+			} else if (m->placeholder)
+				snprintf(fdpart, sizeof(fdpart), "fd %d kept by a placeholder; ", ow->fd);
+			else
+				snprintf(fdpart, sizeof(fdpart), "fd freed; ");
 		}
 		const struct sock *now = NULL;
 		if (have_after && after.n) {
@@ -101,7 +151,7 @@ void verify_rows(struct plan *p, const struct options *o)
 		}
 		if (!have_after)
 			snprintf(sockpart, sizeof(sockpart), "socket state unknown (dump failed)");
-		else if (o->method == METHOD_SHUTDOWN)
+		else if (!m->frees_socket)
 			/* the fds stay; a fully closed TCP socket leaves the
 			 * kernel's tables, so it is not in the dump any more */
 			snprintf(sockpart, sizeof(sockpart), "state %s -> %s%s%s; the fd stays for the application",

@@ -19,6 +19,8 @@ struct arch_regs { struct user_regs_struct r; };
 /* The system calls the engine injects, independent of numbering. */
 enum arch_sys {
 	ASYS_CLOSE, ASYS_SHUTDOWN, ASYS_SETSOCKOPT, ASYS_CLOSE_RANGE, ASYS_MMAP, ASYS_MPROTECT, ASYS_MUNMAP,
+	ASYS_SOCKET, ASYS_SOCKETPAIR, ASYS_MADVISE, ASYS_DUP3, ASYS_GETSOCKOPT, ASYS_EPOLL_CTL, ASYS_FCNTL, ASYS_PPOLL, ASYS_RT_SIGRETURN,
+	ASYS_SIGALTSTACK, ASYS_EPOLL_WAIT, ASYS_EPOLL_PWAIT, ASYS_EPOLL_PWAIT2,
 	ASYS__MAX
 };
 
@@ -45,17 +47,38 @@ uint64_t arch_ip(const struct arch_regs *r);
 /* The system call a stopped task is in, or -1. */
 long arch_current_syscall(const struct arch_regs *r);
 uint64_t arch_sp(const struct arch_regs *r);
+/* Argument i (0-5) of the system call a stopped task is in. */
+uint64_t arch_syscall_arg(const struct arch_regs *r, int i);
+/* Make a call that returned (an error) enter again when the task resumes:
+ * its number back in the return register, the ip back over the syscall
+ * instruction, and no current syscall left for the kernel to restart. */
+void arch_reenter_syscall(struct arch_regs *r);
 
-/* A position-independent loop that closes n fds, one close() each, and
- * traps: the whole batch costs one ptrace stop instead of one per fd. It
- * reads n int32 fds at fds and writes each int32 result (0 or -errno) to
- * results, then executes a breakpoint. arch_set_close_loop() points the
- * registers at a copy of it at code; arch_close_loop_done() says whether
- * a stop is the final breakpoint, and how many fds were left. */
-extern const uint8_t arch_close_loop[];
-extern const size_t arch_close_loop_len;
-void arch_set_close_loop(struct arch_regs *r, uint64_t code, uint64_t fds, uint64_t results, uint64_t n);
-bool arch_close_loop_done(const struct arch_regs *r, uint64_t code, uint64_t *left);
+/* The in-target executor (src/exec/exec.c, crash-only injection).
+ *
+ * arch_exec_refusal: why a hand-made signal frame cannot be used for this
+ * task (a user shadow stack rejects it), from the thread's
+ * /proc/PID/status text; NULL if it can.
+ * arch_xstate_regset: the regset (PTRACE_GETREGSET) with the extended
+ * FPU/vector state that rt_sigreturn needs in the frame; its size at most
+ * ARCH_XSTATE_MAX.
+ * arch_exec_frame_size: bytes of target memory the frame needs.
+ * arch_exec_build_frame: in buf (its bytes go to addr in the target), the
+ * frame from which rt_sigreturn restores registers r (in the form the task
+ * must continue with), signal mask mask and the extended state; returns
+ * the stack pointer rt_sigreturn must run with and the address where the
+ * executor stores the current sigaltstack settings. 0 or -errno.
+ * arch_exec_set_regs: registers that start the executor's entry code with
+ * its stack, the range it makes writable, and its job. */
+#define ARCH_XSTATE_MAX 16384
+extern const int arch_xstate_regset;
+const char *arch_exec_refusal(const char *status);
+size_t arch_exec_frame_size(size_t xstate_len);
+int arch_exec_build_frame(void *buf, size_t size, uint64_t addr, const struct arch_regs *r, uint64_t mask,
+			  const void *xstate, size_t xstate_len, uint64_t *frame_sp, uint64_t *altstack);
+void arch_exec_set_regs(struct arch_regs *r, uint64_t entry, uint64_t stack_top, uint64_t rw, uint64_t rw_len,
+			uint64_t job);
+
 
 /* The fds a thread stopped inside an interrupted, to-be-restarted system
  * call will look up again when the call restarts: closing one of them now

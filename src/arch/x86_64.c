@@ -3,6 +3,10 @@
 #include "arch/arch.h"
 
 #include <asm/unistd_64.h>
+#include <elf.h>
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
 
 const uint8_t arch_syscall_insn[] = { 0x0f, 0x05 };
 const size_t arch_syscall_insn_len = sizeof(arch_syscall_insn);
@@ -20,6 +24,10 @@ long arch_sysno(const struct arch_regs *r, enum arch_sys sys)
 		[ASYS_CLOSE] = __NR_close, [ASYS_SHUTDOWN] = __NR_shutdown,
 		[ASYS_SETSOCKOPT] = __NR_setsockopt, [ASYS_CLOSE_RANGE] = 436 /* __NR_close_range */,
 		[ASYS_MMAP] = __NR_mmap, [ASYS_MPROTECT] = __NR_mprotect, [ASYS_MUNMAP] = __NR_munmap,
+		[ASYS_SOCKET] = __NR_socket, [ASYS_SOCKETPAIR] = __NR_socketpair, [ASYS_MADVISE] = __NR_madvise, [ASYS_DUP3] = __NR_dup3, [ASYS_GETSOCKOPT] = __NR_getsockopt,
+		[ASYS_EPOLL_CTL] = __NR_epoll_ctl, [ASYS_FCNTL] = __NR_fcntl, [ASYS_PPOLL] = __NR_ppoll,
+		[ASYS_RT_SIGRETURN] = __NR_rt_sigreturn, [ASYS_SIGALTSTACK] = __NR_sigaltstack,
+		[ASYS_EPOLL_WAIT] = __NR_epoll_wait, [ASYS_EPOLL_PWAIT] = __NR_epoll_pwait, [ASYS_EPOLL_PWAIT2] = 441,
 	};
 	if (!is_64bit(r) || sys < 0 || sys >= ASYS__MAX)
 		return -1;
@@ -64,6 +72,19 @@ uint64_t arch_sp(const struct arch_regs *r)
 	return r->r.rsp;
 }
 
+uint64_t arch_syscall_arg(const struct arch_regs *r, int i)
+{
+	const uint64_t a[6] = { r->r.rdi, r->r.rsi, r->r.rdx, r->r.r10, r->r.r8, r->r.r9 };
+	return i >= 0 && i < 6 ? a[i] : 0;
+}
+
+void arch_reenter_syscall(struct arch_regs *r)
+{
+	r->r.rax = r->r.orig_rax;
+	r->r.rip -= arch_syscall_insn_len;
+	r->r.orig_rax = (uint64_t)-1;
+}
+
 bool arch_restart_fixup(struct arch_regs *r)
 {
 	/* arch/x86/kernel/signal.c, arch_do_signal_or_restart(), the branch
@@ -86,44 +107,6 @@ bool arch_restart_fixup(struct arch_regs *r)
 	}
 	r->r.orig_rax = (uint64_t)-1;
 	return true;
-}
-
-/* r12 = fds, r13 = n, r14 = results; all three are restored afterwards
- * with the rest of the registers. syscall clobbers rcx and r11 only.
- *
- *  0: 4d 85 ed        loop: test  r13, r13
- *  3: 74 1b                 jz    done
- *  5: 41 8b 3c 24           mov   edi, [r12]
- *  9: b8 03 00 00 00        mov   eax, __NR_close
- * 14: 0f 05                 syscall
- * 16: 41 89 06              mov   [r14], eax
- * 19: 49 83 c4 04           add   r12, 4
- * 23: 49 83 c6 04           add   r14, 4
- * 27: 49 ff cd              dec   r13
- * 30: eb e0                 jmp   loop
- * 32: cc              done: int3
- */
-const uint8_t arch_close_loop[] = {
-	0x4d, 0x85, 0xed, 0x74, 0x1b, 0x41, 0x8b, 0x3c, 0x24, 0xb8, 0x03, 0x00, 0x00, 0x00,
-	0x0f, 0x05, 0x41, 0x89, 0x06, 0x49, 0x83, 0xc4, 0x04, 0x49, 0x83, 0xc6, 0x04,
-	0x49, 0xff, 0xcd, 0xeb, 0xe0, 0xcc,
-};
-const size_t arch_close_loop_len = sizeof(arch_close_loop);
-
-void arch_set_close_loop(struct arch_regs *r, uint64_t code, uint64_t fds, uint64_t results, uint64_t n)
-{
-	r->r.rip = code;
-	r->r.orig_rax = (uint64_t)-1;
-	r->r.r12 = fds;
-	r->r.r13 = n;
-	r->r.r14 = results;
-}
-
-bool arch_close_loop_done(const struct arch_regs *r, uint64_t code, uint64_t *left)
-{
-	*left = r->r.r13;
-	/* after int3, rip points past it */
-	return r->r.rip == code + arch_close_loop_len;
 }
 
 static bool restart_pending(const struct arch_regs *r)
@@ -167,4 +150,108 @@ size_t arch_restart_fds(const struct arch_regs *r, int *fds, size_t max, uint64_
 				fds[n++] = (int)args[a];
 	}
 	return n;
+}
+
+/* ---- the in-target executor's signal frame (arch/x86/kernel/signal_64.c,
+ * rt_sigreturn(): the frame is read at sp - 8, as after a handler's ret) */
+
+const int arch_xstate_regset = NT_X86_XSTATE;
+
+struct k_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate, reserved1[8];
+};
+struct k_stack { uint64_t ss_sp; int32_t ss_flags, pad; uint64_t ss_size; };
+struct k_ucontext {
+	uint64_t uc_flags, uc_link;
+	struct k_stack uc_stack;
+	struct k_sigcontext uc_mcontext;
+	uint64_t uc_sigmask;
+};
+struct k_rt_sigframe {
+	uint64_t pretcode;
+	struct k_ucontext uc;
+	uint8_t info[128];
+};
+_Static_assert(sizeof(struct k_sigcontext) == 256, "struct sigcontext of x86_64");
+_Static_assert(sizeof(struct k_rt_sigframe) == 440, "struct rt_sigframe of x86_64");
+
+#define UC_FP_XSTATE 0x1
+#define UC_SIGCONTEXT_SS 0x2
+#define UC_STRICT_RESTORE_SS 0x4
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+#define FX_SW_OFFSET 464 /* struct fxregs_state.sw_reserved */
+
+const char *arch_exec_refusal(const char *status)
+{
+	/* A thread with a user shadow stack (CET) makes rt_sigreturn check a
+	 * token that a frame we write has not. */
+	const char *f = strstr(status, "x86_Thread_features:");
+	const char *sh = f ? strstr(f, "shstk") : NULL;
+	if (sh && !memchr(f, '\n', (size_t)(sh - f)))
+		return "the target uses a user shadow stack (x86 CET), which rejects a frame sockreap builds";
+	return NULL;
+}
+
+size_t arch_exec_frame_size(size_t xstate_len)
+{
+	return sizeof(struct k_rt_sigframe) + 64 + xstate_len + 4 + 64;
+}
+
+int arch_exec_build_frame(void *buf, size_t size, uint64_t addr, const struct arch_regs *r, uint64_t mask,
+			  const void *xstate, size_t xstate_len, uint64_t *frame_sp, uint64_t *altstack)
+{
+	uint64_t frame = (addr + 15) & ~(uint64_t)15;
+	uint64_t fp = (frame + sizeof(struct k_rt_sigframe) + 63) & ~(uint64_t)63;
+	if (xstate_len < 512 + 64 || fp + xstate_len + 4 > addr + size)
+		return -EINVAL;
+	memset(buf, 0, size);
+	struct k_rt_sigframe *f = (struct k_rt_sigframe *)((uint8_t *)buf + (frame - addr));
+	struct k_sigcontext *sc = &f->uc.uc_mcontext;
+	const struct user_regs_struct *u = &r->r;
+
+	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	f->uc.uc_stack.ss_flags = 2; /* SS_DISABLE until the executor reads the real settings */
+	sc->r8 = u->r8, sc->r9 = u->r9, sc->r10 = u->r10, sc->r11 = u->r11;
+	sc->r12 = u->r12, sc->r13 = u->r13, sc->r14 = u->r14, sc->r15 = u->r15;
+	sc->rdi = u->rdi, sc->rsi = u->rsi, sc->rbp = u->rbp, sc->rbx = u->rbx;
+	sc->rdx = u->rdx, sc->rax = u->rax, sc->rcx = u->rcx, sc->rsp = u->rsp;
+	sc->rip = u->rip, sc->eflags = u->eflags;
+	sc->cs = (uint16_t)u->cs, sc->ss = (uint16_t)u->ss;
+	sc->fpstate = fp;
+	f->uc.uc_sigmask = mask;
+
+	/* The XSAVE area as ptrace gives it, with the software-reserved bytes
+	 * of a signal frame (struct _fpx_sw_bytes) and the second magic word
+	 * after it; the kernel checks both (fpu/signal.c,
+	 * check_xstate_in_sigframe), and would otherwise restore the legacy
+	 * x87/SSE part only. ptrace stores XCR0 in the first 8 of those bytes. */
+	uint8_t *x = (uint8_t *)buf + (fp - addr);
+	memcpy(x, xstate, xstate_len);
+	uint64_t xcr0;
+	memcpy(&xcr0, x + FX_SW_OFFSET, sizeof(xcr0));
+	struct { uint32_t magic1, extended_size; uint64_t xfeatures; uint32_t xstate_size, padding[7]; } sw = {
+		FP_XSTATE_MAGIC1, (uint32_t)xstate_len + 4, xcr0, (uint32_t)xstate_len, { 0 }
+	};
+	memcpy(x + FX_SW_OFFSET, &sw, sizeof(sw));
+	uint32_t magic2 = FP_XSTATE_MAGIC2;
+	memcpy(x + xstate_len, &magic2, sizeof(magic2));
+
+	*frame_sp = frame + 8;
+	*altstack = frame + offsetof(struct k_rt_sigframe, uc.uc_stack);
+	return 0;
+}
+
+void arch_exec_set_regs(struct arch_regs *r, uint64_t entry, uint64_t stack_top, uint64_t rw, uint64_t rw_len,
+			uint64_t job)
+{
+	r->r.rip = entry;
+	r->r.orig_rax = (uint64_t)-1;
+	r->r.rsp = stack_top & ~(uint64_t)15;
+	r->r.r12 = stack_top & ~(uint64_t)15;
+	r->r.r13 = rw;
+	r->r.r14 = rw_len;
+	r->r.r15 = job;
 }

@@ -65,12 +65,38 @@ assert_fds() {
 $(diff <(echo "$2") <(echo "$now"))"
 }
 
-# assert_only_leaks_closed: exactly the CLOSE_WAIT fds are gone from the
-# blocker, every other fd (LISTEN, ESTABLISHED, FIFO, ...) is unchanged.
+# assert_only_leaks_closed: exactly the CLOSE_WAIT sockets are gone from
+# the blocker, every other fd (LISTEN, ESTABLISHED, FIFO, ...) unchanged.
+# With the default close each leaked fd number now holds a placeholder (a
+# socket, never the old one, each a different one); with REAP_MODE=free
+# (--free-fd) the numbers are free.
 assert_only_leaks_closed() {
-	assert_fds "$BPID" "$(fd_table_without "$LEAK_FIRST" "$LEAK_LAST")"
+	if [[ ${REAP_MODE:-replace} == free ]]; then
+		assert_fds "$BPID" "$(fd_table_without "$LEAK_FIRST" "$LEAK_LAST")"
+	else
+		assert_leaks_replaced "$BPID"
+	fi
 	[[ -n $(fd_link "$BPID" "$LISTEN_FD") && -n $(fd_link "$BPID" "$ESTAB_FD") ]] ||
 		fail "LISTEN or ESTABLISHED fd gone"
+}
+
+# assert_leaks_replaced PID: the fd table is as before, but every leaked
+# socket fd links to a new socket of its own (the placeholder).
+assert_leaks_replaced() {
+	local now expect
+	now=$(fd_table "$1")
+	expect=$(fd_table_without "$LEAK_FIRST" "$LEAK_LAST")
+	[[ $(awk -v a="$LEAK_FIRST" -v b="$LEAK_LAST" '$1 < a || $1 > b || $2 !~ /^socket:/' <<<"$now") == "$expect" ]] ||
+		fail "fds other than the leaked ones changed:
+$(diff <(echo "$expect") <(echo "$now"))"
+	local old_links new_links
+	old_links=$(awk -v a="$LEAK_FIRST" -v b="$LEAK_LAST" '$1 >= a && $1 <= b && $2 ~ /^socket:/' <<<"$FDS_BEFORE")
+	new_links=$(awk -v a="$LEAK_FIRST" -v b="$LEAK_LAST" '$1 >= a && $1 <= b && $2 ~ /^socket:/' <<<"$now")
+	[[ $(cut -d' ' -f1 <<<"$old_links") == "$(cut -d' ' -f1 <<<"$new_links")" ]] ||
+		fail "leaked fd numbers not all kept: before $(cut -d' ' -f1 <<<"$old_links" | tr '\n' ' '), now $(cut -d' ' -f1 <<<"$new_links" | tr '\n' ' ')"
+	[[ -z $(comm -12 <(cut -d' ' -f2 <<<"$old_links" | sort) <(cut -d' ' -f2 <<<"$new_links" | sort)) ]] ||
+		fail "some leaked fds still hold their old socket"
+	[[ $(cut -d' ' -f2 <<<"$new_links" | sort | uniq -d) == "" ]] || fail "placeholders shared between fds"
 }
 
 # assert_leaks_untouched: the blocker's fd table is as it was when ready.

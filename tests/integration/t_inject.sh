@@ -13,7 +13,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/inject_lib.sh"
 
 INJECT_CALLS="read accept epoll nanosleep poll futex busy pause sigsuspend pilock"
-INJECT_MS=1500
+INJECT_MS=2500
 INJECT_LEAK=20
 
 # inject_case BIN THREADS CALL [BLOCKER-ARGS...]

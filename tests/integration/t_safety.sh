@@ -125,12 +125,19 @@ test_audit_records() {
 	SUDO_USER=alice "$SOCKREAP" --port "$PORT" --state close-wait --yes --audit-log "$AUDIT" -q >/dev/null
 	[[ $(grep -c '"phase":"intent"' "$AUDIT") -eq 10 ]] || fail "not 10 intent records"
 	[[ $(grep -c '"phase":"result"' "$AUDIT") -eq 10 ]] || fail "not 10 result records"
+	[[ $(grep -c '"phase":"verify"' "$AUDIT") -eq 10 ]] || fail "not 10 verify records"
 	check_record "$(grep '"phase":"intent"' "$AUDIT" | head -1)" intent
-	local res
+	local res ver
 	res=$(grep '"phase":"result"' "$AUDIT" | head -1)
 	check_record "$res" result
-	jq -e '.result == "done" and (.verify | startswith("fd freed")) and .dry_run == false and .stall_ms >= 0' \
-		<<<"$res" >/dev/null || fail "result record: $res"
+	jq -e '.result == "done" and .dry_run == false and .stall_ms >= 0' <<<"$res" >/dev/null ||
+		fail "result record: $res"
+	ver=$(grep '"phase":"verify"' "$AUDIT" | head -1)
+	check_record "$ver" verify
+	jq -e '.result == "done" and (.verify | test("^fd [0-9]+ kept by a placeholder"))' <<<"$ver" >/dev/null ||
+		fail "verify record: $ver"
+	[[ $(grep -n '"phase":"result"' "$AUDIT" | tail -1 | cut -d: -f1) -lt \
+	   $(grep -n '"phase":"verify"' "$AUDIT" | head -1 | cut -d: -f1) ]] || fail "verify before result"
 	# intents come before results, and every line is valid JSON
 	[[ $(grep -n '"phase":"intent"' "$AUDIT" | tail -1 | cut -d: -f1) -lt \
 	   $(grep -n '"phase":"result"' "$AUDIT" | head -1 | cut -d: -f1) ]] || fail "result before intent"

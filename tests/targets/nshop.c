@@ -9,8 +9,10 @@
  * listener and N connections to it, closes the client ends (the accepted
  * server ends go to CLOSE-WAIT, held here), then setns()es back to the
  * namespace it started in and waits to be killed. The ready FILE is JSON:
- * {"pid","port","netns","home_netns","leak_first","leak_last"} (netns: the
- * inode of the namespace it left; leaked fds are consecutive). */
+ * {"pid","port","netns","home_netns","leak_fds"} (netns: the
+ * inode of the namespace it left), "leak_fds" (the CLOSE-WAIT fds: in
+ * order, but not always consecutive, since fds inherited from the parent
+ * stay where they are). */
 #include "target.h"
 
 #include <fcntl.h>
@@ -66,15 +68,15 @@ int main(int argc, char **argv)
 	int *client = calloc((size_t)n, sizeof(int));
 	for (int i = 0; i < n; i++)
 		client[i] = tgt_connect(AF_INET, port);
-	/* accept after every connect, so the accepted fds are consecutive */
-	int first = -1, last = -1;
+	char fds[2048] = "";
+	size_t len = 0;
 	for (int i = 0; i < n; i++) {
 		int fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			die("accept");
-		if (first < 0)
-			first = fd;
-		last = fd;
+		len += (size_t)snprintf(fds + len, sizeof(fds) - len, "%s%d", i ? "," : "", fd);
+		if (len >= sizeof(fds))
+			die("too many fds");
 	}
 	for (int i = 0; i < n; i++)
 		close(client[i]);
@@ -84,10 +86,9 @@ int main(int argc, char **argv)
 	if (ns_ino() != home_ino)
 		die("not back in the home namespace");
 
-	char text[512];
-	snprintf(text, sizeof(text),
-		 "{\"pid\":%d,\"port\":%u,\"netns\":%llu,\"home_netns\":%llu,\"leak_first\":%d,\"leak_last\":%d}\n",
-		 (int)getpid(), port, away, home_ino, first, last);
+	char text[4096];
+	snprintf(text, sizeof(text), "{\"pid\":%d,\"port\":%u,\"netns\":%llu,\"home_netns\":%llu,\"leak_fds\":[%s]}\n",
+		 (int)getpid(), port, away, home_ino, fds);
 	tgt_write_file_atomic(ready, text);
 	for (;;)
 		pause();

@@ -114,21 +114,64 @@ static void test_restart_fds(void **state)
 	assert_int_equal(arch_restart_fds(&r, fds, 4, &pollfds, &npoll), 0);
 }
 
-static void test_close_loop_code(void **state)
+/* The frame rt_sigreturn reads in the crash path: the registers at their
+ * sigcontext offsets, the mask, 64-byte aligned XSAVE state with both
+ * magic words, the stack pointer 8 bytes into the frame. */
+static void test_exec_frame(void **state)
 {
-	struct arch_regs r = sample(__NR_read, -K_ERESTARTSYS);
-	uint64_t left;
-	arch_set_close_loop(&r, 0x9000, 0xa000, 0xb000, 12);
-	assert_int_equal(r.r.rip, 0x9000);
-	assert_int_equal((long)r.r.orig_rax, -1);
-	assert_false(arch_close_loop_done(&r, 0x9000, &left));
-	assert_int_equal(left, 12);
-	/* the loop ends in int3, after which rip is past the code */
-	assert_int_equal(arch_close_loop[arch_close_loop_len - 1], 0xcc);
-	r.r.rip = 0x9000 + arch_close_loop_len;
-	r.r.r13 = 0;
-	assert_true(arch_close_loop_done(&r, 0x9000, &left));
-	assert_int_equal(left, 0);
+	struct arch_regs r;
+	uint8_t xs[832], buf[2048];
+	uint64_t sp, alt, base = 0x100008;
+	memset(&r, 0, sizeof(r));
+	r.r.rax = 0x1111, r.r.rip = 0x401000, r.r.rsp = 0x7ffe0000, r.r.r15 = 0xf15, r.r.cs = 0x33, r.r.ss = 0x2b;
+	r.r.eflags = 0x246;
+	memset(xs, 0xab, sizeof(xs));
+	const uint64_t xcr0 = 0xe7;
+	memcpy(xs + 464, &xcr0, sizeof(xcr0));
+	assert_true(arch_exec_frame_size(sizeof(xs)) <= sizeof(buf));
+	assert_int_equal(arch_exec_build_frame(buf, sizeof(buf), base, &r, 0x4000, xs, sizeof(xs), &sp, &alt), 0);
+	uint64_t frame = sp - 8;
+	assert_int_equal(frame % 16, 0);
+	const uint8_t *f = buf + (frame - base);
+	uint64_t v;
+	/* ucontext at +8: uc_flags, uc_link, uc_stack (24), then sigcontext */
+	const uint8_t *sc = f + 8 + 8 + 8 + 24;
+	memcpy(&v, sc + 13 * 8, 8); assert_int_equal(v, 0x1111);       /* rax */
+	memcpy(&v, sc + 16 * 8, 8); assert_int_equal(v, 0x401000);     /* rip */
+	memcpy(&v, sc + 15 * 8, 8); assert_int_equal(v, 0x7ffe0000);   /* rsp */
+	memcpy(&v, sc + 7 * 8, 8); assert_int_equal(v, 0xf15);         /* r15 */
+	memcpy(&v, sc + 17 * 8, 8); assert_int_equal(v, 0x246);        /* eflags */
+	uint16_t seg[4];
+	memcpy(seg, sc + 18 * 8, sizeof(seg));
+	assert_int_equal(seg[0], 0x33); /* cs */
+	assert_int_equal(seg[3], 0x2b); /* ss */
+	uint64_t fp;
+	memcpy(&fp, sc + 18 * 8 + 8 + 4 * 8, 8);
+	assert_int_equal(fp % 64, 0);
+	memcpy(&v, sc + 256, 8); assert_int_equal(v, 0x4000);          /* uc_sigmask */
+	assert_int_equal(alt, frame + 8 + 16);                          /* uc_stack */
+	const uint8_t *x = buf + (fp - base);
+	uint32_t m1, ext, xsize, m2;
+	memcpy(&m1, x + 464, 4);
+	memcpy(&ext, x + 468, 4);
+	memcpy(&v, x + 472, 8);
+	memcpy(&xsize, x + 480, 4);
+	memcpy(&m2, x + sizeof(xs), 4);
+	assert_int_equal(m1, 0x46505853);
+	assert_int_equal(ext, sizeof(xs) + 4);
+	assert_int_equal(v, xcr0);
+	assert_int_equal(xsize, sizeof(xs));
+	assert_int_equal(m2, 0x46505845);
+	assert_int_equal(x[0], 0xab); /* the state itself, as ptrace gave it */
+	/* too small a buffer: refused, not overrun */
+	assert_int_equal(arch_exec_build_frame(buf, 600, base, &r, 0, xs, sizeof(xs), &sp, &alt), -EINVAL);
+}
+
+static void test_exec_refusal(void **state)
+{
+	assert_null(arch_exec_refusal("Name:\tx\nx86_Thread_features:\t\nx86_Thread_features_locked:\tshstk\n"));
+	assert_non_null(arch_exec_refusal("x86_Thread_features:\tshstk wrss\n"));
+	assert_null(arch_exec_refusal("Name:\tx\n"));
 }
 
 int main(void)
@@ -136,7 +179,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_restart_table), cmocka_unit_test(test_set_syscall),
 		cmocka_unit_test(test_sysno_and_mode), cmocka_unit_test(test_restart_fds),
-		cmocka_unit_test(test_close_loop_code),
+		cmocka_unit_test(test_exec_frame), cmocka_unit_test(test_exec_refusal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

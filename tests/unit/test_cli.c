@@ -77,6 +77,32 @@ static void test_methods(void **state)
 	assert_int_equal(PARSE(&o, err, "--reset", "--dry-run"), CLI_OK);
 	assert_int_equal(o.method, METHOD_RESET);
 	options_free(&o);
+	assert_int_equal(PARSE(&o, err, "--destroy", "--state", "time-wait"), CLI_OK);
+	assert_int_equal(o.method, METHOD_DESTROY);
+	options_free(&o);
+}
+
+static void test_kinds_flags(void **state)
+{
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "-x"), CLI_OK);
+	assert_true(o.q.unix_socks);
+	options_free(&o);
+	assert_int_equal(PARSE(&o, err, "--unix", "--path", "/run/*.sock", "--path", "@x*"), CLI_OK);
+	assert_true(o.q.unix_socks);
+	assert_int_equal(o.q.path.n, 2);
+	assert_string_equal(o.q.path.s[1], "@x*");
+	options_free(&o);
+	assert_int_equal(PARSE(&o, err, "--path", "/tmp/s"), CLI_OK);
+	assert_true(o.q.unix_socks); /* --path implies --unix */
+	options_free(&o);
+	assert_int_equal(PARSE(&o, err, "--idle", "300"), CLI_OK);
+	assert_true(o.q.has_idle);
+	assert_int_equal(o.q.idle_ms, 300000);
+	options_free(&o);
+	assert_int_equal(PARSE(&o, err, "--idle", "4294967"), CLI_OK);
+	options_free(&o);
 }
 
 /* Each case: the arguments, then what the message must contain. */
@@ -122,6 +148,16 @@ static void test_bad_input(void **state)
 	BAD("--comm", "0123456789abcdef", "--comm", "0123456789abcdef");
 	BAD("unexpected argument", "8080", "8080");
 	BAD("--audit-log", "empty", "--audit-log", "");
+	BAD("--destroy", "--shutdown", "--shutdown", "--destroy");
+	BAD("--shutdown", "--destroy", "--destroy", "--shutdown");
+	BAD("--reset", "--destroy", "--destroy", "--reset");
+	BAD("--destroy", "--reset", "--reset", "--destroy");
+	BAD("--inject", "--destroy", "--destroy", "--inject");
+	BAD("--path", "''", "--path", "");
+	BAD("--idle", "0", "--idle", "0");
+	BAD("--idle", "abc", "--idle", "abc");
+	BAD("--idle", "4294968", "--idle", "4294968");
+	BAD("--idle", "1.5", "--idle", "1.5");
 }
 
 static void test_fine_combinations(void **state)
@@ -159,6 +195,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_every_flag),
 		cmocka_unit_test(test_methods),    cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_kinds_flags),
 		cmocka_unit_test(test_fine_combinations), cmocka_unit_test(test_help_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

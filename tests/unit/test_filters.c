@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "query.h"
 #include "sock.h"
@@ -232,6 +233,80 @@ static void test_query_match(void **state)
 	query_free(&q);
 }
 
+static struct sock unix_sock(const char *name, size_t len, const char *peer, size_t plen)
+{
+	struct sock s = { .family = AF_UNIX, .type = SOCK_STREAM, .state = SK_ESTABLISHED, .inode = 9 };
+	memcpy(s.path, name, len);
+	s.path_len = (uint8_t)len;
+	memcpy(s.peer_path, peer, plen);
+	s.peer_path_len = (uint8_t)plen;
+	return s;
+}
+
+/* Unix sockets only with -x (or --path); --path globs the socket's name
+ * or its peer's, abstract names as @name; ports never match them. */
+static void test_unix_match(void **state)
+{
+	struct query q = { 0 };
+	struct sock srv = unix_sock("/run/db.sock", 12, "", 0);
+	struct sock cli = unix_sock("", 0, "/run/db.sock", 12);
+	struct sock abs = unix_sock("\0bus\0x", 6, "", 0);
+	struct sock tcp = mksock(AF_INET, IPPROTO_TCP, SK_ESTABLISHED, "127.0.0.1", 1, "127.0.0.1", 2);
+
+	assert_false(query_match_sock(&q, &srv)); /* not without -x */
+	assert_true(query_match_sock(&q, &tcp));
+	q.unix_socks = true;
+	assert_true(query_match_sock(&q, &srv));
+	assert_false(query_match_sock(&q, &tcp)); /* -x alone: only unix */
+	q.tcp = true;
+	assert_true(query_match_sock(&q, &tcp));
+	assert_int_equal(port_list_parse(&q.port, "1"), 0);
+	assert_false(query_match_sock(&q, &srv)); /* no ports */
+	assert_true(query_match_sock(&q, &tcp));
+	query_free(&q);
+
+	q.unix_socks = true;
+	assert_int_equal(str_list_add(&q.path, "/run/*.sock"), 0);
+	assert_true(query_match_sock(&q, &srv));
+	assert_true(query_match_sock(&q, &cli)); /* through its peer */
+	assert_false(query_match_sock(&q, &abs));
+	assert_false(query_match_sock(&q, &tcp));
+	assert_int_equal(str_list_add(&q.path, "@bus*"), 0);
+	assert_true(query_match_sock(&q, &abs));
+	query_free(&q);
+	q.unix_socks = true;
+	assert_int_equal(str_list_add(&q.path, "@bus\\x00x"), 0); /* the NUL as shown */
+	assert_true(query_match_sock(&q, &abs));
+	query_free(&q);
+}
+
+/* --idle: TCP with tcp_info, not listening, the least of the three times. */
+static void test_idle_match(void **state)
+{
+	struct query q = { .has_idle = true, .idle_ms = 5000 };
+	struct sock s = mksock(AF_INET, IPPROTO_TCP, SK_ESTABLISHED, "127.0.0.1", 1, "127.0.0.1", 2);
+	s.has_tcpi = true;
+	s.last_data_recv_ms = s.last_data_sent_ms = s.last_ack_recv_ms = 6000;
+	assert_true(query_match_sock(&q, &s));
+	assert_int_equal(sock_idle_ms(&s), 6000);
+	s.last_data_sent_ms = 200; /* sent data lately */
+	assert_false(query_match_sock(&q, &s));
+	s.last_data_sent_ms = 6000;
+	s.last_ack_recv_ms = 4999; /* an ACK (a keepalive answer) counts as life */
+	assert_false(query_match_sock(&q, &s));
+	s.last_ack_recv_ms = 5000;
+	assert_true(query_match_sock(&q, &s));
+	s.has_tcpi = false;
+	assert_false(query_match_sock(&q, &s));
+	s.has_tcpi = true;
+	s.state = SK_LISTEN;
+	assert_false(query_match_sock(&q, &s));
+	struct sock u = mksock(AF_INET, IPPROTO_UDP, SK_ESTABLISHED, "127.0.0.1", 1, "127.0.0.1", 2);
+	u.has_tcpi = true;
+	u.last_data_recv_ms = u.last_data_sent_ms = u.last_ack_recv_ms = 9000;
+	assert_false(query_match_sock(&q, &u));
+}
+
 static void test_addr_format(void **state)
 {
 	char buf[SOCK_ADDR_MAX];
@@ -253,7 +328,8 @@ int main(void)
 		cmocka_unit_test(test_state_list),  cmocka_unit_test(test_port_lists),
 		cmocka_unit_test(test_cidr_v4),     cmocka_unit_test(test_cidr_v6),
 		cmocka_unit_test(test_u64_lists),   cmocka_unit_test(test_query_match),
-		cmocka_unit_test(test_addr_format),
+		cmocka_unit_test(test_addr_format), cmocka_unit_test(test_unix_match),
+		cmocka_unit_test(test_idle_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

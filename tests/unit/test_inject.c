@@ -16,7 +16,12 @@
 #define INSN (VDSO + 0x10)
 #define NTH_MAX 4
 #define EV_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_STOP << 16)
+#define CLONE_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_CLONE << 16)
+#define SYSCALL_STOP (0x7f | (SIGTRAP | 0x80) << 8)
 #define SIG_STOP(s) (0x7f | (s) << 8)
+
+/* What kind of stop a fake thread is in (the kernel's view). */
+enum fstop { F_RUNNING, F_SIGNAL_PATH, F_ENTRY, F_EXIT, F_EVENT };
 
 static struct fake {
 	int nth;
@@ -24,26 +29,33 @@ static struct fake {
 	struct arch_regs regs[NTH_MAX];
 	uint64_t mask[NTH_MAX];
 	int queued[NTH_MAX];        /* status to report, 0: none */
+	enum fstop stop[NTH_MAX];
+	bool interrupt_pending[NTH_MAX];
 	bool attached[NTH_MAX], exited[NTH_MAX];
 	int detached[NTH_MAX], detach_sig[NTH_MAX];
-	bool trap_pending[NTH_MAX];
+	enum fstop detach_stop[NTH_MAX];
+	int delivered[NTH_MAX];     /* a signal passed on from its own signal-delivery stop */
+	int ignored_sig[NTH_MAX];   /* a signal passed on from another stop (the kernel drops it) */
 	/* script */
 	long tracer;
 	int seccomp;
 	int seize_err;              /* for the first seize */
-	int stop_sig[NTH_MAX];      /* interrupt reports this signal stop instead */
+	int stop_sig[NTH_MAX];      /* the attach's interrupt reports this signal stop instead */
+	int attach_stop[NTH_MAX];   /* ... or this status (e.g. CLONE_STOP) */
+	long clone_ret;             /* what clone() returns when a clone stop is left */
 	bool never_stops[NTH_MAX];
 	bool setregs_fails;
 	bool exit_on_call;
 	int interrupts_before_exec; /* event stops before the syscall runs */
-	bool group_stop_after_exec;
 	long ret;                   /* result of every injected call */
+	const char *sigpnd;         /* SigPnd of every thread */
 	/* record */
 	unsigned long seize_opts;
-	int nseize, nsetregs, ncalls;
+	int nseize, nsetregs, ncalls, nresume;
 	long call_nr[16];
 	uint64_t call_arg0[16];
 	bool mask_blocked_during_call, own_sigint_blocked_during_call;
+	char log[512];              /* "R" setregs, "M" setsigmask, in order */
 	const char *maps;
 } F;
 
@@ -54,6 +66,13 @@ static int idx(pid_t tid)
 			return i;
 	fail_msg("unknown tid %d", (int)tid);
 	return -1;
+}
+
+static void logc(char c)
+{
+	size_t n = strlen(F.log);
+	if (n + 1 < sizeof(F.log))
+		F.log[n] = c;
 }
 
 static int f_seize(pid_t tid, unsigned long opts)
@@ -68,8 +87,14 @@ static int f_seize(pid_t tid, unsigned long opts)
 static int f_interrupt(pid_t tid)
 {
 	int i = idx(tid);
-	if (!F.never_stops[i])
-		F.queued[i] = F.stop_sig[i] ? SIG_STOP(F.stop_sig[i]) : EV_STOP;
+	if (F.never_stops[i])
+		return 0;
+	if (F.stop[i] != F_RUNNING) {
+		F.interrupt_pending[i] = true; /* taken when it next leaves its stop */
+		return 0;
+	}
+	F.queued[i] = F.attach_stop[i] ? F.attach_stop[i] : F.stop_sig[i] ? SIG_STOP(F.stop_sig[i]) : EV_STOP;
+	F.attach_stop[i] = F.stop_sig[i] = 0;
 	return 0;
 }
 
@@ -80,6 +105,9 @@ static int f_wait(pid_t tid, int *status, uint64_t deadline)
 		return F.exited[i] ? -ECHILD : -ETIMEDOUT;
 	*status = F.queued[i];
 	F.queued[i] = 0;
+	if (WIFSTOPPED(*status))
+		F.stop[i] = *status == SYSCALL_STOP ? (F.regs[i].r.orig_rax == (uint64_t)-1 ? F_EXIT : F_ENTRY)
+			  : (*status >> 16) == PTRACE_EVENT_CLONE ? F_EVENT : F_SIGNAL_PATH;
 	return 0;
 }
 
@@ -88,6 +116,7 @@ static int f_getregs(pid_t tid, struct arch_regs *r) { *r = F.regs[idx(tid)]; re
 static int f_setregs(pid_t tid, const struct arch_regs *r)
 {
 	F.nsetregs++;
+	logc('R');
 	if (F.setregs_fails)
 		return -EIO;
 	F.regs[idx(tid)] = *r;
@@ -95,21 +124,30 @@ static int f_setregs(pid_t tid, const struct arch_regs *r)
 }
 
 static int f_getsigmask(pid_t tid, uint64_t *m) { *m = F.mask[idx(tid)]; return 0; }
-static int f_setsigmask(pid_t tid, uint64_t m) { F.mask[idx(tid)] = m; return 0; }
+static int f_setsigmask(pid_t tid, uint64_t m) { logc('M'); F.mask[idx(tid)] = m; return 0; }
 
-static int f_resume(pid_t tid, bool step, int sig)
+/* PTRACE_SYSCALL at the syscall instruction: its entry stop; from the
+ * entry stop: the call runs, its exit stop. PTRACE_CONT with an interrupt
+ * pending: the interrupt's stop (leaving a clone stop finishes clone()).
+ * A signal passed from a signal-delivery stop is delivered; from any other
+ * stop the kernel ignores it. */
+static int f_resume(pid_t tid, bool to_syscall, int sig)
 {
 	int i = idx(tid);
 	struct arch_regs *r = &F.regs[i];
-	assert_true(step);
-	if (F.exit_on_call) {
+	enum fstop was = F.stop[i];
+
+	F.nresume++;
+	if (sig && was == F_SIGNAL_PATH && F.queued[i] == 0)
+		F.delivered[i] = sig;
+	else if (sig)
+		F.ignored_sig[i] = sig;
+	F.stop[i] = F_RUNNING;
+	if (was == F_EVENT)
+		r->r.rax = (uint64_t)F.clone_ret; /* clone() returns as it resumes */
+	if (F.exit_on_call && r->r.rip == INSN) {
 		F.exited[i] = true;
 		F.queued[i] = SIGKILL; /* WIFSIGNALED */
-		return 0;
-	}
-	if (F.trap_pending[i]) { /* a queued trap reports before anything runs */
-		F.trap_pending[i] = false;
-		F.queued[i] = SIG_STOP(SIGTRAP);
 		return 0;
 	}
 	if (F.interrupts_before_exec > 0) {
@@ -117,22 +155,30 @@ static int f_resume(pid_t tid, bool step, int sig)
 		F.queued[i] = EV_STOP;
 		return 0;
 	}
-	assert_int_equal(r->r.rip, INSN);
-	assert_int_equal((long)r->r.orig_rax, -1);
-	sigset_t own;
-	sigprocmask(SIG_BLOCK, NULL, &own);
-	F.own_sigint_blocked_during_call = sigismember(&own, SIGINT);
-	F.mask_blocked_during_call = F.mask[i] == ~0ull;
-	F.call_nr[F.ncalls] = (long)r->r.rax;
-	F.call_arg0[F.ncalls++] = r->r.rdi;
-	r->r.rax = (uint64_t)F.ret;
-	r->r.rip += 2;
-	if (F.group_stop_after_exec) {
-		F.group_stop_after_exec = false;
-		F.trap_pending[i] = true;
+	if (to_syscall && was == F_ENTRY) {
+		sigset_t own;
+		sigprocmask(SIG_BLOCK, NULL, &own);
+		F.own_sigint_blocked_during_call = sigismember(&own, SIGINT);
+		F.mask_blocked_during_call = F.mask[i] == ~0ull;
+		F.call_nr[F.ncalls] = (long)r->r.orig_rax;
+		F.call_arg0[F.ncalls++] = r->r.rdi;
+		r->r.rax = (uint64_t)F.ret;
+		r->r.orig_rax = (uint64_t)-1; /* marks the exit stop for f_wait */
+		F.queued[i] = SYSCALL_STOP;
+		return 0;
+	}
+	if (to_syscall) {
+		assert_int_equal(r->r.rip, INSN);
+		assert_int_equal((long)r->r.orig_rax, -1);
+		r->r.rip += 2;
+		r->r.orig_rax = r->r.rax;
+		F.queued[i] = SYSCALL_STOP;
+		return 0;
+	}
+	if (F.interrupt_pending[i]) {
+		F.interrupt_pending[i] = false;
 		F.queued[i] = EV_STOP;
-	} else
-		F.queued[i] = SIG_STOP(SIGTRAP);
+	}
 	return 0;
 }
 
@@ -141,6 +187,7 @@ static int f_detach(pid_t tid, int sig)
 	int i = idx(tid);
 	F.detached[i]++;
 	F.detach_sig[i] = sig;
+	F.detach_stop[i] = F.stop[i];
 	return 0;
 }
 
@@ -179,14 +226,22 @@ static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 		snprintf(buf, size, "%ld", F.tracer);
 	else if (!strcmp(name, "Seccomp"))
 		snprintf(buf, size, "%d", F.seccomp);
+	else if (!strcmp(name, "SigPnd"))
+		snprintf(buf, size, "%s", F.sigpnd ? F.sigpnd : "0000000000000000");
+	else if (!strcmp(name, "ShdPnd") || !strcmp(name, "SigBlk"))
+		snprintf(buf, size, "0000000000000000");
 	else
 		snprintf(buf, size, "S (sleeping)");
 	return 0;
 }
 
+/* No getregset: the executor inside the target is not used here (it runs
+ * code the fake cannot); everything goes call by call. */
 static const struct tracee_ops fake = {
-	f_seize, f_interrupt, f_wait, f_getregs, f_setregs, f_getsigmask, f_setsigmask, f_resume,
-	f_detach, f_geteventmsg, f_list_threads, f_read_maps, f_read_mem, f_write_mem, f_status_field,
+	.seize = f_seize, .interrupt = f_interrupt, .wait = f_wait, .getregs = f_getregs, .setregs = f_setregs,
+	.getsigmask = f_getsigmask, .setsigmask = f_setsigmask, .resume = f_resume, .detach = f_detach,
+	.geteventmsg = f_geteventmsg, .list_threads = f_list_threads, .read_maps = f_read_maps,
+	.read_mem = f_read_mem, .write_mem = f_write_mem, .status_field = f_status_field,
 };
 
 /* A process of n threads; the main one (tid 100) blocked in read(). */
@@ -216,7 +271,10 @@ static void assert_all_detached_once(void)
 {
 	for (int i = 0; i < F.nth; i++) {
 		assert_int_equal(F.detached[i], 1);
-		assert_false(F.trap_pending[i]);
+		/* left from a stop inside signal delivery, never from one of
+		 * our syscall stops; no signal handed to a stop that drops it */
+		assert_int_equal(F.detach_stop[i], F_SIGNAL_PATH);
+		assert_int_equal(F.ignored_sig[i], 0);
 	}
 	sigset_t own;
 	sigprocmask(SIG_BLOCK, NULL, &own);
@@ -242,10 +300,10 @@ static void test_call_and_restore(void **state)
 	assert_true(F.own_sigint_blocked_during_call);
 	assert_int_equal(inj_release(&t), 0);
 
-	/* Restored exactly (rax = -ERESTARTSYS, orig_rax = read): the last
-	 * stop is the single-step trap, inside signal delivery, where the
-	 * kernel applies the restart rules itself on resume (and turns the
-	 * call into EINTR if a handler runs then). */
+	/* Restored exactly (rax = -ERESTARTSYS, orig_rax = read), from a
+	 * stop inside signal delivery (the engine leaves its syscall-exit stop
+	 * for one first), where the kernel applies the restart rules itself on
+	 * resume (and turns the call into EINTR if a handler runs then). */
 	assert_true(t.nth == 0);
 	assert_memory_equal(&F.regs[0], &before, sizeof(before));
 	assert_int_equal(F.mask[0], mask);
@@ -369,21 +427,6 @@ static void test_stops_before_the_call(void **state)
 	assert_all_detached_once();
 }
 
-/* A group stop between the call and its single-step trap: the trap is
- * still queued and must be consumed, not left to kill the target. */
-static void test_trap_consumed(void **state)
-{
-	struct inj t;
-	static const uint64_t args[6] = { 9 };
-	long ret;
-	F.group_stop_after_exec = true;
-	assert_int_equal(inj_attach(&t, &fake, 100), 0);
-	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
-	assert_true(t.trap_pending);
-	inj_release(&t);
-	assert_all_detached_once(); /* asserts no trap left pending */
-}
-
 static void test_find_syscall_insn(void **state)
 {
 	uint64_t addr = 0;
@@ -411,6 +454,136 @@ static void test_compat_task_refused(void **state)
 	assert_all_detached_once();
 }
 
+/* Crash-only order: the target's signals are blocked only once its
+ * registers are ours, and unblocked before its own go back. Either way a
+ * death of sockreap in between never leaves the thread in its own code
+ * with every signal blocked. */
+static void test_mask_and_register_order(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_string_equal(F.log, "RM");
+	assert_int_equal(inj_release(&t), 0);
+	assert_int_equal(strncmp(F.log, "RMMR", 4), 0);
+	assert_null(strchr(F.log + 3, 'M'));
+	assert_all_detached_once();
+}
+
+/* A thread stopped in a clone event stop is inside clone(): the kernel
+ * finishes clone() over whatever is in rax when it resumes, so nothing is
+ * injected from there. The engine lets it finish and stop again inside
+ * signal delivery, and injects from that stop. */
+static void test_clone_stop_left_first(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	F.attach_stop[0] = CLONE_STOP;
+	F.clone_ret = 777;
+	F.regs[0].r.orig_rax = 56; /* clone */
+	F.regs[0].r.rax = 0xdead;
+	struct arch_regs before = F.regs[0];
+	/* Another thread is in an interrupt stop: the engine uses that one
+	 * and leaves the cloning thread alone. */
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_not_equal(t.th[t.it].tid, 100);
+	assert_int_equal(inj_release(&t), 0);
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	/* The only thread is the cloning one. */
+	setup(state);
+	F.nth = 1;
+	F.attach_stop[0] = CLONE_STOP;
+	F.clone_ret = 777;
+	F.regs[0].r.orig_rax = 56;
+	F.regs[0].r.rax = 0xdead;
+	before = F.regs[0];
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(t.saved.r.rax, 777); /* saved after clone() finished */
+	assert_int_equal(F.ncalls, 1);
+	assert_int_equal(inj_release(&t), 0);
+	before.r.rax = 777;
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	assert_all_detached_once();
+}
+
+/* A thread in a signal-delivery stop gets its signal from that very stop
+ * (the kernel keeps its siginfo) before the engine uses it; never handed
+ * to a later stop, where the kernel would drop it. */
+static void test_signal_stop_delivered_first(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	F.stop_sig[0] = SIGUSR1;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(F.delivered[0], SIGUSR1);
+	assert_int_equal(inj_release(&t), 0);
+	assert_int_equal(F.detach_sig[0], 0);
+	assert_all_detached_once();
+}
+
+/* epoll_wait(-1) interrupted by our stop alone is re-entered; with a
+ * timeout, or with a signal pending, its EINTR stays. */
+static void eintr_case(uint64_t timeout, const char *sigpnd, bool reentered)
+{
+	struct inj t;
+	F.regs[0].r.orig_rax = 232; /* epoll_wait */
+	F.regs[0].r.rax = (uint64_t)-EINTR;
+	F.regs[0].r.r10 = timeout;
+	F.sigpnd = sigpnd;
+	struct arch_regs before = F.regs[0];
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_release(&t), 0);
+	if (reentered) {
+		before.r.rax = 232;
+		before.r.rip -= 2;
+		before.r.orig_rax = (uint64_t)-1;
+	}
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+}
+
+static void test_epoll_wait_eintr(void **state)
+{
+	eintr_case((uint64_t)-1, NULL, true);
+	setup(state);
+	eintr_case(1000, NULL, false);
+	setup(state);
+	eintr_case((uint64_t)-1, "0000000000000200", false);
+}
+
+/* Between batches every thread runs (held signals delivered from their own
+ * stops), then all stop again; the second batch injects and restores
+ * exactly as the first. */
+static void test_pause_and_restop(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	struct arch_regs before = F.regs[0];
+	F.stop_sig[2] = SIGUSR2;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(inj_pause(&t), 0);
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	for (int i = 0; i < F.nth; i++)
+		assert_int_equal(F.stop[i], F_RUNNING);
+	assert_int_equal(F.delivered[2], SIGUSR2);
+	assert_int_equal(inj_restop(&t), 0);
+	for (int i = 0; i < F.nth; i++)
+		assert_int_equal(F.stop[i], F_SIGNAL_PATH);
+	assert_int_equal(inj_call(&t, ASYS_SHUTDOWN, args, &ret), 0);
+	assert_int_equal(F.ncalls, 2);
+	assert_int_equal(inj_release(&t), 0);
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	assert_all_detached_once();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,9 +597,13 @@ int main(void)
 		cmocka_unit_test_setup(test_setregs_fails, setup),
 		cmocka_unit_test_setup(test_exit_during_call, setup),
 		cmocka_unit_test_setup(test_stops_before_the_call, setup),
-		cmocka_unit_test_setup(test_trap_consumed, setup),
 		cmocka_unit_test_setup(test_find_syscall_insn, setup),
 		cmocka_unit_test_setup(test_compat_task_refused, setup),
+		cmocka_unit_test_setup(test_mask_and_register_order, setup),
+		cmocka_unit_test_setup(test_clone_stop_left_first, setup),
+		cmocka_unit_test_setup(test_signal_stop_delivered_first, setup),
+		cmocka_unit_test_setup(test_epoll_wait_eintr, setup),
+		cmocka_unit_test_setup(test_pause_and_restop, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

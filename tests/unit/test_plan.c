@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "fixture.h"
 #include "plan.h"
@@ -174,6 +175,90 @@ static void test_ownerless(void **state)
 	plan_free(&p);
 }
 
+static void push(struct world *w, struct sock s)
+{
+	assert_int_equal(sock_list_push(&w->socks, &s), 0);
+}
+
+/* Servers are refused like LISTEN: TCP and unix listeners, bound UDP
+ * sockets without a peer, unix datagram servers; clients are not. */
+static void test_servers(void **state)
+{
+	struct world *w = *state;
+	push(w, (struct sock){ .family = AF_UNIX, .type = SOCK_STREAM, .state = SK_LISTEN, .inode = 1, .path_len = 2 });
+	push(w, (struct sock){ .family = AF_INET, .proto = IPPROTO_UDP, .type = SOCK_DGRAM, .state = SK_CLOSE,
+			       .sport = 53, .inode = 2 });
+	push(w, (struct sock){ .family = AF_INET6, .proto = IPPROTO_UDP, .type = SOCK_DGRAM,
+			       .state = SK_ESTABLISHED, .sport = 4000, .dport = 53, .inode = 3 });
+	push(w, (struct sock){ .family = AF_UNIX, .type = SOCK_DGRAM, .state = SK_ESTABLISHED, .inode = 4,
+			       .path_len = 8 }); /* /dev/log: a client once connected, still no peer */
+	push(w, (struct sock){ .family = AF_UNIX, .type = SOCK_DGRAM, .state = SK_ESTABLISHED, .inode = 5,
+			       .peer_inode = 4 });
+	push(w, (struct sock){ .family = AF_UNIX, .type = SOCK_STREAM, .state = SK_ESTABLISHED, .inode = 6,
+			       .path_len = 2, .peer_inode = 9 }); /* accepted: carries the listener's name */
+	for (int i = 0; i < 6; i++)
+		owner(w, (size_t)i, 10, 3 + i, "srv");
+	struct plan p = build(w);
+	expect(&p, 10, 3, RES_REFUSED, "LISTEN");
+	expect(&p, 10, 4, RES_REFUSED, "UDP server socket (bound, no peer)");
+	expect(&p, 10, 5, RES_PLANNED, NULL);
+	expect(&p, 10, 6, RES_REFUSED, "unix datagram server");
+	expect(&p, 10, 7, RES_PLANNED, NULL);
+	expect(&p, 10, 8, RES_PLANNED, NULL);
+	assert_non_null(strstr(row_of(&p, 10, 4)->reason, "--allow-listen"));
+	plan_free(&p);
+}
+
+/* --destroy: one row per socket carries it, the others point at it; a
+ * socket with a refused owner is not destroyed for anyone; ownerless
+ * sockets without inode are destroyed, with an inode refused. */
+static void test_destroy_per_socket(void **state)
+{
+	struct world *w = *state;
+	w->o.method = METHOD_DESTROY;
+	sock(w, SK_ESTABLISHED, 100); /* two owners, both fine */
+	sock(w, SK_CLOSE_WAIT, 101);  /* two owners, one excluded */
+	sock(w, SK_TIME_WAIT, 0);     /* nobody's */
+	sock(w, SK_ESTABLISHED, 102); /* an inode, no visible owner */
+	sock(w, SK_LISTEN, 103);
+	owner(w, 0, 10, 3, "a");
+	owner(w, 0, 11, 3, "b");
+	owner(w, 1, 10, 4, "a");
+	owner(w, 1, 60, 4, "db");
+	owner(w, 4, 10, 5, "a");
+	assert_int_equal(u64_list_parse(&w->o.exclude_pid, "60", 1, 1000), 0);
+	struct plan p = build(w);
+	const struct row *a = row_of(&p, 10, 3), *b = row_of(&p, 11, 3);
+	assert_int_equal(a->result, RES_PLANNED);
+	assert_int_equal(a->via, -1);
+	assert_non_null(strstr(a->note, "keeps its fd"));
+	assert_int_equal(b->result, RES_PLANNED);
+	assert_int_equal(b->via, a - p.rows);
+	assert_non_null(strstr(b->reason, "a/10/3"));
+	expect(&p, 60, 4, RES_REFUSED, "--exclude-pid");
+	expect(&p, 10, 4, RES_REFUSED, "owner db/60 is refused");
+	expect(&p, 10, 5, RES_REFUSED, "LISTEN");
+	size_t tw = 0, hidden = 0;
+	for (size_t i = 0; i < p.n; i++) {
+		const struct row *rw = &p.rows[i];
+		if (rw->owner >= 0)
+			continue;
+		if (p.socks.v[rw->sock].inode == 0) {
+			tw++;
+			assert_int_equal(rw->result, RES_PLANNED);
+		} else {
+			hidden++;
+			assert_int_equal(rw->result, RES_REFUSED);
+			assert_non_null(strstr(rw->reason, "not visible"));
+		}
+	}
+	assert_int_equal(tw, 1);
+	assert_int_equal(hidden, 1);
+	assert_int_equal(p.nsockets_acting, 2); /* the shared one and TIME-WAIT */
+	assert_string_equal(method_name(&w->o), "destroy");
+	plan_free(&p);
+}
+
 static void test_ancestors(void **state)
 {
 	struct world *w = *state;
@@ -196,6 +281,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ownerless, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ancestors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_servers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_per_socket, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,6 +76,35 @@ static void test_scan(void **state)
 	fx_remove(root);
 }
 
+/* Peers' owners come from the same pass: a peer inode not among the
+ * sockets is found, one that is among them lands in both lists. */
+static void test_scan_peers(void **state)
+{
+	char *root = build_tree();
+	struct sock_list socks = { 0 };
+	struct owner_list own = { 0 };
+	add_sock(&socks, 200);
+	const uint64_t peers[] = { 100, 200, 0, 777 };
+
+	assert_int_equal(procfd_scan_peers(root, &socks, peers, 4, &own), 0);
+	assert_int_equal(own.n, 1);
+	assert_int_equal(own.v[0].inode, 200);
+	size_t first, n = procfd_peer_owners(&own, 100, &first);
+	assert_int_equal(n, 3); /* 7/6, 20/3, 20/9 */
+	assert_int_equal(own.peer[first].pid, 7);
+	assert_string_equal(own.peer[first].comm, "worker");
+	assert_int_equal(own.peer[first + 1].fd, 3);
+	assert_int_equal(own.peer[first + 2].fd, 9);
+	assert_int_equal(own.peer[first + 2].inode, 100);
+	assert_int_equal(procfd_peer_owners(&own, 200, &first), 1);
+	assert_int_equal(own.peer[first].fd, 5);
+	assert_int_equal(procfd_peer_owners(&own, 777, &first), 0);
+	assert_int_equal(procfd_peer_owners(&own, 0, &first), 0);
+	owner_list_free(&own);
+	sock_list_free(&socks);
+	fx_remove(root);
+}
+
 static void test_scan_missing_root(void **state)
 {
 	struct sock_list socks = { 0 };
@@ -139,6 +168,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan), cmocka_unit_test(test_scan_missing_root),
+		cmocka_unit_test(test_scan_peers),
 		cmocka_unit_test(test_scan_many), cmocka_unit_test(test_epoll),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
