@@ -47,6 +47,7 @@ struct ctx {
 	const struct options *o;
 	struct item *items;
 	size_t n;
+	size_t nunix;         /* unix sockets left out: explain is about ports */
 };
 
 static const struct sock *sk(const struct ctx *c, const struct item *it)
@@ -133,6 +134,10 @@ static int build(struct ctx *c)
 	if (!c->items)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n; i++) {
+		if (p->socks.v[p->rows[i].sock].family == AF_UNIX) {
+			c->nunix += i == 0 || p->rows[i - 1].sock != p->rows[i].sock;
+			continue;
+		}
 		if (c->n && c->items[c->n - 1].sock == p->rows[i].sock) {
 			c->items[c->n - 1].nrows++;
 			continue;
@@ -624,8 +629,11 @@ static void print_free_ports(const struct ctx *c)
 										    : "; it is free to bind");
 		}
 	}
-	if (!c->n && !l->n)
+	if (!c->n && !l->n && !c->nunix)
 		fprintf(c->f, "No socket matches.\n");
+	if (c->nunix)
+		fprintf(c->f, "%zu unix socket%s left out: --explain is about ports (sockreap -x --dry-run lists them, "
+			      "with their peers).\n", c->nunix, c->nunix == 1 ? "" : "s");
 }
 
 /* ---- JSON: one object per socket ---- */
@@ -699,7 +707,7 @@ void explain_summary(FILE *f, const struct plan *p)
 {
 	size_t nsock = 0;
 	for (size_t i = 0; i < p->n; i++)
-		nsock += i == 0 || p->rows[i].sock != p->rows[i - 1].sock;
+		nsock += (i == 0 || p->rows[i].sock != p->rows[i - 1].sock) && p->socks.v[p->rows[i].sock].family != AF_UNIX;
 	fprintf(f, "sockreap: explained %zu socket%s in %zu network namespace%s searched; read-only, nothing touched\n",
 		nsock, nsock == 1 ? "" : "s", netns_searched(), netns_searched() == 1 ? "" : "s");
 }
