@@ -486,9 +486,9 @@ static int skip_busy(struct job *j, struct inj *t, size_t from, size_t to)
 		for (size_t b = 0; b < nbusy && j->step[k] != STEP_NONE; b++)
 			if (busy[b].fd == fd_k(j, k)) {
 				set_result(row_k(j, k), RES_SKIPPED, 0,
-					   "thread %d is blocked in system call %ld on this fd: after freeing the "
-					   "number it would fail with EBADF when it resumes; the default close "
-					   "replaces the fd instead", (int)busy[b].tid, busy[b].nr);
+					   "thread %d is blocked in %s() on this fd: after freeing the number it "
+					   "would fail with EBADF when it resumes; the default close replaces the "
+					   "fd instead", (int)busy[b].tid, busy[b].call ? busy[b].call : "a system call");
 				j->step[k] = STEP_NONE;
 			}
 	return 0;
@@ -573,6 +573,8 @@ static int run_batch(struct job *j, struct inj *t, size_t from, size_t to, uint6
  * batches and each batch's fds checked again at its stop. The batch size
  * follows the measured cost per row. */
 #define BATCH_BUDGET_NS (1000ull * 1000)
+/* --backtrace walks stacks while every thread is stopped */
+#define BACKTRACE_BUDGET_NS (50ull * 1000 * 1000)
 #define BATCH_FIRST 32
 #define BATCH_MIN 8
 #define BATCH_MAX 4096
@@ -603,7 +605,9 @@ static void act_process(struct job *j)
 	/* the stall counts from the first thread's stop: from before the
 	 * first interrupt, an upper bound */
 	uint64_t stop_begin = now_ns();
-	r = inj_attach(&t, &tracee_real, j->pid);
+	/* the process the plan saw, not one that got its pid since */
+	r = inj_attach_checked(&t, &tracee_real, j->pid, owner_of(j->p, row_k(j, 0))->start_time);
+	uint64_t stop_ns = now_ns() - stop_begin; /* what stopping every thread costs */
 	if (r < 0) {
 		drop_dups(j, 0, j->n);
 		abandon(j, 0, -r == ESRCH ? ESRCH : -r, t.why);
@@ -614,7 +618,7 @@ static void act_process(struct job *j)
 			(double)(now_ns() - stop_begin) / 1e6);
 	struct unwind_bt *bt = NULL;
 	if (j->o->backtrace)
-		bt = unwind_collect(j->pid);
+		bt = unwind_collect(j->pid, BACKTRACE_BUDGET_NS);
 	double max_stall = 0, total_stall = 0;
 	for (;;) {
 		size_t to = MIN(from + batch, j->n);
@@ -623,8 +627,13 @@ static void act_process(struct job *j)
 		nbatch++;
 		if (r < 0 || to == j->n)
 			break;
+		/* Each batch pays for stopping every thread again: where that
+		 * costs more than the budget (hundreds of threads: ~10 ms for
+		 * 200, ~30 ms for 1,000 here), smaller programs only add stops,
+		 * so the program may take as long as the stop itself. */
+		uint64_t budget = MAX(BATCH_BUDGET_NS, stop_ns);
 		if (exec_ns && to > from)
-			batch = MIN(MAX(BATCH_BUDGET_NS * (to - from) / exec_ns, BATCH_MIN), BATCH_MAX);
+			batch = MIN(MAX(budget * (to - from) / exec_ns, BATCH_MIN), BATCH_MAX);
 		r = inj_pause(&t);
 		double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
 		set_stall(j, from, to, stall);
@@ -641,7 +650,9 @@ static void act_process(struct job *j)
 		while (now_ns() < run_until)
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
 		stop_begin = now_ns();
-		if ((r = inj_restop(&t)) < 0) {
+		r = inj_restop(&t);
+		stop_ns = now_ns() - stop_begin;
+		if (r < 0) {
 			drop_dups(j, from, j->n);
 			abandon(j, from, -r == ESRCH ? ESRCH : -r, t.why);
 			break;
@@ -657,13 +668,14 @@ static void act_process(struct job *j)
 			(int)j->pid, nbatch, nbatch == 1 ? "" : "s", max_stall, total_stall, t.ncalls,
 			t.ncalls == 1 ? "" : "s", r < 0 ? "; release: " : "", r < 0 ? t.why : "");
 	if (bt) {
-		char *text = unwind_resolve(bt);
-		for (size_t k = 0; k < j->n && text; k++) {
-			struct row *rw = row_k(j, k);
-			free(rw->backtrace);
-			rw->backtrace = strdup(text);
-		}
-		free(text);
+		/* once per process: its first row carries the stacks, the
+		 * others name that row's fd (500 rows x 200 threads made 32 MB
+		 * of audit log when every row carried them) */
+		struct row *first = row_k(j, 0);
+		free(first->backtrace);
+		first->backtrace = unwind_resolve(bt);
+		for (size_t k = 1; k < j->n && first->backtrace; k++)
+			row_k(j, k)->backtrace_fd = fd_k(j, 0);
 	}
 }
 
@@ -693,6 +705,17 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 		struct job j = { .p = p, .o = o, .m = method_info(o->method), .idx = idx + k, .step = step + k,
 				 .fj = fj + k, .n = end - k, .pid = pid };
 
+		/* A pid reused since the scan is another process: nothing of
+		 * it is recorded or touched (the engine checks again, once
+		 * every thread is seized). */
+		uint64_t st = 0, want = owner_of(p, &p->rows[idx[k]])->start_time;
+		if (want && tracee_real.start_time(pid, &st) == 0 && st != want) {
+			for (size_t i = k; i < end; i++)
+				set_result(&p->rows[idx[i]], RES_SKIPPED, 0,
+					   "process exited (PID reused: %d is now another process)", (int)pid);
+			k = end;
+			continue;
+		}
 		/* Nothing is done unlogged: the intent of every action on
 		 * this process reaches the log before we touch it. */
 		for (size_t i = k; i < end && !err; i++)

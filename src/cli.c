@@ -126,6 +126,7 @@ void cli_usage(FILE *f)
 	      f);
 }
 
+static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

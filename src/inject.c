@@ -13,11 +13,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "reaper.h"
 #include "util.h"
 
 /* <sys/ptrace.h> and <linux/ptrace.h> clash; the few constants we need: */
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
+#endif
+#ifndef PTRACE_EVENT_EXEC
+#define PTRACE_EVENT_EXEC 4
+#endif
+#ifndef PTRACE_O_TRACEEXEC
+#define PTRACE_O_TRACEEXEC 0x10
 #endif
 
 static int fail(struct inj *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -66,6 +73,8 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 		return 0;
 	}
 	th->in_signal_path = event == 0 || event == PTRACE_EVENT_STOP;
+	if (event == PTRACE_EVENT_EXEC)
+		t->exec_seen = true; /* a new program: nothing planned holds */
 	if (event == PTRACE_EVENT_CLONE) {
 		/* The new thread is attached automatically (TRACECLONE) and
 		 * will report an event stop of its own. */
@@ -81,14 +90,33 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 	return 0;
 }
 
+/* A number field of /proc/TID/status: 0, -errno if unreadable, -EINVAL
+ * if it is not a plain decimal number. */
 static int read_status_int(struct inj *t, pid_t tid, const char *field, long *v)
 {
-	char buf[64];
+	char buf[64], *end;
 	int r = t->ops->status_field(tid, field, buf, sizeof(buf));
 	if (r < 0)
 		return r;
-	*v = strtol(buf, NULL, 10);
-	return 0;
+	errno = 0;
+	*v = strtol(buf, &end, 10);
+	return errno || end == buf || (*end && *end != ' ' && *end != '\t') ? -EINVAL : 0;
+}
+
+/* A field of the target's status that safety depends on (TracerPid,
+ * Seccomp): when it cannot be read, nothing is done (fail closed), unless
+ * the reason is that the process is gone. */
+static int read_safety_field(struct inj *t, const char *field, long *v)
+{
+	char state[32];
+	int r = read_status_int(t, t->pid, field, v);
+	if (r == 0)
+		return 0;
+	if (t->ops->status_field(t->pid, "State", state, sizeof(state)) < 0)
+		return fail(t, -ESRCH, "process exited");
+	return fail(t, -EIO, "cannot read %s from /proc/%d/status (%s): the engine's safety depends on it; "
+			      "refused, target untouched", field, (int)t->pid,
+		    r == -ENOENT ? "no such field" : strerror(-r));
 }
 
 /* Who traces pid already? A message for the user naming the tracer. */
@@ -101,6 +129,17 @@ static int already_traced(struct inj *t, long tracer)
 		comm[strcspn(comm, "\n")] = '\0';
 	return fail(t, -EBUSY, "already traced by PID %ld (%s): only one tracer at a time; target untouched",
 		    tracer, comm);
+}
+
+/* A thread that has exited (zombie, dead, or no longer listed): the
+ * kernel refuses to attach to it with EPERM, which is no permission
+ * problem but "gone". */
+static bool thread_exited(struct inj *t, pid_t tid)
+{
+	char state[32];
+	if (t->ops->status_field(tid, "State", state, sizeof(state)) < 0)
+		return true;
+	return state[0] == 'Z' || state[0] == 'X';
 }
 
 /* Seize every thread not yet seized. Returns how many were new. */
@@ -116,9 +155,14 @@ static int seize_new_threads(struct inj *t, unsigned long opts)
 	for (size_t i = 0; i < n; i++) {
 		if (find_thread(t, tids[i]))
 			continue;
+		reaper_enter(t->reaper);
 		r = t->ops->seize(tids[i], opts);
+		if (reaper_leave(t->reaper) > 0)
+			t->exec_seen = true; /* blocked on cred_guard_mutex while threads died */
 		if (r == -ESRCH)
 			continue; /* the thread exited meanwhile */
+		if (r == -EPERM && thread_exited(t, tids[i]))
+			continue; /* ptrace_attach refuses a task in exit (Z or X): gone */
 		if (r == -EPERM && t->nth > 0) {
 			/* Probably attached automatically already, as the
 			 * child of a clone we have not reaped yet: it will
@@ -143,7 +187,27 @@ static int seize_new_threads(struct inj *t, unsigned long opts)
 	return added;
 }
 
-/* Wait until every seized thread is stopped or gone, by the deadline. */
+/* A thread we had stopped has exited: only SIGKILL ends a ptrace stop, so
+ * the process is being killed or is executing a new program (which
+ * kills every other thread and waits for us to reap them). Reap such
+ * threads now, so an execve() is not kept waiting for our deadline. */
+static bool stopped_threads_died(struct inj *t)
+{
+	bool died = false;
+	for (size_t i = 0; i < t->nth && t->ops->reap_exited; i++) {
+		struct inj_thread *th = &t->th[i];
+		if (th->stopped && !th->gone && t->ops->reap_exited(th->tid) == 1) {
+			th->gone = true;
+			th->stopped = false;
+			died = true;
+		}
+	}
+	t->threads_killed |= died;
+	return died;
+}
+
+/* Wait until every seized thread is stopped or gone, by the deadline; in
+ * slices, to notice meanwhile threads that die (see above). */
 static int wait_all_stopped(struct inj *t, uint64_t deadline)
 {
 	for (size_t i = 0; i < t->nth; i++) {
@@ -151,7 +215,13 @@ static int wait_all_stopped(struct inj *t, uint64_t deadline)
 		while (!t->th[i].stopped && !t->th[i].gone) {
 			int status;
 			pid_t tid = t->th[i].tid;
-			int r = t->ops->wait(tid, &status, deadline);
+			uint64_t slice = MIN(deadline, now_ns() + 2000000ull);
+			int r = t->ops->wait(tid, &status, slice);
+			if (r == -ETIMEDOUT && slice < deadline) {
+				if (stopped_threads_died(t))
+					return 0; /* inj_attach gives up */
+				continue;
+			}
 			if (r == -ETIMEDOUT)
 				return fail(t, r, "thread %d did not stop within %llu ms (uninterruptible sleep, state D?); "
 						  "target left running, untouched", (int)tid,
@@ -167,6 +237,31 @@ static int wait_all_stopped(struct inj *t, uint64_t deadline)
 		}
 	}
 	return 0;
+}
+
+/* After an exec the thread ids we know may name nothing, while the task
+ * we seized lives on under the process's pid: detach every thread of pid
+ * that is still traced by us, whatever we knew of it. */
+static void detach_strays(struct inj *t)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	size_t n = 0;
+	if (t->ops->list_threads(t->pid, &tids, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		long tracer = 0;
+		int status;
+		if (read_status_int(t, tids[i], "TracerPid", &tracer) < 0 || tracer != getpid())
+			continue;
+		if (t->ops->interrupt(tids[i]) < 0)
+			continue;
+		/* a signal-delivery stop's signal goes back with the detach */
+		while (t->ops->wait(tids[i], &status, now_ns() + INJ_ATTACH_TIMEOUT_NS) == 0 && WIFSTOPPED(status)) {
+			int sig = (status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP ? WSTOPSIG(status) : 0;
+			if (t->ops->detach(tids[i], sig) == 0)
+				break;
+		}
+	}
 }
 
 static void detach_all(struct inj *t)
@@ -195,27 +290,80 @@ static void detach_all(struct inj *t)
 	}
 }
 
+/* Is pid still the process that started at start_time? 0 yes, -ESRCH no
+ * (why says so), -errno if it cannot be told (refused: fail closed). */
+static int same_process(struct inj *t, uint64_t start_time)
+{
+	uint64_t now = 0;
+	if (!start_time)
+		return 0;
+	int r = t->ops->start_time ? t->ops->start_time(t->pid, &now) : -ENOSYS;
+	if (r == -ENOENT || r == -ESRCH)
+		return fail(t, -ESRCH, "process exited");
+	if (r < 0)
+		return fail(t, -EIO, "cannot read the start time of process %d (%s), so a reused PID cannot be "
+				     "told apart; refused, target untouched", (int)t->pid, strerror(-r));
+	if (now != start_time)
+		return fail(t, -ESRCH, "process exited (PID reused: %d is now another process, started later); "
+				       "not touched", (int)t->pid);
+	return 0;
+}
+
+/* Give up the attach when the process executed a new program or had its
+ * threads killed under us: what was planned no longer holds, and an
+ * exec must not be kept waiting. */
+static int exec_or_kill_seen(struct inj *t)
+{
+	char state[32];
+	if (!t->exec_seen && !t->threads_killed)
+		return 0;
+	if (t->ops->status_field(t->pid, "State", state, sizeof(state)) < 0 || state[0] == 'Z' || state[0] == 'X')
+		return fail(t, -ESRCH, "process exited while sockreap attached");
+	if (t->exec_seen)
+		return fail(t, -EAGAIN, "the target executed a new program (execve) while sockreap attached; "
+					"gave up, target untouched (run sockreap again)");
+	return fail(t, -EAGAIN, "threads of the target were killed while sockreap attached (it is exiting, or "
+				"executing a new program); gave up, target untouched");
+}
+
 int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
+{
+	return inj_attach_checked(t, ops, pid, 0);
+}
+
+int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, uint64_t start_time)
 {
 	long tracer = 0, seccomp = 0;
 	char state[32] = "";
 	int r;
 
 	*t = (struct inj){ .ops = ops, .pid = pid };
-	if (ops->status_field(pid, "State", state, sizeof(state)) < 0)
+	r = ops->status_field(pid, "State", state, sizeof(state));
+	if (r == -ENOENT || r == -ESRCH)
 		return fail(t, -ESRCH, "process exited");
-	if (read_status_int(t, pid, "TracerPid", &tracer) == 0 && tracer != 0)
+	if (r < 0)
+		return fail(t, -EIO, "cannot read the state of process %d from /proc/%d/status (%s); refused, "
+				     "target untouched", (int)pid, (int)pid, strerror(-r));
+	if ((r = same_process(t, start_time)) < 0)
+		return r;
+	if ((r = read_safety_field(t, "TracerPid", &tracer)) < 0)
+		return r;
+	if (tracer != 0)
 		return already_traced(t, tracer);
 	t->job_stopped = state[0] == 'T';
 	/* A seccomp filter (or strict mode) applies to injected calls too and
 	 * may kill the target for them: suspend it while we hold the target
 	 * (needs CAP_SYS_ADMIN; refused otherwise, and then we stop here). */
-	if (read_status_int(t, pid, "Seccomp", &seccomp) == 0 && seccomp != 0)
-		t->suspend_seccomp = true;
+	if ((r = read_safety_field(t, "Seccomp", &seccomp)) < 0)
+		return r;
+	t->suspend_seccomp = seccomp != 0;
 
-	unsigned long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD |
+	/* TRACEEXEC: an exec while we attach stops its thread with an event
+	 * (after the kernel let go of cred_guard_mutex), so we see it. */
+	unsigned long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD |
 			     (t->suspend_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
 	uint64_t deadline = now_ns() + INJ_ATTACH_TIMEOUT_NS;
+	t->reaper = reaper_start(ops, pid);
 	/* Threads can be created while we seize: keep listing until a pass
 	 * finds none new. Threads created after their creator was seized are
 	 * attached by TRACECLONE and reported by a clone event. */
@@ -233,13 +381,19 @@ int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
 		}
 		if (r < 0)
 			break;
+		int e = exec_or_kill_seen(t);
+		if (e < 0) {
+			r = e;
+			break;
+		}
 		if (t->nth == 0) {
-			r = fail(t, -ESRCH, "process exited");
+			r = fail(t, -ESRCH, state[0] == 'Z' || state[0] == 'X'
+						    ? "process exited (a zombie: its fds are closed)" : "process exited");
 			break;
 		}
 		if (r == 0)
 			break; /* a pass found nothing new: every thread is ours */
-		if ((r = wait_all_stopped(t, deadline)) < 0)
+		if ((r = wait_all_stopped(t, deadline)) < 0 || (r = exec_or_kill_seen(t)) < 0)
 			break;
 		if (now_ns() > deadline) {
 			r = fail(t, -ETIMEDOUT, "threads kept appearing; gave up, target untouched");
@@ -252,11 +406,17 @@ int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
 			any |= t->th[i].stopped;
 		if (!any)
 			r = fail(t, -ESRCH, "process exited");
+		else
+			r = same_process(t, start_time); /* reused between the check and the seize? */
 	}
+	reaper_stop(t->reaper);
+	t->reaper = NULL;
 	if (r < 0) {
 		if (!t->why[0])
 			fail(t, r, "attach failed: %s", strerror(-r));
 		detach_all(t);
+		if (t->exec_seen || t->threads_killed)
+			detach_strays(t);
 		free(t->th);
 		t->th = NULL;
 		t->nth = t->cap = 0;
@@ -266,36 +426,161 @@ int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid)
 	return 0;
 }
 
-int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n)
-{
-	struct inj_busy *v = NULL;
-	size_t cap = 0;
+/* ---- fds that interrupted calls will look up again (inj_busy_fds) ---- */
 
-	*n = 0;
-	for (size_t i = 0; i < t->nth; i++) {
-		struct arch_regs r;
-		int fds[72];
-		uint64_t pollfds, npoll;
-		if (!t->th[i].stopped || t->ops->getregs(t->th[i].tid, &r) < 0)
+struct busy_acc {
+	struct inj_busy *v;
+	size_t n, cap;
+	pid_t tid;        /* the thread being looked at, and its call */
+	long nr;
+	const char *call;
+};
+
+/* The largest fd set read from a target; nr_open's default is 1 << 20,
+ * a bigger count fails closed. */
+#define BUSY_SET_MAX (1u << 20)
+#define BUSY_CHUNK 512
+
+static int busy_add(struct busy_acc *b, int fd)
+{
+	if (GROW(b->v, b->cap, b->n) < 0)
+		return -ENOMEM;
+	b->v[b->n++] = (struct inj_busy){ b->tid, fd, b->nr, b->call };
+	return 0;
+}
+
+/* Fail closed: every open fd below limit is busy. */
+static int busy_all(struct inj *t, struct busy_acc *b, uint64_t limit)
+{
+	_cleanup_free_ int *fds = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!t->ops->list_fds)
+		return -EIO;
+	if ((r = t->ops->list_fds(t->pid, &fds, &n)) < 0)
+		return r;
+	for (size_t i = 0; i < n && (uint64_t)fds[i] < limit; i++)
+		if ((r = busy_add(b, fds[i])) < 0)
+			return r;
+	return 0;
+}
+
+/* poll/ppoll: n struct pollfd {int fd; short events, revents;} at addr,
+ * read in chunks. maybe: restart_syscall, whose arguments may not be a
+ * poll set at all; then what cannot be one is no set. */
+static int busy_poll(struct inj *t, struct busy_acc *b, uint64_t addr, uint64_t n, bool maybe)
+{
+	struct { int32_t fd; int16_t events, revents; } pfd[BUSY_CHUNK];
+	int r;
+
+	if (maybe && (!addr || n > BUSY_SET_MAX))
+		return 0;
+	if (n > BUSY_SET_MAX)
+		return busy_all(t, b, UINT64_MAX);
+	for (uint64_t i = 0; i < n; i += BUSY_CHUNK) {
+		size_t k = (size_t)MIN((uint64_t)BUSY_CHUNK, n - i);
+		if (t->ops->read_mem(t->pid, addr + i * sizeof(pfd[0]), pfd, k * sizeof(pfd[0])) < 0)
+			return maybe ? 0 : busy_all(t, b, UINT64_MAX);
+		for (size_t p = 0; p < k; p++)
+			if (pfd[p].fd >= 0 && (r = busy_add(b, pfd[p].fd)) < 0)
+				return r;
+	}
+	return 0;
+}
+
+/* select/pselect6: fds below nfds whose bit is set in any of the three
+ * fd_sets (arrays of 64-bit words; NULL: no set). */
+static int busy_select(struct inj *t, struct busy_acc *b, const uint64_t args[6])
+{
+	uint64_t words[BUSY_CHUNK];
+	int64_t nfds = (int32_t)args[0];
+	int r;
+
+	if (nfds <= 0)
+		return 0; /* no set, or EINVAL on restart */
+	if (nfds > (int64_t)BUSY_SET_MAX)
+		return busy_all(t, b, (uint64_t)nfds);
+	uint64_t nwords = ((uint64_t)nfds + 63) / 64;
+	for (int s = 1; s <= 3; s++) {
+		if (!args[s])
 			continue;
-		size_t k = arch_restart_fds(&r, fds, ARRAY_SIZE(fds), &pollfds, &npoll);
-		/* poll(): the fds are in the target's struct pollfd array
-		 * ({int fd; short events, revents}: 8 bytes each) */
-		struct { int32_t fd; int16_t ev, rev; } pfd[64];
-		if (npoll && npoll <= ARRAY_SIZE(pfd) &&
-		    t->ops->read_mem(t->pid, pollfds, pfd, npoll * sizeof(pfd[0])) == 0)
-			for (uint64_t p = 0; p < npoll && k < ARRAY_SIZE(fds); p++)
-				if (pfd[p].fd >= 0)
-					fds[k++] = pfd[p].fd;
-		for (size_t f = 0; f < k; f++) {
-			if (GROW(v, cap, *n) < 0) {
-				free(v);
-				return -ENOMEM;
-			}
-			v[(*n)++] = (struct inj_busy){ t->th[i].tid, fds[f], arch_current_syscall(&r) };
+		for (uint64_t w = 0; w < nwords; w += BUSY_CHUNK) {
+			size_t k = (size_t)MIN((uint64_t)BUSY_CHUNK, nwords - w);
+			if (t->ops->read_mem(t->pid, args[s] + w * 8, words, k * 8) < 0)
+				return busy_all(t, b, (uint64_t)nfds);
+			for (size_t i = 0; i < k; i++)
+				for (uint64_t bit = 0; words[i] && bit < 64; bit++) {
+					uint64_t fd = (w + i) * 64 + bit;
+					if ((words[i] >> bit & 1) && fd < (uint64_t)nfds && (r = busy_add(b, (int)fd)) < 0)
+						return r;
+				}
 		}
 	}
-	*ret = v;
+	return 0;
+}
+
+/* The fds the interrupted call of one stopped thread will look up again. */
+static int busy_thread(struct inj *t, struct busy_acc *b, const struct arch_regs *regs)
+{
+	uint64_t args[6];
+	int fds[6];
+	int r;
+
+	if (!arch_interrupted_call(regs, &b->nr, args))
+		return 0; /* not inside a call that will be restarted */
+	enum sc id = arch_sc(regs, b->nr);
+	const struct sc_info *sc = sc_info(id);
+	b->call = sc->name;
+	if (id == SC_UNKNOWN)
+		return busy_all(t, b, UINT64_MAX); /* we cannot tell what it will look up */
+	size_t k = sc_fd_args(id, args, fds, ARRAY_SIZE(fds));
+	for (size_t i = 0; i < k; i++)
+		if ((r = busy_add(b, fds[i])) < 0)
+			return r;
+	switch (sc->fdset) {
+	case SC_FDSET_POLL:
+		return busy_poll(t, b, args[0], args[1], false);
+	case SC_FDSET_MAYBE_POLL:
+		return busy_poll(t, b, args[0], args[1], true);
+	case SC_FDSET_SELECT:
+		return busy_select(t, b, args);
+	default:
+		return 0;
+	}
+}
+
+static int busy_cmp(const void *a, const void *b)
+{
+	const struct inj_busy *x = a, *y = b;
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n)
+{
+	struct busy_acc b = { 0 };
+	int r = 0;
+
+	for (size_t i = 0; i < t->nth && r >= 0; i++) {
+		struct arch_regs regs;
+		if (!t->th[i].stopped || t->ops->getregs(t->th[i].tid, &regs) < 0)
+			continue;
+		b.tid = t->th[i].tid;
+		r = busy_thread(t, &b, &regs);
+	}
+	if (r < 0) {
+		free(b.v);
+		return fail(t, r, "cannot tell which fds the blocked threads will use again: %s", strerror(-r));
+	}
+	/* sorted by fd, one entry each (the first thread found) */
+	size_t k = 0;
+	if (b.n)
+		qsort(b.v, b.n, sizeof(*b.v), busy_cmp);
+	for (size_t i = 0; i < b.n; i++)
+		if (!k || b.v[k - 1].fd != b.v[i].fd)
+			b.v[k++] = b.v[i];
+	*ret = b.v;
+	*n = k;
 	return 0;
 }
 

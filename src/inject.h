@@ -61,6 +61,11 @@ struct inj {
 	uint64_t scratch, scratch_len; /* our mapping in the target, 0: none */
 	int scratch_prot;
 	char why[200];          /* the reason of the last failure, for reports */
+	/* inj_attach only: an execve() seen while attaching (PTRACE_EVENT_EXEC,
+	 * or the reaper had to reap threads while a seize was blocked), and
+	 * a thread that died after we had stopped it (killed: exec or exit) */
+	struct reaper *reaper;
+	bool exec_seen, threads_killed;
 };
 
 /* Time limits: a thread in state D ignores the interrupt until it wakes. */
@@ -73,11 +78,23 @@ struct inj {
  * -ESRCH when the process is gone. On error every thread is detached. */
 int inj_attach(struct inj *t, const struct tracee_ops *ops, pid_t pid);
 
-/* A thread stopped inside a call that will look fd up again on restart. */
-struct inj_busy { pid_t tid; int fd; long nr; };
+/* inj_attach for the process that had start time start_time (field 22 of
+ * /proc/PID/stat, as the scan saw it; 0: do not check) when sockreap
+ * planned: a pid since reused by another process is -ESRCH "process
+ * exited (PID reused)", checked before anything is seized and again once
+ * every thread is stopped (the seize pins the task), so that process is
+ * never recorded or acted on. */
+int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, uint64_t start_time);
 
-/* Every (thread, fd) whose interrupted call will re-read the fd number on
- * restart (see arch_restart_fds), into a malloc'ed array. 0 or -errno. */
+/* A thread stopped inside a call that will look fd up again on restart:
+ * nr is the call's number, call its name ("select") or NULL if unknown. */
+struct inj_busy { pid_t tid; int fd; long nr; const char *call; };
+
+/* Every fd that a thread's interrupted call will look up again when the
+ * kernel restarts it (plain fd arguments, poll arrays of any size, select
+ * fd_sets: syscalls.h), into a malloc'ed array sorted by fd, one entry per
+ * fd. Fails closed: when a set cannot be read, or the call is unknown,
+ * every open fd it could name counts as busy. 0 or -errno. */
 int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n);
 
 /* Choose the injection thread, save its registers and signal mask, block

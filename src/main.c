@@ -21,6 +21,7 @@
 #include "placeholders.h"
 #include "plan.h"
 #include "procfd.h"
+#include "procinfo.h"
 #include "report.h"
 #include "util.h"
 
@@ -29,18 +30,24 @@ enum { EXIT_MATCH = 0, EXIT_NOMATCH = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_
 #define PROC_ROOT "/proc"
 
 /* A bit of CapEff: 19 CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
- * from) processes of other users; 12 CAP_NET_ADMIN, needed for SOCK_DESTROY. */
-static bool have_cap(int bit)
+ * from) processes of other users; 12 CAP_NET_ADMIN, needed for SOCK_DESTROY.
+ * 1 yes, 0 no, -errno if CapEff cannot be read (then we do not act: fail
+ * closed, with the reason). The whole status file is read: with many
+ * supplementary groups it passes 4 KiB before the CapEff line. */
+static int have_cap(int bit)
 {
-	char buf[4096];
-	if (read_small_file(AT_FDCWD, PROC_ROOT "/self/status", buf, sizeof(buf)) < 0)
-		return false;
-	const char *p = strstr(buf, "\nCapEff:");
-	uint64_t caps;
-	return p && sscanf(p + 8, "%" SCNx64, &caps) == 1 && (caps & (1ull << bit));
+	char buf[32], *end;
+	int r = procinfo_pid_status_field(PROC_ROOT, getpid(), "CapEff", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	errno = 0;
+	uint64_t caps = strtoull(buf, &end, 16);
+	if (errno || end == buf || *end)
+		return -EINVAL;
+	return (caps >> bit) & 1;
 }
 
-static bool have_cap_sys_ptrace(void)
+static int have_cap_sys_ptrace(void)
 {
 	return have_cap(19);
 }
@@ -48,11 +55,12 @@ static bool have_cap_sys_ptrace(void)
 /* Can we act at all? A message naming the cause and the fix, or NULL. */
 static const char *environment_problem(const struct options *o)
 {
+	static char why[160];
 	/* --destroy is netlink only: no ptrace, so neither Yama nor
 	 * CAP_SYS_PTRACE matter; the kernel checks CAP_NET_ADMIN against the
 	 * socket's network namespace, and our CapEff is what it sees here. */
 	if (o->method == METHOD_DESTROY)
-		return have_cap(12) ? NULL
+		return have_cap(12) == 1 ? NULL
 				    : "no CAP_NET_ADMIN: the kernel's SOCK_DESTROY needs it in the socket's network "
 				      "namespace; run sockreap as root (sudo), or in a container with --cap-add NET_ADMIN";
 	char buf[16];
@@ -60,7 +68,13 @@ static const char *environment_problem(const struct options *o)
 	    atoi(buf) >= 3)
 		return "Yama ptrace_scope is 3: no process may be traced until reboot "
 		       "(set kernel.yama.ptrace_scope to 2 or lower at boot)";
-	if (!have_cap_sys_ptrace())
+	int cap = have_cap_sys_ptrace();
+	if (cap < 0) {
+		snprintf(why, sizeof(why), "cannot read CapEff from %s/%d/status (%s), so CAP_SYS_PTRACE is unknown",
+			 PROC_ROOT, (int)getpid(), cap == -ENOENT ? "no such field" : strerror(-cap));
+		return why;
+	}
+	if (!cap)
 		return "no CAP_SYS_PTRACE: run sockreap as root (sudo), or in a container started with "
 		       "--cap-add SYS_PTRACE";
 	return NULL;

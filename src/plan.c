@@ -184,7 +184,8 @@ static int push_row(struct plan *p, size_t sock, ssize_t owner, unsigned nowners
 	int r = GROW(p->rows, p->cap, p->n);
 	if (r < 0)
 		return r;
-	p->rows[p->n++] = (struct row){ .sock = sock, .owner = owner, .nowners = nowners, .stall_ms = -1, .via = -1 };
+	p->rows[p->n++] = (struct row){ .sock = sock, .owner = owner, .nowners = nowners, .stall_ms = -1, .via = -1,
+					.backtrace_fd = -1 };
 	return 0;
 }
 
@@ -265,6 +266,10 @@ static int mark_epoll(struct plan *p, const struct options *o, const struct plan
 		}
 		if (proc_note && !rw->note)
 			rw->note = proc_note;
+		if (ow->io_uring)
+			rw->note = "the process has an io_uring instance: it may hold this socket as a registered "
+				   "file or have operations in flight on it, which replacing or closing the fd does "
+				   "not end; the socket is freed only if verify sees it gone";
 		if (epoll_watches_has(&w, ow->fd, p->socks.v[rw->sock].inode)) {
 			rw->epoll = true;
 			if (o->method == METHOD_FREE_FD)

@@ -28,6 +28,7 @@ struct row {
 	char detail[200];    /* storage for a reason composed at run time */
 	double stall_ms;     /* how long the owner was stopped for us, -1: never */
 	char *backtrace;     /* --backtrace: the owner's threads' stacks (owned) */
+	int backtrace_fd;    /* -1, or: the stacks are on the row of this fd of the same owner */
 };
 
 struct plan {

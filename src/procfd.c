@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include "procinfo.h"
 #include "util.h"
 
 /* Open-addressing hash set from inode to socket index: a /proc walk looks up
@@ -116,6 +117,9 @@ static void read_identity(int piddir, struct owner *o)
 	 * non-dumpable processes, as ss shows them too). */
 	if (fstatat(piddir, "status", &st, 0) == 0)
 		o->uid = st.st_uid;
+	_cleanup_free_ char *stat = NULL;
+	if (procinfo_read_file(piddir, "stat", &stat, NULL) == 0 && procinfo_stat_start_time(stat, &o->start_time) < 0)
+		o->start_time = 0;
 }
 
 static int push_owner(struct owner **v, size_t *cap, size_t *n, const struct owner *o)
@@ -227,9 +231,10 @@ static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owne
 		close(fdd);
 		return 0;
 	}
-	size_t first = out->n;
+	size_t first = out->n, hfirst = out->nhid;
 	struct proc_seen seen = { 0 };
 	struct dirent *de;
+	bool io_uring = false;
 	int r = 0;
 	while ((de = readdir(d))) {
 		char link[64];
@@ -242,6 +247,10 @@ static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owne
 		if (n < 0)
 			continue; /* closed meanwhile */
 		link[n] = '\0';
+		if (!strcmp(link, "anon_inode:[io_uring]")) {
+			io_uring = true;
+			continue;
+		}
 		if (!strcmp(link, "anon_inode:[eventpoll]")) {
 			if ((r = GROW(out->ep, out->capep, out->nep)) < 0)
 				break;
@@ -276,6 +285,10 @@ static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owne
 		}
 	}
 	closedir(d);
+	for (size_t i = first; i < out->n; i++)
+		out->v[i].io_uring = io_uring;
+	for (size_t i = hfirst; i < out->nhid; i++)
+		out->hid[i].o.io_uring = io_uring;
 	if (out->n == first && !seen.read)
 		while (out->nep > 0 && out->ep[out->nep - 1].pid == pid)
 			out->nep--; /* owns nothing we want: its epoll sets do not matter */

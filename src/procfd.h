@@ -43,6 +43,8 @@ struct owner_list {
  * inode of some socket in socks (sockets with inode 0 have no owner). The
  * owner's sock field is the index into socks; comm and uid are filled from
  * <proc_root>/<pid>/comm and the owner of <proc_root>/<pid>/status.
+ * The owner's start_time (/proc/PID/stat field 22) and io_uring (the process
+ * holds an anon_inode:[io_uring] fd) are filled too.
  * Owners come out sorted by pid, then fd. 0 or -errno (only for errors that
  * make the whole scan meaningless: proc_root unreadable, out of memory). */
 int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out);

@@ -95,9 +95,10 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 	if (ow) {
 		fprintf(f, "\"pid\":%d,\"fd\":%d,\"comm\":", (int)ow->pid, ow->fd);
 		json_str(f, ow->comm);
+		fprintf(f, ",\"io_uring\":%s", ow->io_uring ? "true" : "false");
 		report_owner_proc_json(f, ow->proc);
 	} else
-		fputs("\"pid\":null,\"fd\":null,\"comm\":null,\"nspid\":null,\"container\":null", f);
+		fputs("\"pid\":null,\"fd\":null,\"comm\":null,\"io_uring\":null,\"nspid\":null,\"container\":null", f);
 	fprintf(f, ",\"owners\":%u,\"epoll\":%s,\"action\":\"%s\",\"result\":\"%s\",\"reason\":",
 		rw->nowners, rw->epoll ? "true" : "false", action_name(p, rw, o), result_name(rw->result));
 	json_str(f, rw->reason);
@@ -114,7 +115,8 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 	if (rw->backtrace) {
 		fputs(",\"backtrace\":", f);
 		json_str(f, rw->backtrace);
-	}
+	} else if (rw->backtrace_fd >= 0)
+		fprintf(f, ",\"backtrace_at_fd\":%d", rw->backtrace_fd);
 }
 
 static void owner_text(const struct plan *p, const struct row *rw, char *buf, size_t size)

@@ -59,6 +59,14 @@ struct owner {
 	uid_t uid;
 	char comm[16];
 	size_t sock;      /* index into the socket array */
+	/* field 22 of /proc/PID/stat at the scan (0: unknown): with the pid
+	 * it names this process only, so a pid reused by another process
+	 * between the scan and the attach is recognised and left alone */
+	uint64_t start_time;
+	/* the process holds an io_uring instance (anon_inode:[io_uring]): it
+	 * may hold the socket too (a registered file, an operation in flight),
+	 * which closing or replacing the fd does not end */
+	bool io_uring;
 	const struct owner_proc *proc; /* its process's namespace and container;
 					* NULL unknown (owned by the owner list) */
 };

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "procinfo.h"
 #include "util.h"
 
 static int ret_errno(long r)
@@ -216,24 +217,78 @@ static int real_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len)
 	return mem_io(pid, addr, (void *)buf, len, true);
 }
 
+static int int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+static int real_list_fds(pid_t pid, int **fds, size_t *n)
+{
+	char path[64];
+	size_t cap = 0;
+	int *v = NULL;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	*n = 0;
+	while ((de = readdir(d))) {
+		uint64_t fd;
+		if (parse_u64(de->d_name, INT32_MAX, &fd) < 0)
+			continue;
+		if (GROW(v, cap, *n) < 0) {
+			closedir(d);
+			free(v);
+			return -ENOMEM;
+		}
+		v[(*n)++] = (int)fd;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), int_cmp);
+	*fds = v;
+	return 0;
+}
+
+static int real_start_time(pid_t pid, uint64_t *ticks)
+{
+	return procinfo_pid_start_time("/proc", pid, ticks, NULL);
+}
+
+static int real_reap_exited(pid_t tid)
+{
+	siginfo_t si = { 0 };
+	/* WNOWAIT: look without taking; a ptrace stop is reported here too
+	 * (whatever the flags) and must stay for the engine's own wait. */
+	if (waitid(P_PID, (id_t)tid, &si, WEXITED | __WALL | WNOHANG | WNOWAIT) < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (si.si_pid != tid || (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED))
+		return 0;
+	int status;
+	return waitpid(tid, &status, __WALL | WNOHANG) == tid ? 1 : 0;
+}
+
+static int real_reap_exited_threads(pid_t pid)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	size_t n = 0;
+	int reaped = 0;
+	int r = real_list_threads(pid, &tids, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		reaped += real_reap_exited(tids[i]) == 1;
+	return reaped;
+}
+
+/* The whole file, however long (see procinfo.h): a field missing because
+ * a buffer was short would make the engine misjudge the target. */
 static int real_status_field(pid_t pid, const char *name, char *out, size_t size)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	size_t nl = strlen(name);
-	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (strncmp(line, name, nl) != 0 || line[nl] != ':')
-			continue;
-		const char *v = line + nl + 1;
-		v += strspn(v, " \t");
-		size_t k = strcspn(v, "\n");
-		snprintf(out, size, "%.*s", (int)k, v);
-		return 0;
-	}
-	return -ENOENT;
+	return procinfo_pid_status_field("/proc", pid, name, out, size);
 }
 
 const struct tracee_ops tracee_real = {
@@ -254,4 +309,8 @@ const struct tracee_ops tracee_real = {
 	.status_field = real_status_field,
 	.getregset = real_getregset,
 	.read_status = real_read_status,
+	.list_fds = real_list_fds,
+	.start_time = real_start_time,
+	.reap_exited = real_reap_exited,
+	.reap_exited_threads = real_reap_exited_threads,
 };

@@ -41,6 +41,20 @@ struct tracee_ops {
 	int (*getregset)(pid_t tid, int type, void *buf, size_t *len);
 	/* The whole text of /proc/PID/status, malloc'ed. */
 	int (*read_status)(pid_t pid, char **text);
+
+	/* Added for issue 8; may be NULL in a fake, the engine then fails
+	 * closed where it needs them. */
+	/* The open fd numbers of pid (/proc/PID/fd), malloc'ed, ascending. */
+	int (*list_fds)(pid_t pid, int **fds, size_t *n);
+	/* Field 22 of /proc/PID/stat (start time in clock ticks). */
+	int (*start_time)(pid_t pid, uint64_t *ticks);
+	/* If tid (our tracee) has exited, reap it: 1 reaped, 0 it has not
+	 * exited, -errno. Never consumes a stop; safe from any thread of
+	 * sockreap (see reaper.h). */
+	int (*reap_exited)(pid_t tid);
+	/* reap_exited for every thread of pid: how many were reaped. Called
+	 * by the attach's reaper thread only (see reaper.h); NULL: no reaper. */
+	int (*reap_exited_threads)(pid_t pid);
 };
 
 extern const struct tracee_ops tracee_real;

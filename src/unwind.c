@@ -21,7 +21,8 @@ struct thread_stack {
 struct unwind_bt {
 	pid_t pid;
 	char *maps;
-	size_t n;
+	size_t n, skipped;
+	uint64_t budget_ns;
 	struct thread_stack t[];
 };
 
@@ -47,8 +48,9 @@ static void walk(unw_addr_space_t as, struct thread_stack *ts)
 	_UPT_destroy(upt);
 }
 
-struct unwind_bt *unwind_collect(pid_t pid)
+struct unwind_bt *unwind_collect(pid_t pid, uint64_t budget_ns)
 {
+	uint64_t end = now_ns() + budget_ns;
 	_cleanup_free_ pid_t *tids = NULL;
 	size_t n = 0;
 
@@ -61,13 +63,17 @@ struct unwind_bt *unwind_collect(pid_t pid)
 	bt->n = n;
 	tracee_real.read_maps(pid, &bt->maps);
 	unw_addr_space_t as = unw_create_addr_space(&_UPT_accessors, 0);
-	for (size_t i = 0; i < n; i++) {
-		bt->t[i].tid = tids[i];
+	bt->budget_ns = budget_ns;
+	size_t done = 0;
+	for (; done < n && now_ns() < end; done++) {
+		bt->t[done].tid = tids[done];
 		if (as)
-			walk(as, &bt->t[i]);
+			walk(as, &bt->t[done]);
 		else
-			bt->t[i].err = -UNW_ENOMEM;
+			bt->t[done].err = -UNW_ENOMEM;
 	}
+	bt->skipped = n - done;
+	bt->n = done;
 	if (as)
 		unw_destroy_addr_space(as);
 	return bt;
@@ -122,6 +128,9 @@ char *unwind_resolve(struct unwind_bt *bt)
 		if (ts->err)
 			fprintf(f, "    (stack walk ended early: %s)\n", unw_strerror(ts->err));
 	}
+	if (f && bt->skipped)
+		fprintf(f, "  (%zu more thread%s not walked: the %.0f ms budget for stopping the target ran out)\n",
+			bt->skipped, bt->skipped == 1 ? "" : "s", (double)bt->budget_ns / 1e6);
 	if (upt)
 		_UPT_destroy(upt);
 	if (as)

@@ -4,14 +4,17 @@
  * per frame, runs after the target was released. The only module that
  * uses libunwind-ptrace. */
 #pragma once
+#include <stdint.h>
 #include <sys/types.h>
 
 struct unwind_bt;
 
-/* Walk the stack of every thread of pid (all ptrace-stopped by us). NULL
- * only when out of memory: unwinding errors become text in the result and
- * never fail the action. */
-struct unwind_bt *unwind_collect(pid_t pid);
+/* Walk the stack of every thread of pid (all ptrace-stopped by us), for at
+ * most budget_ns: the target is frozen meanwhile (2,000 threads took 6 s),
+ * so threads past the budget are not walked and the text says how many.
+ * NULL only when out of memory: unwinding errors become text in the result
+ * and never fail the action. */
+struct unwind_bt *unwind_collect(pid_t pid, uint64_t budget_ns);
 
 /* Resolve the collected frames to text, one block per thread:
  *   "  thread TID:\n    #N 0xIP function+0xOFF (file)\n"

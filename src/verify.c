@@ -164,6 +164,10 @@ void verify_rows(struct plan *p, const struct options *o)
 			if (left)
 				snprintf(sockpart, sizeof(sockpart), "socket alive (%s), still held by %u other fd%s",
 					 sock_state_name(now), left, left == 1 ? "" : "s");
+			else if (ow->io_uring && now->state != SK_FIN_WAIT1 && now->state != SK_LAST_ACK &&
+				 now->state != SK_FIN_WAIT2 && now->state != SK_CLOSING && now->state != SK_TIME_WAIT)
+				snprintf(sockpart, sizeof(sockpart), "socket still open (%s): the process's io_uring "
+					 "holds it", sock_state_name(now));
 			else
 				snprintf(sockpart, sizeof(sockpart), "socket closing (%s)", sock_state_name(now));
 		}

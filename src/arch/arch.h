@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "syscalls.h"
+
 #if defined(__x86_64__)
 #include <sys/user.h>
 /* Exactly what PTRACE_GETREGSET NT_PRSTATUS returns for the tracee. */
@@ -80,13 +82,18 @@ void arch_exec_set_regs(struct arch_regs *r, uint64_t entry, uint64_t stack_top,
 			uint64_t job);
 
 
-/* The fds a thread stopped inside an interrupted, to-be-restarted system
- * call will look up again when the call restarts: closing one of them now
- * would make the restarted call fail with EBADF, or worse act on a reused
- * number. Up to max fds into fds; for poll/ppoll, *pollfds and *npoll
- * give the array in the target's memory to read (the engine reads it).
- * Returns how many fds were stored. */
-size_t arch_restart_fds(const struct arch_regs *r, int *fds, size_t max, uint64_t *pollfds, uint64_t *npoll);
+/* A thread stopped inside an interrupted system call that the kernel will
+ * restart (its return register holds one of the -ERESTART* codes): true,
+ * with the call's number and its six arguments. What the call looks up
+ * again on restart is in the arch-neutral table (syscalls.h) under
+ * arch_sc(r, nr); the engine reads any fd sets in the target's memory. */
+bool arch_interrupted_call(const struct arch_regs *r, long *nr, uint64_t args[6]);
+
+/* The arch-neutral id of system call nr in the mode of the task whose
+ * registers are r (SC_UNKNOWN for a mode the engine cannot handle yet),
+ * and of nr in the native numbering. */
+enum sc arch_sc(const struct arch_regs *r, long nr);
+enum sc arch_sc_native(long nr);
 
 /* Apply the kernel's restart rules to registers saved at a stop, as the
  * kernel would when the task resumes without running a signal handler:

@@ -116,40 +116,71 @@ static bool restart_pending(const struct arch_regs *r)
 	       rax != -K_ENOIOCTLCMD;
 }
 
-size_t arch_restart_fds(const struct arch_regs *r, int *fds, size_t max, uint64_t *pollfds, uint64_t *npoll)
+bool arch_interrupted_call(const struct arch_regs *r, long *nr, uint64_t args[6])
 {
-	/* Which argument registers of each blocking call hold fds. */
-	static const struct { long nr; uint8_t arg0, arg1, arg2; } calls[] = {
-		{ __NR_read, 1, 0, 0 }, { __NR_write, 1, 0, 0 }, { __NR_pread64, 1, 0, 0 }, { __NR_pwrite64, 1, 0, 0 },
-		{ __NR_readv, 1, 0, 0 }, { __NR_writev, 1, 0, 0 }, { __NR_preadv, 1, 0, 0 }, { __NR_pwritev, 1, 0, 0 },
-		{ __NR_preadv2, 1, 0, 0 }, { __NR_pwritev2, 1, 0, 0 }, { __NR_ioctl, 1, 0, 0 }, { __NR_fcntl, 1, 0, 0 },
-		{ __NR_flock, 1, 0, 0 }, { __NR_fsync, 1, 0, 0 }, { __NR_fdatasync, 1, 0, 0 }, { __NR_connect, 1, 0, 0 },
-		{ __NR_accept, 1, 0, 0 }, { __NR_accept4, 1, 0, 0 }, { __NR_sendto, 1, 0, 0 }, { __NR_recvfrom, 1, 0, 0 },
-		{ __NR_sendmsg, 1, 0, 0 }, { __NR_recvmsg, 1, 0, 0 }, { __NR_sendmmsg, 1, 0, 0 }, { __NR_recvmmsg, 1, 0, 0 },
-		{ __NR_sendfile, 1, 1, 0 }, { __NR_tee, 1, 1, 0 }, { __NR_splice, 1, 0, 1 },
-		{ __NR_copy_file_range, 1, 0, 1 },
-	};
-	size_t n = 0;
+	if (!restart_pending(r))
+		return false;
+	*nr = (long)r->r.orig_rax;
+	args[0] = r->r.rdi;
+	args[1] = r->r.rsi;
+	args[2] = r->r.rdx;
+	args[3] = r->r.r10;
+	args[4] = r->r.r8;
+	args[5] = r->r.r9;
+	return true;
+}
 
-	*pollfds = *npoll = 0;
-	if (!is_64bit(r) || !restart_pending(r))
-		return 0;
-	long nr = (long)r->r.orig_rax;
-	if (nr == __NR_poll || nr == __NR_ppoll) {
-		*pollfds = r->r.rdi;
-		*npoll = r->r.rsi;
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
-		if (calls[i].nr != nr)
-			continue;
-		const uint64_t args[3] = { r->r.rdi, r->r.rsi, r->r.rdx };
-		const uint8_t use[3] = { calls[i].arg0, calls[i].arg1, calls[i].arg2 };
-		for (int a = 0; a < 3; a++)
-			if (use[a] && n < max)
-				fds[n++] = (int)args[a];
-	}
-	return n;
+/* Only the numbers live here; what each call does with its arguments is
+ * in syscalls.c. */
+static const uint8_t sc_of_nr[] = {
+	[__NR_read] = SC_READ, [__NR_write] = SC_WRITE, [__NR_readv] = SC_READV, [__NR_writev] = SC_WRITEV,
+	[__NR_pread64] = SC_PREAD64, [__NR_pwrite64] = SC_PWRITE64, [__NR_preadv] = SC_PREADV,
+	[__NR_pwritev] = SC_PWRITEV, [__NR_preadv2] = SC_PREADV2, [__NR_pwritev2] = SC_PWRITEV2,
+	[__NR_ioctl] = SC_IOCTL, [__NR_fcntl] = SC_FCNTL, [__NR_flock] = SC_FLOCK, [__NR_fsync] = SC_FSYNC,
+	[__NR_fdatasync] = SC_FDATASYNC, [__NR_sync_file_range] = SC_SYNC_FILE_RANGE,
+	[__NR_fallocate] = SC_FALLOCATE, [__NR_ftruncate] = SC_FTRUNCATE, [__NR_fstat] = SC_FSTAT,
+	[__NR_fstatfs] = SC_FSTATFS, [__NR_getdents] = SC_GETDENTS, [__NR_getdents64] = SC_GETDENTS64,
+	[__NR_readahead] = SC_READAHEAD, [__NR_fadvise64] = SC_FADVISE64, [__NR_mmap] = SC_MMAP,
+	[__NR_connect] = SC_CONNECT, [__NR_accept] = SC_ACCEPT, [__NR_accept4] = SC_ACCEPT4,
+	[__NR_sendto] = SC_SENDTO, [__NR_recvfrom] = SC_RECVFROM, [__NR_sendmsg] = SC_SENDMSG,
+	[__NR_recvmsg] = SC_RECVMSG, [__NR_sendmmsg] = SC_SENDMMSG, [__NR_recvmmsg] = SC_RECVMMSG,
+	[__NR_getsockopt] = SC_GETSOCKOPT, [__NR_setsockopt] = SC_SETSOCKOPT, [__NR_shutdown] = SC_SHUTDOWN,
+	[__NR_sendfile] = SC_SENDFILE, [__NR_splice] = SC_SPLICE, [__NR_tee] = SC_TEE,
+	[__NR_vmsplice] = SC_VMSPLICE, [__NR_copy_file_range] = SC_COPY_FILE_RANGE,
+	[__NR_epoll_wait] = SC_EPOLL_WAIT, [__NR_epoll_pwait] = SC_EPOLL_PWAIT,
+	[441 /* __NR_epoll_pwait2 */] = SC_EPOLL_PWAIT2, [__NR_epoll_ctl] = SC_EPOLL_CTL,
+	[__NR_openat] = SC_OPENAT, [437 /* __NR_openat2 */] = SC_OPENAT2, [__NR_mkdirat] = SC_MKDIRAT,
+	[__NR_mknodat] = SC_MKNODAT, [__NR_fchownat] = SC_FCHOWNAT, [__NR_futimesat] = SC_FUTIMESAT,
+	[__NR_newfstatat] = SC_NEWFSTATAT, [__NR_unlinkat] = SC_UNLINKAT, [__NR_renameat] = SC_RENAMEAT,
+	[__NR_renameat2] = SC_RENAMEAT2, [__NR_linkat] = SC_LINKAT, [__NR_symlinkat] = SC_SYMLINKAT,
+	[__NR_readlinkat] = SC_READLINKAT, [__NR_fchmodat] = SC_FCHMODAT,
+	[452 /* __NR_fchmodat2 */] = SC_FCHMODAT2, [__NR_faccessat] = SC_FACCESSAT,
+	[439 /* __NR_faccessat2 */] = SC_FACCESSAT2, [__NR_utimensat] = SC_UTIMENSAT,
+	[__NR_name_to_handle_at] = SC_NAME_TO_HANDLE_AT, [__NR_open_by_handle_at] = SC_OPEN_BY_HANDLE_AT,
+	[__NR_statx] = SC_STATX, [__NR_execveat] = SC_EXECVEAT, [__NR_inotify_add_watch] = SC_INOTIFY_ADD_WATCH,
+	[__NR_fanotify_mark] = SC_FANOTIFY_MARK, [__NR_mq_timedsend] = SC_MQ_TIMEDSEND,
+	[__NR_mq_timedreceive] = SC_MQ_TIMEDRECEIVE, [__NR_io_uring_enter] = SC_IO_URING_ENTER,
+	[__NR_fchown] = SC_FCHOWN, [__NR_fchmod] = SC_FCHMOD, [__NR_syncfs] = SC_SYNCFS,
+	[__NR_poll] = SC_POLL, [__NR_ppoll] = SC_PPOLL, [__NR_select] = SC_SELECT, [__NR_pselect6] = SC_PSELECT6,
+	[__NR_waitid] = SC_WAITID, [__NR_restart_syscall] = SC_RESTART_SYSCALL,
+	[__NR_nanosleep] = SC_NANOSLEEP, [__NR_clock_nanosleep] = SC_CLOCK_NANOSLEEP, [__NR_futex] = SC_FUTEX,
+	[449 /* __NR_futex_waitv */] = SC_FUTEX_WAITV, [__NR_pause] = SC_PAUSE,
+	[__NR_rt_sigsuspend] = SC_RT_SIGSUSPEND, [__NR_rt_sigtimedwait] = SC_RT_SIGTIMEDWAIT,
+	[__NR_wait4] = SC_WAIT4, [__NR_semop] = SC_SEMOP, [__NR_semtimedop] = SC_SEMTIMEDOP,
+	[__NR_msgrcv] = SC_MSGRCV, [__NR_msgsnd] = SC_MSGSND, [__NR_getrandom] = SC_GETRANDOM,
+	[__NR_io_getevents] = SC_IO_GETEVENTS, [__NR_io_pgetevents] = SC_IO_PGETEVENTS,
+	[__NR_sched_yield] = SC_SCHED_YIELD, [__NR_exit] = SC_EXIT, [__NR_exit_group] = SC_EXIT_GROUP,
+};
+_Static_assert(SC__MAX <= 256, "sc_of_nr holds ids in a byte");
+
+enum sc arch_sc_native(long nr)
+{
+	return nr >= 0 && (unsigned long)nr < sizeof(sc_of_nr) ? (enum sc)sc_of_nr[nr] : SC_UNKNOWN;
+}
+
+enum sc arch_sc(const struct arch_regs *r, long nr)
+{
+	return is_64bit(r) ? arch_sc_native(nr) : SC_UNKNOWN;
 }
 
 /* ---- the in-target executor's signal frame (arch/x86/kernel/signal_64.c,

@@ -152,7 +152,7 @@ assert_json_closed() {
 # finish_call CALL: make the blocked call complete (timed calls just run out).
 finish_call() {
 	case $1 in
-	read | epoll | none) echo go 1<>"$FIFO" ;;
+	read | epoll | none | select | pselect | pollmany | epollinf | epolltimed) echo go 1<>"$FIFO" ;;
 	accept) exec {conn}<>"/dev/tcp/127.0.0.1/$PORT" && exec {conn}>&- ;;
 	pause | sigsuspend) kill -USR2 "$BPID" ;;
 	esac

@@ -6,8 +6,11 @@ BIN=$ROOT/tests/bin
 LIB_PIDS=()
 LIB_CLEANUP=()
 
+# The runner passes each test a fresh directory (SR_TEST_TMP) so that it can
+# clean up after a test it had to kill; alone, a test makes its own.
 lib_setup() {
-	TMP=$(mktemp -d /tmp/sockreap-test.XXXXXX)
+	TMP=${SR_TEST_TMP:-$(mktemp -d /tmp/sockreap-test.XXXXXX)}
+	mkdir -p "$TMP"
 	export TMP
 }
 
@@ -35,12 +38,17 @@ need_root() { [[ $(id -u) -eq 0 ]] || skip "needs root (CI runs as root)"; }
 need_cmd() { command -v "$1" >/dev/null || skip "needs $1"; }
 
 # spawn CMD...: start a background process, remember its PID in $SPAWNED.
+# Each PID also goes to $TMP/.pids with its start time, for the runner to
+# kill if the test itself is killed (and only if it is still that process).
 spawn() {
 	"$@" &
 	SPAWNED=$!
-	LIB_PIDS+=("$SPAWNED")
+	track_pid "$SPAWNED"
 }
-track_pid() { LIB_PIDS+=("$1"); }
+track_pid() {
+	LIB_PIDS+=("$1")
+	echo "$1 $(awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null)" >>"$TMP/.pids"
+}
 
 # wait_for_file FILE [SECONDS]: wait until FILE exists and is non-empty.
 wait_for_file() {
@@ -53,10 +61,14 @@ wait_for_file() {
 }
 
 # run_sockreap ARGS...: run sockreap, stdout to $OUT, stderr to $ERR, status in $RC.
+# Bounded: killed after SR_TIMEOUT seconds (default 60; then RC is 124, or
+# 137 if it ignored SIGTERM for 5 s more). --foreground keeps it in the
+# test's process group, which the runner kills when the test times out.
 run_sockreap() {
 	OUT=$TMP/out.$RANDOM ERR=$TMP/err.$RANDOM
-	"$SOCKREAP" "$@" >"$OUT" 2>"$ERR"
+	timeout --foreground -k 5 "${SR_TIMEOUT:-60}" "$SOCKREAP" "$@" >"$OUT" 2>"$ERR"
 	RC=$?
+	[[ $RC != 124 && $RC != 137 ]] || echo "sockreap timed out after ${SR_TIMEOUT:-60} s (status $RC)" >>"$ERR"
 	echo "+ sockreap $* -> $RC" >&2
 	sed 's/^/  stdout: /' "$OUT" | head -20 >&2
 	sed 's/^/  stderr: /' "$ERR" | head -20 >&2

@@ -26,9 +26,10 @@ inject_case() {
 	else
 		targs=(--threads 8)
 	fi
-	# epoll_wait may end with EINTR during sockreap's stop: keep the process
-	# (and its fd table) until finish_call writes to the FIFO.
-	[[ $call == epoll ]] && targs+=(--linger)
+	# Keep the process (and its fd table) after its call ends until the
+	# FIFO says so: a timed call may end while the assertions run on a
+	# loaded machine, and epoll_wait may end with EINTR during the stop.
+	targs+=(--linger)
 	targs+=("$@")
 	start_blocker "$bin" --leak "$INJECT_LEAK" --block "$call" --duration-ms "$INJECT_MS" "${targs[@]}"
 	[[ $call == busy ]] || wait_blocked "$BPID"
@@ -45,6 +46,8 @@ inject_case() {
 	assert_eq "$(close_wait_count "$PORT")" 0 "CLOSE-WAIT sockets left on port $PORT"
 
 	finish_call "$call"
+	wait_for_file "$REPORT" 20
+	echo bye 1<>"$FIFO" # let it exit
 	wait_report
 	assert_report_ok "$call" "$INJECT_MS"
 }

@@ -34,10 +34,36 @@
  *   --seccomp-kill-close  right before blocking, install (on every thread) a
  *                   seccomp filter that kills the process on close(),
  *                   shutdown() or close_range() of any of its socket fds
+ *   --linger-full T make the ESTABLISHED socket's close linger: SO_LINGER
+ *                   {1, T} and its send queue full (the peer never reads),
+ *                   so a close() of it blocks for T seconds
+ *   --sigtrap MODE  handle: a SIGTRAP handler (counts its runs, "sigtrap"
+ *                   in the report; it must never run); ignore: SIG_IGN;
+ *                   block: the handler, and SIGTRAP blocked in the main
+ *                   thread too (helper threads block every signal anyway)
+ *   --io-uring      an io_uring instance (raw system calls) holding sockets
+ *                   beyond their fds: the first leaked one as a registered
+ *                   file, the ESTABLISHED one under a RECV in flight (the
+ *                   peer sends nothing) ("uring_fd" in the ready file)
+ *   --groups N      first of all, take N supplementary groups (needs root):
+ *                   with ~1,000 its /proc/PID/status passes 4 KiB before
+ *                   the Seccomp line
  *   pause           pause() until SIGUSR2 (-ERESTARTNOHAND; returns EINTR)
  *   sigsuspend      SIGUSR2 is blocked except inside sigsuspend(), the
  *                   race-free wait for a signal: it must end with EINTR, the
  *                   handler having run exactly while it waited
+ *   select, pselect select(2)/pselect6(2) (raw system calls): readfds the
+ *                   FIFO, exceptfds the first leaked socket (a CLOSE_WAIT
+ *                   socket never has an exceptional condition): must end
+ *                   with the FIFO readable, never EBADF
+ *   pollmany        poll(2) on 100 entries: the FIFO first, the first leaked
+ *                   socket at entry 80 (POLLPRI), the rest -1: must end with
+ *                   the FIFO readable and the socket's revents 0 (never
+ *                   POLLNVAL); "revents" in the report
+ *   epollinf        epoll_wait(2) with no timeout on the FIFO, retried on
+ *                   EINTR; must end with the event and no EINTR at all
+ *                   ("eintr" in the report counts them)
+ *   epolltimed      the same with a 60 s timeout: EINTR allowed (counted)
  *   pilock          FUTEX_LOCK_PI on a word "owned" by an idle thread (one
  *                   more is started for it), with an absolute timeout MS from
  *                   now (-ERESTARTNOINTR): must give ETIMEDOUT after >= MS
@@ -46,10 +72,12 @@
 
 #include <errno.h>
 #include <dirent.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -64,6 +92,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -74,11 +103,13 @@
 
 enum call {
 	C_READ, C_ACCEPT, C_EPOLL, C_NANOSLEEP, C_POLL, C_FUTEX, C_BUSY,
-	C_READSOCK, C_NONE, C_PAUSE, C_PILOCK, C_SIGSUSPEND, C_NCALLS
+	C_READSOCK, C_NONE, C_PAUSE, C_PILOCK, C_SIGSUSPEND, C_SELECT, C_PSELECT,
+	C_POLLMANY, C_EPOLLINF, C_EPOLLTIMED, C_NCALLS
 };
 static const char *const call_names[C_NCALLS] = {
 	"read", "accept", "epoll", "nanosleep", "poll", "futex", "busy",
-	"readsock", "none", "pause", "pilock", "sigsuspend",
+	"readsock", "none", "pause", "pilock", "sigsuspend", "select", "pselect",
+	"pollmany", "epollinf", "epolltimed",
 };
 
 static struct {
@@ -87,11 +118,14 @@ static struct {
 	long dur_ms;
 	const char *fifo, *ready, *report, *peer_report;
 	bool v6, heartbeat, share, seccomp, linger, gaps;
+	int groups, linger_full;
+	bool io_uring;
+	enum { TRAP_DEFAULT, TRAP_HANDLE, TRAP_IGNORE, TRAP_BLOCK } sigtrap;
 } opt = { .call = C_NONE, .dur_ms = 2000, .heartbeat = true };
 
 /* The process's layout, as published in the ready file. */
 static struct {
-	int listen_fd, estab_fd, leak_first, leak_last, fifo_fd, epoll_fd;
+	int listen_fd, estab_fd, leak_first, leak_last, fifo_fd, epoll_fd, uring_fd;
 	uint16_t port;
 	pid_t peer_pid, share_pid;
 	char fifo[4096];
@@ -371,7 +405,7 @@ static void setup_fifo(void)
 	if (L.fifo_fd < 0)
 		die("open %s", L.fifo);
 	L.epoll_fd = -1;
-	if (opt.call == C_EPOLL) {
+	if (opt.call == C_EPOLL || opt.call == C_EPOLLINF || opt.call == C_EPOLLTIMED) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = L.fifo_fd };
 		L.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 		if (L.epoll_fd < 0 || epoll_ctl(L.epoll_fd, EPOLL_CTL_ADD, L.fifo_fd, &ev) < 0)
@@ -454,6 +488,16 @@ struct outcome {
 };
 
 static volatile sig_atomic_t usr2_handled; /* SIGUSR2 handler runs */
+static volatile sig_atomic_t sigtrap_handled; /* SIGTRAP handler runs */
+static int eintr_count;                       /* epollinf/epolltimed */
+static int sock_revents = -1;                 /* pollmany: the socket's entry */
+static bool fifo_ready;                       /* select/pselect/pollmany */
+
+static void sigtrap_handler(int sig)
+{
+	(void)sig;
+	sigtrap_handled++;
+}
 
 static void sigusr2_handler(int sig)
 {
@@ -511,6 +555,39 @@ static void run_call(struct outcome *o)
 		r = sigsuspend(&none);
 		break;
 	}
+	case C_SELECT:
+	case C_PSELECT: {
+		fd_set rd, ex;
+		FD_ZERO(&rd);
+		FD_ZERO(&ex);
+		FD_SET(L.fifo_fd, &rd);
+		FD_SET(L.leak_first, &ex);
+		int nfds = (L.fifo_fd > L.leak_first ? L.fifo_fd : L.leak_first) + 1;
+		if (opt.call == C_SELECT)
+			r = syscall(SYS_select, nfds, &rd, NULL, &ex, NULL);
+		else
+			r = syscall(SYS_pselect6, nfds, &rd, NULL, &ex, NULL, NULL);
+		fifo_ready = r > 0 && FD_ISSET(L.fifo_fd, &rd);
+		if (r > 0 && FD_ISSET(L.leak_first, &ex))
+			sock_revents = POLLPRI;
+		break;
+	}
+	case C_POLLMANY: {
+		struct pollfd many[100];
+		for (int i = 0; i < 100; i++)
+			many[i] = (struct pollfd){ .fd = -1 };
+		many[0] = (struct pollfd){ .fd = L.fifo_fd, .events = POLLIN };
+		many[80] = (struct pollfd){ .fd = L.leak_first, .events = POLLPRI };
+		r = syscall(SYS_poll, many, 100, -1);
+		fifo_ready = r > 0 && (many[0].revents & POLLIN);
+		sock_revents = many[80].revents;
+		break;
+	}
+	case C_EPOLLINF:
+	case C_EPOLLTIMED:
+		while ((r = epoll_wait(L.epoll_fd, &ev, 1, opt.call == C_EPOLLINF ? -1 : 60000)) < 0 && errno == EINTR)
+			eintr_count++;
+		break;
 	case C_PILOCK: {
 		static uint32_t pi_word;
 		struct timespec abs;
@@ -540,6 +617,10 @@ static void judge(struct outcome *o)
 	if (kernel_internal_errno(o->err) || (o->ret <= -512 && o->ret >= -516)) {
 		snprintf(o->why, sizeof o->why, "saw kernel-internal errno %d",
 			 o->err ? o->err : (int)-o->ret);
+		return;
+	}
+	if (sigtrap_handled) {
+		snprintf(o->why, sizeof o->why, "the SIGTRAP handler ran %d times", (int)sigtrap_handled);
 		return;
 	}
 	int hb = atomic_load(&heartbeat_bad_errno);
@@ -584,6 +665,25 @@ static void judge(struct outcome *o)
 		bad = o->ret < 0 && o->err == EINTR && usr2_handled == 1 ? NULL
 			: "expected EINTR from one SIGUSR2";
 		break;
+	case C_SELECT:
+	case C_PSELECT:
+		bad = o->ret == 1 && fifo_ready && sock_revents == -1 ? NULL
+			: o->ret < 0 && o->err == EBADF ? "EBADF: the restarted call met a closed fd"
+			: "expected only the FIFO ready";
+		break;
+	case C_POLLMANY:
+		bad = o->ret == 1 && fifo_ready && sock_revents == 0 ? NULL
+			: sock_revents & POLLNVAL ? "POLLNVAL: the restarted poll met a closed fd"
+			: "expected only the FIFO ready";
+		break;
+	case C_EPOLLINF:
+		bad = o->ret == 1 && !eintr_count ? NULL
+			: eintr_count ? "epoll_wait(-1) failed with EINTR: a stop it did not need to see"
+			: "expected the FIFO's event";
+		break;
+	case C_EPOLLTIMED:
+		bad = o->ret == 1 ? NULL : "expected the FIFO's event";
+		break;
 	case C_NCALLS:
 		break;
 	}
@@ -597,10 +697,10 @@ static void write_ready(void)
 	snprintf(text, sizeof text,
 		 "{\"pid\":%d,\"peer_pid\":%d,\"port\":%u,\"listen_fd\":%d,\"estab_fd\":%d,"
 		 "\"leak_first\":%d,\"leak_last\":%d,\"fifo\":\"%s\",\"share_pid\":%d,"
-		 "\"call\":\"%s\",\"duration_ms\":%ld,\"stride\":%d}\n",
+		 "\"call\":\"%s\",\"duration_ms\":%ld,\"stride\":%d,\"uring_fd\":%d}\n",
 		 (int)getpid(), (int)L.peer_pid, L.port, L.listen_fd, L.estab_fd,
 		 L.leak_first, L.leak_last, L.fifo, (int)L.share_pid,
-		 call_names[opt.call], opt.dur_ms, opt.gaps && opt.leak > 1 ? 2 : 1);
+		 call_names[opt.call], opt.dur_ms, opt.gaps && opt.leak > 1 ? 2 : 1, L.uring_fd);
 	tgt_write_file_atomic(opt.ready, text);
 }
 
@@ -633,10 +733,12 @@ static void write_report(const struct outcome *o)
 		snprintf(stall, sizeof stall, "null");
 	int n = snprintf(text, sizeof text,
 			 "{\"call\":\"%s\",\"ret\":%ld,\"errno\":%d,\"errname\":\"%s\","
-			 "\"elapsed_ms\":%.3f,\"max_stall_ms\":%s,\"sigusr2\":%d,\"ok\":%s,\"why\":\"%s\"}\n",
+			 "\"elapsed_ms\":%.3f,\"max_stall_ms\":%s,\"sigusr2\":%d,\"sigtrap\":%d,\"eintr\":%d,"
+			 "\"revents\":%d,\"ok\":%s,\"why\":\"%s\"}\n",
 			 call_names[opt.call], o->ret, o->err,
 			 errno_name(o->err),
-			 o->elapsed, stall, (int)usr2_handled, o->ok ? "true" : "false", o->why);
+			 o->elapsed, stall, (int)usr2_handled, (int)sigtrap_handled, eintr_count, sock_revents,
+			 o->ok ? "true" : "false", o->why);
 	fputs(text, stderr);
 	if (report_fd < 0)
 		return;
@@ -664,9 +766,10 @@ static void usage(void)
 		"usage: blocker --leak N [--threads K] [--block CALL] [--duration-ms MS]\n"
 		"               [--fifo PATH] [--ready FILE] [--report FILE] [--v6]\n"
 		"               [--no-heartbeat] [--share] [--peer-report FILE] [--linger]\n"
-		"               [--gaps] [--seccomp-kill-close]\n"
+		"               [--gaps] [--seccomp-kill-close] [--groups N]\n"
+		"               [--linger-full T] [--sigtrap handle|ignore|block] [--io-uring]\n"
 		"CALL: read accept epoll nanosleep poll futex busy readsock none pause pilock\n"
-		"      sigsuspend\n");
+		"      sigsuspend select pselect pollmany epollinf epolltimed\n");
 	exit(2);
 }
 
@@ -698,6 +801,19 @@ static void parse_args(int argc, char **argv)
 			opt.ready = v;
 		else if (!strcmp(a, "--report") && v)
 			opt.report = v;
+		else if (!strcmp(a, "--linger-full") && v)
+			opt.linger_full = (int)num_arg(a, v, 3600);
+		else if (!strcmp(a, "--sigtrap") && v) {
+			if (!strcmp(v, "handle"))
+				opt.sigtrap = TRAP_HANDLE;
+			else if (!strcmp(v, "ignore"))
+				opt.sigtrap = TRAP_IGNORE;
+			else if (!strcmp(v, "block"))
+				opt.sigtrap = TRAP_BLOCK;
+			else
+				die("--sigtrap: unknown mode '%s'", v);
+		} else if (!strcmp(a, "--groups") && v)
+			opt.groups = (int)num_arg(a, v, 65536);
 		else if (!strcmp(a, "--peer-report") && v)
 			opt.peer_report = v;
 		else if (!strcmp(a, "--block") && v) {
@@ -719,6 +835,8 @@ static void parse_args(int argc, char **argv)
 				opt.gaps = true;
 			else if (!strcmp(a, "--linger"))
 				opt.linger = true;
+			else if (!strcmp(a, "--io-uring"))
+				opt.io_uring = true;
 			else if (!strcmp(a, "--seccomp-kill-close"))
 				opt.seccomp = true;
 			else
@@ -728,9 +846,124 @@ static void parse_args(int argc, char **argv)
 	}
 }
 
+/* A close() of the ESTABLISHED socket will linger T seconds: its send
+ * queue (kept small) full of data the peer never reads. */
+static void make_linger_full(void)
+{
+	int small = 4096, fd = L.estab_fd;
+	struct linger lg = { .l_onoff = 1, .l_linger = opt.linger_full };
+	char chunk[4096];
+	memset(chunk, 'x', sizeof chunk);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small) < 0)
+		die("SO_SNDBUF");
+	int fl = fcntl(fd, F_GETFL);
+	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		die("O_NONBLOCK");
+	double deadline = tgt_now_ms() + 10000;
+	/* loopback moves data to the peer's receive queue until that is full */
+	for (int idle = 0; idle < 50;) {
+		if (send(fd, chunk, sizeof chunk, 0) > 0) {
+			idle = 0;
+			continue;
+		}
+		if (errno != EAGAIN)
+			die("send");
+		idle++;
+		usleep(2000);
+		if (tgt_now_ms() > deadline)
+			die("the send queue never filled");
+	}
+	if (fcntl(fd, F_SETFL, fl) < 0 || setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
+		die("SO_LINGER");
+}
+
+static void setup_sigtrap(void)
+{
+	struct sigaction sa = { .sa_handler = sigtrap_handler };
+	sigemptyset(&sa.sa_mask);
+	if (opt.sigtrap == TRAP_IGNORE)
+		sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGTRAP, &sa, NULL) < 0)
+		die("sigaction SIGTRAP");
+	if (opt.sigtrap == TRAP_BLOCK) {
+		sigset_t trap;
+		sigemptyset(&trap);
+		sigaddset(&trap, SIGTRAP);
+		sigprocmask(SIG_BLOCK, &trap, NULL);
+	}
+}
+
+/* io_uring without liburing: setup, the rings mapped, the first leaked
+ * socket registered as fixed file 0, and a RECV in flight on the
+ * ESTABLISHED socket. (A POLL_ADD on a CLOSE_WAIT socket completes at
+ * once: io_uring always adds EPOLLRDHUP to the mask.) */
+static void setup_io_uring(void)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	int ring = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (ring < 0)
+		die("io_uring_setup");
+	L.uring_fd = fcntl(ring, F_DUPFD_CLOEXEC, L.estab_fd + 8);
+	if (L.uring_fd < 0)
+		die("F_DUPFD");
+	close(ring);
+	int fds[1] = { L.leak_first };
+	if (syscall(__NR_io_uring_register, L.uring_fd, IORING_REGISTER_FILES, fds, 1) < 0)
+		die("IORING_REGISTER_FILES");
+	size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	uint8_t *sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, L.uring_fd,
+			   IORING_OFF_SQ_RING);
+	struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
+					 MAP_SHARED | MAP_POPULATE, L.uring_fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || sqes == MAP_FAILED)
+		die("mmap io_uring");
+	unsigned *tail = (unsigned *)(sq + p.sq_off.tail), mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+	unsigned idx = *tail & mask;
+	memset(&sqes[idx], 0, sizeof(sqes[idx]));
+	static char buf[64];
+	sqes[idx].opcode = IORING_OP_RECV;
+	sqes[idx].fd = L.estab_fd;
+	sqes[idx].addr = (uint64_t)(uintptr_t)buf;
+	sqes[idx].len = sizeof buf;
+	sqes[idx].user_data = 1;
+	((unsigned *)(sq + p.sq_off.array))[idx] = idx;
+	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, L.uring_fd, 1, 0, 0, NULL, 0) != 1)
+		die("io_uring_enter");
+	/* the recv must stay in flight: no completion may have come */
+	size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	uint8_t *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, L.uring_fd,
+			   IORING_OFF_CQ_RING);
+	if (cq == MAP_FAILED)
+		die("mmap io_uring CQ");
+	usleep(20000);
+	unsigned head = *(unsigned *)(cq + p.cq_off.head), ctail = __atomic_load_n((unsigned *)(cq + p.cq_off.tail), __ATOMIC_ACQUIRE);
+	if (head != ctail) {
+		struct io_uring_cqe *c = (struct io_uring_cqe *)(cq + p.cq_off.cqes) + (head & *(unsigned *)(cq + p.cq_off.ring_mask));
+		errno = c->res < 0 ? -c->res : 0;
+		die("the io_uring RECV completed at once (res %d)", c->res);
+	}
+}
+
+/* N supplementary groups, 100000 and up (none of them means anything). */
+static void take_groups(void)
+{
+	gid_t *g = calloc((size_t)opt.groups, sizeof(*g));
+	if (!g)
+		die("calloc");
+	for (int i = 0; i < opt.groups; i++)
+		g[i] = (gid_t)(100000 + i);
+	if (setgroups((size_t)opt.groups, g) < 0)
+		die("setgroups(%d)", opt.groups);
+	free(g);
+}
+
 int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
+	if (opt.groups)
+		take_groups();
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = { .sa_handler = sigusr2_handler };
@@ -742,8 +975,15 @@ int main(int argc, char **argv)
 		sigprocmask(SIG_BLOCK, &usr2, NULL);
 	}
 
+	if (opt.sigtrap != TRAP_DEFAULT)
+		setup_sigtrap();
 	setup_fifo();
 	setup_sockets();
+	if (opt.linger_full)
+		make_linger_full();
+	L.uring_fd = -1;
+	if (opt.io_uring)
+		setup_io_uring();
 	if (opt.share)
 		fork_sharer();
 	for (int i = 0; i < opt.threads + (opt.call == C_PILOCK); i++)

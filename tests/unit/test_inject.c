@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "inject.h"
+#include "util.h"
 
 #define VDSO 0x7000ull
 #define INSN (VDSO + 0x10)
@@ -43,12 +44,19 @@ static struct fake {
 	int stop_sig[NTH_MAX];      /* the attach's interrupt reports this signal stop instead */
 	int attach_stop[NTH_MAX];   /* ... or this status (e.g. CLONE_STOP) */
 	long clone_ret;             /* what clone() returns when a clone stop is left */
+	bool zombie;                /* every seize fails EPERM, State: Z */
+	uint64_t start_time;        /* of the process now holding pid 100 */
+	bool reused_at_seize;       /* the pid changes hands at the first seize */
+	bool exec_event[NTH_MAX];   /* interrupt reports PTRACE_EVENT_EXEC instead */
+	bool killed[NTH_MAX];       /* dies (SIGKILL) once stopped: reap_exited reaps it */
 	bool never_stops[NTH_MAX];
 	bool setregs_fails;
 	bool exit_on_call;
 	int interrupts_before_exec; /* event stops before the syscall runs */
 	long ret;                   /* result of every injected call */
 	const char *sigpnd;         /* SigPnd of every thread */
+	const char *status_missing; /* a /proc/PID/status field that cannot be read */
+	const char *state;          /* State: (default "S (sleeping)") */
 	/* record */
 	unsigned long seize_opts;
 	int nseize, nsetregs, ncalls, nresume;
@@ -57,6 +65,12 @@ static struct fake {
 	bool mask_blocked_during_call, own_sigint_blocked_during_call;
 	char log[512];              /* "R" setregs, "M" setsigmask, in order */
 	const char *maps;
+	/* data memory: [mem_addr, mem_addr + sizeof(mem)); reads of
+	 * [bad_addr, bad_addr + 4096) fail */
+	uint64_t mem_addr, bad_addr;
+	uint8_t mem[8192];
+	int open_fds[8];            /* list_fds: these, nopen of them */
+	int nopen;
 } F;
 
 static int idx(pid_t tid)
@@ -78,6 +92,10 @@ static void logc(char c)
 static int f_seize(pid_t tid, unsigned long opts)
 {
 	F.seize_opts = opts;
+	if (F.reused_at_seize && F.nseize == 0)
+		F.start_time++;
+	if (F.zombie)
+		return -EPERM;
 	if (F.nseize++ == 0 && F.seize_err)
 		return F.seize_err;
 	F.attached[idx(tid)] = true;
@@ -93,7 +111,10 @@ static int f_interrupt(pid_t tid)
 		F.interrupt_pending[i] = true; /* taken when it next leaves its stop */
 		return 0;
 	}
-	F.queued[i] = F.attach_stop[i] ? F.attach_stop[i] : F.stop_sig[i] ? SIG_STOP(F.stop_sig[i]) : EV_STOP;
+	if (F.exec_event[i])
+		F.queued[i] = 0x7f | SIGTRAP << 8 | PTRACE_EVENT_EXEC << 16;
+	else
+		F.queued[i] = F.attach_stop[i] ? F.attach_stop[i] : F.stop_sig[i] ? SIG_STOP(F.stop_sig[i]) : EV_STOP;
 	F.attach_stop[i] = F.stop_sig[i] = 0;
 	return 0;
 }
@@ -188,6 +209,8 @@ static int f_detach(pid_t tid, int sig)
 	F.detached[i]++;
 	F.detach_sig[i] = sig;
 	F.detach_stop[i] = F.stop[i];
+	F.stop[i] = F_RUNNING;
+	F.interrupt_pending[i] = false;
 	return 0;
 }
 
@@ -205,6 +228,12 @@ static int f_read_maps(pid_t pid, char **text) { *text = strdup(F.maps); return 
 
 static int f_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
+	if (F.bad_addr && addr < F.bad_addr + 4096 && addr + len > F.bad_addr)
+		return -EIO;
+	if (F.mem_addr && addr >= F.mem_addr && addr + len <= F.mem_addr + sizeof(F.mem)) {
+		memcpy(buf, F.mem + (addr - F.mem_addr), len);
+		return 0;
+	}
 	/* every executable byte is 0x90 except one syscall instruction in
 	 * the vdso at INSN and one in the "code" mapping at 0x500010 */
 	memset(buf, 0x90, len);
@@ -222,7 +251,13 @@ static int f_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len) { 
 
 static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 {
-	if (!strcmp(name, "TracerPid"))
+	if (F.status_missing && !strcmp(name, F.status_missing))
+		return -ENOENT;
+	if (!strcmp(name, "State") && F.zombie)
+		snprintf(buf, size, "Z (zombie)");
+	else if (!strcmp(name, "State") && F.state)
+		snprintf(buf, size, "%s", F.state);
+	else if (!strcmp(name, "TracerPid"))
 		snprintf(buf, size, "%ld", F.tracer);
 	else if (!strcmp(name, "Seccomp"))
 		snprintf(buf, size, "%d", F.seccomp);
@@ -235,13 +270,41 @@ static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 	return 0;
 }
 
-/* No getregset: the executor inside the target is not used here (it runs
- * code the fake cannot); everything goes call by call. */
+static int f_list_fds(pid_t pid, int **fds, size_t *n)
+{
+	*fds = malloc(sizeof(int) * 8);
+	memcpy(*fds, F.open_fds, sizeof(F.open_fds));
+	*n = (size_t)F.nopen;
+	return 0;
+}
+
+static int f_reap_exited(pid_t tid)
+{
+	int i = idx(tid);
+	if (!F.killed[i] || F.exited[i] || F.queued[i])
+		return 0;
+	F.exited[i] = true;
+	return 1;
+}
+
+static int f_start_time(pid_t pid, uint64_t *t)
+{
+	*t = F.start_time;
+	return 0;
+}
+
+/* Designated: an op added to tracee_ops later is NULL here until a test
+ * needs it (the engine copes with NULL for the optional ones). No
+ * getregset: the executor inside the target is not used here (it runs code
+ * the fake cannot); everything goes call by call. */
 static const struct tracee_ops fake = {
-	.seize = f_seize, .interrupt = f_interrupt, .wait = f_wait, .getregs = f_getregs, .setregs = f_setregs,
-	.getsigmask = f_getsigmask, .setsigmask = f_setsigmask, .resume = f_resume, .detach = f_detach,
-	.geteventmsg = f_geteventmsg, .list_threads = f_list_threads, .read_maps = f_read_maps,
-	.read_mem = f_read_mem, .write_mem = f_write_mem, .status_field = f_status_field,
+	.seize = f_seize, .interrupt = f_interrupt, .wait = f_wait, .getregs = f_getregs,
+	.setregs = f_setregs, .getsigmask = f_getsigmask, .setsigmask = f_setsigmask,
+	.resume = f_resume, .detach = f_detach, .geteventmsg = f_geteventmsg,
+	.list_threads = f_list_threads, .read_maps = f_read_maps, .read_mem = f_read_mem,
+	.write_mem = f_write_mem, .status_field = f_status_field, .list_fds = f_list_fds,
+	.start_time = f_start_time,
+	.reap_exited = f_reap_exited,
 };
 
 /* A process of n threads; the main one (tid 100) blocked in read(). */
@@ -357,6 +420,74 @@ static void test_seize_refused(void **state)
 		assert_false(F.attached[i]);
 }
 
+/* A zombie refuses PTRACE_SEIZE with EPERM: that is "gone", not a
+ * permission problem (issue 8, case 7). */
+static void test_zombie_is_gone(void **state)
+{
+	struct inj t;
+	F.zombie = true;
+	assert_int_equal(inj_attach(&t, &fake, 100), -ESRCH);
+	assert_non_null(strstr(t.why, "exited"));
+	assert_null(strstr(t.why, "CAP_SYS_PTRACE"));
+}
+
+/* The pid names another process than the one planned (issue 8, case 11):
+ * refused before any seize, or, reused between that check and the seize,
+ * refused once stopped and every thread detached. Nothing else touched. */
+static void test_pid_reused(void **state)
+{
+	struct inj t;
+	F.start_time = 5000;
+	assert_int_equal(inj_attach_checked(&t, &fake, 100, 4000), -ESRCH);
+	assert_non_null(strstr(t.why, "PID reused"));
+	assert_int_equal(F.nseize, 0);
+
+	setup(state);
+	F.start_time = 4000;
+	F.reused_at_seize = true;
+	assert_int_equal(inj_attach_checked(&t, &fake, 100, 4000), -ESRCH);
+	assert_non_null(strstr(t.why, "PID reused"));
+	assert_int_equal(F.nsetregs, 0);
+	assert_all_detached_once();
+
+	setup(state); /* the same process: attached */
+	F.start_time = 4000;
+	assert_int_equal(inj_attach_checked(&t, &fake, 100, 4000), 0);
+	inj_release(&t);
+	assert_all_detached_once();
+}
+
+/* A thread stops in PTRACE_EVENT_EXEC while we attach (issue 8, case 2):
+ * the process is a new program; give up, everything detached, untouched. */
+static void test_exec_while_attaching(void **state)
+{
+	struct inj t;
+	F.exec_event[1] = true;
+	assert_int_equal(inj_attach(&t, &fake, 100), -EAGAIN);
+	assert_non_null(strstr(t.why, "execve"));
+	assert_true(F.seize_opts & PTRACE_O_TRACEEXEC);
+	assert_int_equal(F.nsetregs, 0);
+	assert_all_detached_once();
+}
+
+/* A thread we had stopped dies (SIGKILL: an exec elsewhere, or an exit)
+ * while another one has not stopped yet: it is reaped at once, so an
+ * execve() waiting for it can finish, and the attach gives up well before
+ * its deadline. */
+static void test_stopped_thread_killed(void **state)
+{
+	struct inj t;
+	F.killed[1] = true;
+	F.never_stops[2] = true;
+	uint64_t t0 = now_ns();
+	assert_int_equal(inj_attach(&t, &fake, 100), -EAGAIN);
+	assert_true(now_ns() - t0 < INJ_ATTACH_TIMEOUT_NS / 2);
+	assert_non_null(strstr(t.why, "killed"));
+	assert_true(F.exited[1]);
+	assert_int_equal(F.detached[1], 0); /* gone */
+	assert_int_equal(F.detached[0], 1);
+}
+
 static void test_seccomp_suspended_or_refused(void **state)
 {
 	struct inj t;
@@ -369,6 +500,23 @@ static void test_seccomp_suspended_or_refused(void **state)
 	F.seize_err = -EPERM;
 	assert_int_equal(inj_attach(&t, &fake, 100), -EPERM);
 	assert_non_null(strstr(t.why, "CAP_SYS_ADMIN"));
+}
+
+/* A field safety depends on that cannot be read: nothing is touched, and
+ * the reason names the field (fail closed). */
+static void test_safety_field_unreadable(void **state)
+{
+	static const char *const fields[] = { "Seccomp", "TracerPid" };
+	for (size_t i = 0; i < 2; i++) {
+		struct inj t;
+		setup(state);
+		F.seccomp = 2;
+		F.status_missing = fields[i];
+		assert_int_equal(inj_attach(&t, &fake, 100), -EIO);
+		assert_non_null(strstr(t.why, fields[i]));
+		assert_non_null(strstr(t.why, "refused"));
+		assert_int_equal(F.nseize, 0);
+	}
 }
 
 static void test_thread_never_stops(void **state)
@@ -425,6 +573,130 @@ static void test_stops_before_the_call(void **state)
 	assert_int_equal(F.ncalls, 1);
 	inj_release(&t);
 	assert_all_detached_once();
+}
+
+/* ---- inj_busy_fds: what blocked threads will look up again ---- */
+
+#define MEM 0x10000ull
+
+/* Thread 0 interrupted in call nr (to be restarted) with args a0..a3;
+ * the busy fds, with the call's name, into out (at most 8). */
+static size_t busy_of(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, int *out, const char **call)
+{
+	struct inj t;
+	struct inj_busy *b = NULL;
+	size_t n = 0;
+	F.mem_addr = MEM;
+	F.regs[0].r.orig_rax = (uint64_t)nr;
+	F.regs[0].r.rax = (uint64_t)-514; /* -ERESTARTNOHAND */
+	F.regs[0].r.rdi = a0;
+	F.regs[0].r.rsi = a1;
+	F.regs[0].r.rdx = a2;
+	F.regs[0].r.r10 = a3;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_busy_fds(&t, &b, &n), 0);
+	inj_release(&t);
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		out[i] = b[i].fd;
+		assert_int_equal(b[i].tid, 100);
+		assert_int_equal(b[i].nr, nr);
+		if (i > 0)
+			assert_true(out[i] > out[i - 1]); /* sorted, one entry per fd */
+	}
+	*call = n ? b[0].call : NULL;
+	free(b);
+	return n;
+}
+
+/* poll() with 100 entries: an fd at entry 80 counts as much as one at
+ * entry 3 (only the first 64 were read before); negative fds are none. */
+static void test_busy_poll_large(void **state)
+{
+	int fds[8];
+	const char *call;
+	struct { int32_t fd; int16_t ev, rev; } *pfd = (void *)F.mem;
+	for (int i = 0; i < 100; i++)
+		pfd[i].fd = -1;
+	pfd[3].fd = 5;
+	pfd[80].fd = 77;
+	pfd[99].fd = 5; /* twice in the set: one entry */
+	assert_int_equal(busy_of(7 /* poll */, MEM, 100, (uint64_t)-1, 0, fds, &call), 2);
+	assert_int_equal(fds[0], 5);
+	assert_int_equal(fds[1], 77);
+	assert_string_equal(call, "poll");
+	/* ppoll: the same array; entries past the count are not looked at */
+	assert_int_equal(busy_of(271 /* ppoll */, MEM, 50, 0, 0, fds, &call), 1);
+	assert_string_equal(call, "ppoll");
+}
+
+/* select(): the fds below nfds set in any of the three sets. */
+static void test_busy_select(void **state)
+{
+	int fds[8];
+	const char *call;
+	uint64_t *rd = (void *)F.mem, *ex = (void *)(F.mem + 512);
+	rd[0] = 1ull << 5;
+	rd[1] = 1ull << (70 - 64);
+	ex[1] = 1ull << (99 - 64) | 1ull << (120 - 64); /* 120 >= nfds: ignored */
+	assert_int_equal(busy_of(23 /* select */, 100, MEM, 0, MEM + 512, fds, &call), 3);
+	assert_int_equal(fds[0], 5);
+	assert_int_equal(fds[1], 70);
+	assert_int_equal(fds[2], 99);
+	assert_string_equal(call, "select");
+	assert_int_equal(busy_of(270 /* pselect6 */, 6, MEM, 0, 0, fds, &call), 1);
+	assert_string_equal(call, "pselect6");
+	assert_int_equal(busy_of(23, 0, MEM, 0, 0, fds, &call), 0); /* nfds 0: no fd */
+}
+
+/* A set that cannot be read: every open fd it could name is busy. */
+static void test_busy_unreadable_fails_closed(void **state)
+{
+	int fds[8];
+	const char *call;
+	F.bad_addr = 0x20000;
+	F.nopen = 5;
+	memcpy(F.open_fds, (int[]){ 0, 1, 2, 50, 150 }, 5 * sizeof(int));
+	assert_int_equal(busy_of(23 /* select */, 100, 0x20000, 0, 0, fds, &call), 4); /* below nfds */
+	assert_int_equal(fds[3], 50);
+	assert_int_equal(busy_of(7 /* poll */, 0x20000, 3, 0, 0, fds, &call), 5);
+	assert_int_equal(fds[4], 150);
+	/* a call the table does not know: all of them too */
+	assert_int_equal(busy_of(39 /* getpid, as if it blocked */, 3, 0, 0, 0, fds, &call), 5);
+	assert_null(call);
+}
+
+/* restart_syscall: a poll set if the first two arguments can be one. */
+static void test_busy_restart_syscall(void **state)
+{
+	int fds[8];
+	const char *call;
+	struct { int32_t fd; int16_t ev, rev; } *pfd = (void *)F.mem;
+	pfd[0].fd = 9;
+	F.bad_addr = 0x20000;
+	F.nopen = 2;
+	assert_int_equal(busy_of(219, MEM, 1, 0, 0, fds, &call), 1);
+	assert_int_equal(fds[0], 9);
+	assert_string_equal(call, "restart_syscall");
+	/* clock_nanosleep restarted: clock id and flags, no readable array */
+	assert_int_equal(busy_of(219, 0x20000, 1, 0, 0, fds, &call), 0);
+	assert_int_equal(busy_of(219, 0, 0, 0, 0, fds, &call), 0);
+	/* nanosleep restarted: req and rem pointers, a count far too big */
+	assert_int_equal(busy_of(219, MEM, 0x7ffc0000ull, 0, 0, fds, &call), 0);
+}
+
+/* Plain fd arguments, and a call that is not restarted. */
+static void test_busy_plain(void **state)
+{
+	int fds[8];
+	const char *call;
+	assert_int_equal(busy_of(275 /* splice */, 3, 0, 9, 0, fds, &call), 2);
+	assert_int_equal(fds[0], 3);
+	assert_int_equal(fds[1], 9);
+	assert_string_equal(call, "splice");
+	F.regs[1].r.orig_rax = 0; /* thread 101 finished a read(): nothing */
+	F.regs[1].r.rax = 3;
+	assert_int_equal(busy_of(35 /* nanosleep */, 0, 0, 0, 0, fds, &call), 0);
 }
 
 static void test_find_syscall_insn(void **state)
@@ -592,11 +864,21 @@ int main(void)
 		cmocka_unit_test_setup(test_signal_held_and_redelivered, setup),
 		cmocka_unit_test_setup(test_already_traced, setup),
 		cmocka_unit_test_setup(test_seize_refused, setup),
+		cmocka_unit_test_setup(test_zombie_is_gone, setup),
+		cmocka_unit_test_setup(test_pid_reused, setup),
+		cmocka_unit_test_setup(test_exec_while_attaching, setup),
+		cmocka_unit_test_setup(test_stopped_thread_killed, setup),
 		cmocka_unit_test_setup(test_seccomp_suspended_or_refused, setup),
+		cmocka_unit_test_setup(test_safety_field_unreadable, setup),
 		cmocka_unit_test_setup(test_thread_never_stops, setup),
 		cmocka_unit_test_setup(test_setregs_fails, setup),
 		cmocka_unit_test_setup(test_exit_during_call, setup),
 		cmocka_unit_test_setup(test_stops_before_the_call, setup),
+		cmocka_unit_test_setup(test_busy_poll_large, setup),
+		cmocka_unit_test_setup(test_busy_select, setup),
+		cmocka_unit_test_setup(test_busy_unreadable_fails_closed, setup),
+		cmocka_unit_test_setup(test_busy_restart_syscall, setup),
+		cmocka_unit_test_setup(test_busy_plain, setup),
 		cmocka_unit_test_setup(test_find_syscall_insn, setup),
 		cmocka_unit_test_setup(test_compat_task_refused, setup),
 		cmocka_unit_test_setup(test_mask_and_register_order, setup),

@@ -209,6 +209,58 @@ static void test_servers(void **state)
 	plan_free(&p);
 }
 
+/* shutdown and reset change the socket for every owner: one refused owner
+ * (PID 1, an excluded pid, one the --pid filter left out of the rows)
+ * refuses the socket for all; the default close is per fd. */
+static void shared_world(struct world *w, enum method m)
+{
+	sock(w, SK_ESTABLISHED, 100); /* owners 10 and 1 (PID 1) */
+	sock(w, SK_ESTABLISHED, 101); /* owners 10 and 60 (excluded) */
+	sock(w, SK_ESTABLISHED, 102); /* owner 10 only */
+	owner(w, 0, 10, 3, "a");
+	owner(w, 0, 1, 3, "init");
+	owner(w, 1, 10, 4, "a");
+	owner(w, 1, 60, 4, "db");
+	owner(w, 2, 10, 5, "a");
+	assert_int_equal(u64_list_parse(&w->o.exclude_pid, "60", 1, 1000), 0);
+	w->o.method = m;
+}
+
+static void test_per_socket_refusal(void **state)
+{
+	struct world *w = *state;
+	shared_world(w, METHOD_SHUTDOWN);
+	struct plan p = build(w);
+	expect(&p, 10, 3, RES_REFUSED, "owner init/1 is refused");
+	expect(&p, 10, 4, RES_REFUSED, "owner db/60 is refused");
+	expect(&p, 10, 5, RES_PLANNED, NULL);
+	plan_free(&p);
+}
+
+/* the default close is per fd: pid 10's fds go, PID 1's is refused alone */
+static void test_per_fd_close_not_shared(void **state)
+{
+	struct world *w = *state;
+	shared_world(w, METHOD_CLOSE);
+	struct plan p = build(w);
+	expect(&p, 10, 3, RES_PLANNED, NULL);
+	expect(&p, 10, 4, RES_PLANNED, NULL);
+	expect(&p, 1, 3, RES_REFUSED, "PID 1");
+	plan_free(&p);
+}
+
+/* an owner the --pid filter leaves out of the rows still counts */
+static void test_per_socket_refusal_outside_rows(void **state)
+{
+	struct world *w = *state;
+	shared_world(w, METHOD_RESET);
+	assert_int_equal(u64_list_parse(&w->o.q.pid, "10", 1, 1000), 0);
+	struct plan p = build(w);
+	expect(&p, 10, 3, RES_REFUSED, "owner init/1 is refused");
+	expect(&p, 10, 5, RES_PLANNED, NULL);
+	plan_free(&p);
+}
+
 /* --destroy: one row per socket carries it, the others point at it; a
  * socket with a refused owner is not destroyed for anyone; ownerless
  * sockets without inode are destroyed, with an inode refused. */
@@ -283,6 +335,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ancestors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_servers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_per_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_socket_refusal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_fd_close_not_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_socket_refusal_outside_rows, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

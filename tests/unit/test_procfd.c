@@ -18,6 +18,7 @@ static char *build_tree(void)
 	/* pid 20: two sockets, one dup'ed; other kinds of fds */
 	fx_file(root, "20/comm", "nginx\n");
 	fx_file(root, "20/status", "Name: nginx\n");
+	fx_file(root, "20/stat", "20 (nginx) S 1 20 20 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 4242 0 0\n");
 	fx_link(root, "20/fd/0", "/dev/null");
 	fx_link(root, "20/fd/3", "socket:[100]");
 	fx_link(root, "20/fd/4", "pipe:[5]");
@@ -30,6 +31,7 @@ static char *build_tree(void)
 	fx_file(root, "7/comm", "worker\n");
 	fx_file(root, "7/status", "Name: worker\n");
 	fx_link(root, "7/fd/6", "socket:[100]");
+	fx_link(root, "7/fd/8", "anon_inode:[io_uring]"); /* may hold socket 100 too */
 	/* pid 30: vanished (no fd directory), pid 31: fd dir but dangling */
 	fx_file(root, "30/comm", "gone\n");
 	fx_link(root, "31/fd/3", "socket:[300]");
@@ -51,9 +53,10 @@ static void test_scan(void **state)
 	add_sock(&socks, 300);
 
 	assert_int_equal(procfd_scan(root, &socks, &own), 0);
-	static const struct { int pid, fd; size_t sock; const char *comm; } want[] = {
-		{ 7, 6, 0, "worker" }, { 20, 3, 0, "nginx" }, { 20, 5, 2, "nginx" }, { 20, 9, 0, "nginx" },
-		{ 31, 3, 3, "" },
+	/* the start time is kept to recognise the process later (0: no stat) */
+	static const struct { int pid, fd; size_t sock; const char *comm; uint64_t start; } want[] = {
+		{ 7, 6, 0, "worker", 0 }, { 20, 3, 0, "nginx", 4242 }, { 20, 5, 2, "nginx", 4242 },
+		{ 20, 9, 0, "nginx", 4242 }, { 31, 3, 3, "", 0 },
 	};
 	assert_int_equal(own.n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < own.n; i++) {
@@ -61,6 +64,8 @@ static void test_scan(void **state)
 		assert_int_equal(own.v[i].fd, want[i].fd);
 		assert_int_equal(own.v[i].sock, want[i].sock);
 		assert_string_equal(own.v[i].comm, want[i].comm);
+		assert_int_equal(own.v[i].start_time, want[i].start);
+		assert_int_equal(own.v[i].io_uring, want[i].pid == 7);
 	}
 	/* the scan notes epoll fds of owning processes, for plan */
 	assert_int_equal(own.nep, 1);
@@ -159,8 +164,59 @@ static void test_epoll(void **state)
 	free(w.v);
 	w = (struct epoll_watches){ 0 };
 	assert_true(procfd_epoll_watches(root, 99, epfd, 1, &w) < 0); /* no such process */
+	fx_remove(root);
+	root = build_tree();
+	/* what the replacement re-registers: events and data as the
+	 * application set them, from each epoll fd it holds; a fired
+	 * EPOLLONESHOT shows only flag bits (40000000); EPOLLET 80000000 */
+	fx_file(root, "20/fdinfo/11",
+		"pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1057\n"
+		"tfd:        3 events: 80000019 data:     7f12345678ab  pos:0 ino:64 sdev:8\n"
+		"tfd:        9 events: 40000000 data:               2a  pos:0 ino:64 sdev:8\n"
+		"tfd:        5 events       19 data:                5  pos:0 ino:1 sdev:8\n" /* malformed */
+		"tfd:        5 events: 19 data: 5\n");                                          /* no inode */
+	fx_file(root, "20/fdinfo/13", "pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1058\n"
+		"tfd:        3 events:        1 data:                3  pos:0 ino:64 sdev:8\n");
+	static const int two[] = { 11, 13 };
+	assert_int_equal(procfd_epoll_watches(root, 20, two, 2, &w), 0);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(w.v[0].fd, 3);
+	assert_int_equal(w.v[0].epfd, 11);
+	assert_int_equal(w.v[0].events, 0x80000019u);
+	assert_int_equal(w.v[0].data, 0x7f12345678abull);
+	assert_int_equal(w.v[1].fd, 9);
+	assert_int_equal(w.v[1].events, 0x40000000u);
+	assert_int_equal(w.v[1].data, 0x2a);
+	assert_int_equal(w.v[2].epfd, 13); /* the same fd in a second epoll set */
+	assert_int_equal(w.v[2].events, 1);
+	free(w.v);
+	w = (struct epoll_watches){ 0 };
 	assert_int_equal(procfd_epoll_watches(root, 7, epfd, 1, &w), 0); /* fd 11 not there: nothing */
 	assert_int_equal(w.n, 0);
+	fx_remove(root);
+}
+
+/* What the placeholder copies (the fd's open flags) and whether the
+ * process has a free fd slot for it. */
+static void test_fd_flags_and_headroom(void **state)
+{
+	char *root = build_tree();
+	unsigned flags = 0;
+	uint64_t nopen = 0, limit = 0;
+	fx_file(root, "20/fdinfo/3", "pos:\t0\nflags:\t02004002\nmnt_id:\t8\nino:\t100\n");
+	fx_file(root, "20/fdinfo/5", "pos:\t0\nmnt_id:\t8\n");
+	assert_int_equal(procfd_fd_flags(root, 20, 3, &flags), 0);
+	assert_int_equal(flags, 02004002); /* O_CLOEXEC | O_NONBLOCK | O_RDWR */
+	assert_int_equal(procfd_fd_flags(root, 20, 5, &flags), -EIO);
+	assert_true(procfd_fd_flags(root, 20, 77, &flags) < 0);
+	fx_file(root, "20/limits", "Limit                     Soft Limit           Hard Limit           Units\n"
+				   "Max open files            8                    4096                 files\n");
+	assert_int_equal(procfd_fd_headroom(root, 20, &nopen, &limit), 0);
+	assert_int_equal(nopen, 8); /* 0 3 4 5 9 10 11 12 */
+	assert_int_equal(limit, 8);
+	fx_file(root, "7/limits", "Max open files            unlimited            unlimited            files\n");
+	assert_int_equal(procfd_fd_headroom(root, 7, &nopen, &limit), 0);
+	assert_int_equal(limit, UINT64_MAX);
 	fx_remove(root);
 }
 
@@ -168,6 +224,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan), cmocka_unit_test(test_scan_missing_root),
+		cmocka_unit_test(test_fd_flags_and_headroom),
 		cmocka_unit_test(test_scan_peers),
 		cmocka_unit_test(test_scan_many), cmocka_unit_test(test_epoll),
 	};

@@ -1,0 +1,90 @@
+#include "reaper.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "util.h"
+
+/* A seize that takes longer than this is waiting for cred_guard_mutex. */
+#define REAPER_GRACE_NS (1000ull * 1000)
+#define REAPER_NAP_NS (250ull * 1000)
+
+struct reaper {
+	const struct tracee_ops *ops;
+	pid_t pid;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_uint_fast64_t seize_since; /* 0: not in a seize */
+	atomic_uint reaped;
+};
+
+static void reap_pass(struct reaper *rp)
+{
+	int n = rp->ops->reap_exited_threads(rp->pid);
+	if (n > 0)
+		atomic_fetch_add(&rp->reaped, (unsigned)n);
+}
+
+static void *reaper_main(void *arg)
+{
+	struct reaper *rp = arg;
+	const struct timespec nap = { 0, REAPER_NAP_NS };
+	while (!atomic_load(&rp->stop)) {
+		uint64_t since = atomic_load(&rp->seize_since);
+		if (since && now_ns() - since > REAPER_GRACE_NS)
+			reap_pass(rp);
+		nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+struct reaper *reaper_start(const struct tracee_ops *ops, pid_t pid)
+{
+	if (!ops->reap_exited_threads)
+		return NULL;
+	struct reaper *rp = calloc(1, sizeof(*rp));
+	if (!rp)
+		return NULL;
+	rp->ops = ops;
+	rp->pid = pid;
+	/* Signals (SIGINT, SIGTERM, ...) stay the main thread's business. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(&rp->thread, NULL, reaper_main, rp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e) {
+		free(rp);
+		return NULL;
+	}
+	return rp;
+}
+
+void reaper_enter(struct reaper *rp)
+{
+	if (rp) {
+		atomic_store(&rp->reaped, 0);
+		atomic_store(&rp->seize_since, now_ns());
+	}
+}
+
+unsigned reaper_leave(struct reaper *rp)
+{
+	if (!rp)
+		return 0;
+	atomic_store(&rp->seize_since, 0);
+	return atomic_load(&rp->reaped);
+}
+
+void reaper_stop(struct reaper *rp)
+{
+	if (!rp)
+		return;
+	atomic_store(&rp->stop, true);
+	pthread_join(rp->thread, NULL);
+	free(rp);
+}

@@ -1,0 +1,189 @@
+# The engine never harms the target (issue 8), the cases about the stops
+# themselves (t_engine_safety.sh has the others):
+#
+#   1 a main thread creating threads in a loop (often inside clone(), in a
+#     clone event stop, when interrupted)                spawner
+#   3 sockreap SIGKILLed at many points of a run, during a long batch and
+#     during a lingering close                           blocker
+#   5 SIGTRAP caught, ignored, blocked: nothing of the signal state changes,
+#     the handler never runs (no trap is ever raised)   blocker --sigtrap
+#   8 a storm of signals during the stops: siginfo intact, none lost
+#                                                        sigstorm
+#   9 epoll_wait(-1) sees no EINTR; with a timeout EINTR is allowed
+#                                                        blocker --block epollinf|epolltimed
+source "$(dirname "${BASH_SOURCE[0]}")/inject_lib.sh"
+
+TEST_TIMEOUT=240
+
+reap() {
+	run_sockreap "$@" --yes --json --audit-log "$TMP/audit.log"
+}
+
+# the signal state of every thread: dispositions, mask, pending
+sigstate() {
+	grep -H -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):' /proc/"$1"/task/*/status 2>/dev/null
+}
+
+# ---- 1 ----
+
+test_engine_1_clone_stops() {
+	need_root
+	local ready=$TMP/sp.ready rep=$TMP/sp.report i port
+	spawn "$BIN/spawner" 20 "$ready" "$rep"
+	local sp=$SPAWNED
+	wait_for_file "$ready" 20
+	port=$(jq .port "$ready")
+	# many short runs: each stop lands at a random point of the loop,
+	# often inside clone(); the replacements go batch by batch
+	for ((i = 0; i < 30; i++)); do
+		reap --pid "$sp" --state close-wait --max 100
+		[[ $RC == 0 || $RC == 1 ]] || fail "run $i: exit status $RC: $(cat "$ERR")"
+		kill -0 "$sp" 2>/dev/null || fail "run $i: the spawner died"
+		assert_untraced_running "$sp"
+	done
+	kill -USR1 "$sp"
+	wait_for_file "$rep" 20
+	wait "$sp"
+	local rc=$?
+	echo "spawner: $(cat "$rep") (exit $rc)" >&2
+	jq -e '.ok == true and .created > 0' "$rep" >/dev/null || fail "the spawner saw a failed or lost thread: $(cat "$rep")"
+	((rc == 0)) || fail "the spawner exited $rc"
+}
+
+# ---- 3 ----
+
+# A blocker with 2,000 leaks in a read; sockreap is SIGKILLed once it has
+# traced the target, after a few ms, at 6 points (batches, the executor,
+# the pauses between them).
+# Each time the target must go on: untraced, not stopped, masks as
+# before, and its blocked read finishes correctly.
+test_engine_3_sigkill_midway() {
+	need_root
+	local d k
+	for d in 0 2 5 10 20 40; do
+		start_blocker blocker --leak 2000 --gaps --threads 3 --block read
+		"$SOCKREAP" --port "$PORT" --state close-wait --yes --json -q --audit-log "$TMP/audit.log" >/dev/null 2>&1 &
+		local sr=$!
+		when_traced "$BPID" after_ms "$d" kill -KILL "$sr"
+		wait "$sr" 2>/dev/null
+		# the kernel detaches the dead tracer's tracees; the executor's
+		# wait times out (0.5 s) where it was running
+		for ((k = 0; k < 300; k++)); do
+			[[ $(tracer_pid "$BPID") == 0 ]] && break
+			sleep 0.01
+		done
+		assert_all_threads_untraced "$BPID"
+		sleep 0.7
+		assert_all_threads_untraced "$BPID"
+		assert_sigmasks_unchanged
+		finish_call read
+		wait_report
+		echo "killed after $d ms: $(cat "$REPORT")" >&2
+		assert_report_ok read 0
+	done
+}
+
+# A close that lingers (SO_LINGER {1,T}, a full send queue the peer does
+# not read): sockreap is SIGKILLed while the target blocks in it. The
+# close finishes on its own; the target goes on as before.
+test_engine_3_sigkill_in_lingering_close() {
+	need_root
+	start_blocker blocker --leak 1 --threads 2 --block read --linger-full 3
+	"$SOCKREAP" --port "$PORT" --state estab --pid "$BPID" --free-fd --yes --json -q --audit-log "$TMP/audit.log" \
+		>"$TMP/out" 2>&1 &
+	local sr=$! k
+	when_traced "$BPID" after_ms 300 kill -KILL "$sr"
+	wait "$sr" 2>/dev/null
+	for ((k = 0; k < 800; k++)); do
+		[[ $(tracer_pid "$BPID") == 0 ]] && break
+		sleep 0.01
+	done
+	assert_all_threads_untraced "$BPID"
+	# the linger runs out (3 s), the executor's wait (0.5 s) after it
+	for ((k = 0; k < 600; k++)); do
+		[[ $(awk '/^State:/ {print $2}' /proc/"$BPID"/status) != R ]] && [[ -z $(fd_link "$BPID" "$ESTAB_FD") ]] && break
+		sleep 0.01
+	done
+	kill -0 "$BPID" 2>/dev/null || fail "the target died"
+	assert_sigmasks_unchanged
+	finish_call read
+	wait_report 10
+	# its heartbeat saw the linger itself (3 s, the whole process held
+	# while the close blocked): bounded by it, not by sockreap
+	report_is '.ok == true and .ret == 3 and .max_stall_ms < 5000'
+	[[ $BRC == 0 ]] || fail "blocker exited $BRC"
+}
+
+# ---- 5 ----
+
+sigtrap_case() {
+	need_root
+	start_blocker blocker --leak 200 --threads 3 --block read --sigtrap "$1"
+	local before after
+	before=$(sigstate "$BPID")
+	reap --port "$PORT" --state close-wait
+	assert_rc 0
+	assert_eq "$(json_count '.result == "done"')" 200 "rows done"
+	after=$(sigstate "$BPID")
+	[[ $after == "$before" ]] || fail "the signal state changed:
+$(diff <(echo "$before") <(echo "$after"))"
+	finish_call read
+	wait_report
+	report_is '.sigtrap == 0'
+	assert_report_ok read 0
+}
+
+test_engine_5_sigtrap_handled() { sigtrap_case handle; }
+test_engine_5_sigtrap_ignored() { sigtrap_case ignore; }
+test_engine_5_sigtrap_blocked() { sigtrap_case block; }
+
+# ---- 8 ----
+
+test_engine_8_signal_storm() {
+	need_root
+	local ready=$TMP/st.ready rep=$TMP/st.report i
+	spawn "$BIN/sigstorm" target 500 "$ready" "$rep"
+	local tp=$SPAWNED
+	wait_for_file "$ready" 20
+	spawn "$BIN/sigstorm" kill "$tp" 3000 "$TMP/usr1.sent"
+	local k1=$SPAWNED
+	spawn "$BIN/sigstorm" queue "$tp" 3000 "$TMP/rt.sent"
+	local k2=$SPAWNED
+	for ((i = 0; i < 6; i++)); do
+		reap --pid "$tp" --state close-wait --free-fd
+		kill -0 "$tp" 2>/dev/null || fail "the target died"
+	done
+	wait "$k1" "$k2"
+	assert_untraced_running "$tp"
+	kill -TERM "$tp"
+	wait_for_file "$rep" 20
+	echo "storm: sent $(cat "$TMP/usr1.sent") SIGUSR1, $(cat "$TMP/rt.sent") SIGRTMIN; got $(cat "$rep")" >&2
+	jq -e --argjson k "$k1" '.usr1 > 0 and .usr1_bad == 0 and .usr1_pid == $k' "$rep" >/dev/null ||
+		fail "a SIGUSR1 arrived with another sender or si_code: $(cat "$rep")"
+	jq -e --argjson n "$(cat "$TMP/rt.sent")" '.rt == $n and .rt_bad == 0' "$rep" >/dev/null ||
+		fail "SIGRTMINs lost, reordered or without their value: $(cat "$rep"), sent $(cat "$TMP/rt.sent")"
+}
+
+# ---- 9 ----
+
+test_engine_9_epoll_forever_no_eintr() {
+	need_root
+	start_blocker blocker --leak 300 --threads 2 --block epollinf --linger
+	wait_blocked "$BPID"
+	reap --port "$PORT" --state close-wait
+	assert_rc 0
+	finish_call epoll
+	wait_report
+	report_is '.eintr == 0'
+}
+
+test_engine_9_epoll_timed_may_eintr() {
+	need_root
+	start_blocker blocker --leak 300 --threads 2 --block epolltimed --linger
+	wait_blocked "$BPID"
+	reap --port "$PORT" --state close-wait
+	assert_rc 0
+	finish_call epoll
+	wait_report
+	report_is '.ok == true'
+}

@@ -1,0 +1,103 @@
+/* sigstorm: a target under a storm of signals, checking every siginfo.
+ *
+ *   sigstorm target N READY REPORT    hold N CLOSE_WAIT fds; count SIGUSR1
+ *                                     (si_code SI_USER, si_pid one sender's)
+ *                                     and SIGRTMIN (SI_QUEUE, si_value the
+ *                                     sender's sequence, in order); report
+ *                                     and exit on SIGTERM
+ *   sigstorm kill PID MS OUT          send SIGUSR1 for MS ms; OUT: how many
+ *   sigstorm queue PID MS OUT         sigqueue SIGRTMIN with 1, 2, 3, ... for
+ *                                     MS ms (retried on EAGAIN); OUT: how many
+ */
+#include <signal.h>
+#include <stdbool.h>
+
+#include "target.h"
+
+static volatile long usr1, usr1_bad, rt, rt_bad, rt_next = 1;
+static volatile pid_t usr1_pid; /* the first sender seen: all must be it */
+static volatile sig_atomic_t stop;
+
+static void on_usr1(int sig, siginfo_t *si, void *uc)
+{
+	usr1++;
+	if (!usr1_pid)
+		usr1_pid = si->si_pid;
+	if (si->si_code != SI_USER || si->si_pid != usr1_pid)
+		usr1_bad++;
+}
+
+static void on_rt(int sig, siginfo_t *si, void *uc)
+{
+	rt++;
+	if (si->si_code != SI_QUEUE || si->si_value.sival_int != rt_next)
+		rt_bad++;
+	rt_next = si->si_value.sival_int + 1;
+}
+
+static void on_term(int sig) { stop = 1; }
+
+static int target(int n, const char *ready, const char *report)
+{
+	uint16_t port;
+	int l = tgt_listen(AF_INET, n + 8, &port);
+	int first = -1, last = -1;
+	for (int i = 0; i < n; i++) {
+		int c = tgt_connect(AF_INET, port);
+		int s = accept(l, NULL, NULL);
+		if (s < 0)
+			die("accept");
+		close(c);
+		if (first < 0)
+			first = s;
+		last = s;
+	}
+	struct sigaction sa = { .sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO | SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_sigaction = on_rt;
+	sigaction(SIGRTMIN, &sa, NULL);
+	struct sigaction st = { .sa_handler = on_term };
+	sigaction(SIGTERM, &st, NULL);
+	char buf[256];
+	snprintf(buf, sizeof(buf), "{\"pid\":%d,\"port\":%u,\"leak_first\":%d,\"leak_last\":%d}", (int)getpid(),
+		 port, first, last);
+	tgt_write_file_atomic(ready, buf);
+	while (!stop)
+		pause();
+	snprintf(buf, sizeof(buf), "{\"usr1\":%ld,\"usr1_bad\":%ld,\"usr1_pid\":%d,\"rt\":%ld,\"rt_bad\":%ld}", usr1,
+		 usr1_bad, (int)usr1_pid, rt, rt_bad);
+	tgt_write_file_atomic(report, buf);
+	return 0;
+}
+
+static int sender(bool queue, pid_t pid, int ms, const char *out)
+{
+	double end = tgt_now_ms() + ms;
+	long sent = 0;
+	while (tgt_now_ms() < end) {
+		if (queue) {
+			union sigval v = { .sival_int = (int)(sent + 1) };
+			if (sigqueue(pid, SIGRTMIN, v) == 0)
+				sent++;
+			else if (errno != EAGAIN)
+				die("sigqueue");
+		} else if (kill(pid, SIGUSR1) == 0)
+			sent++;
+		else
+			die("kill");
+	}
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%ld\n", sent);
+	tgt_write_file_atomic(out, buf);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && !strcmp(argv[1], "target"))
+		return target(atoi(argv[2]), argv[3], argv[4]);
+	if (argc == 5 && (!strcmp(argv[1], "kill") || !strcmp(argv[1], "queue")))
+		return sender(argv[1][0] == 'q', atoi(argv[2]), atoi(argv[3]), argv[4]);
+	die("usage: sigstorm target N READY REPORT | kill|queue PID MS OUT");
+}
