@@ -17,10 +17,10 @@ static int cookie_cmp(const void *a, const void *b)
 	return (x->cookie > y->cookie) - (x->cookie < y->cookie);
 }
 
-/* One dump of family/proto in each network namespace the plan's sockets
- * were found in (netns 0, from fixtures: our own), so a socket in a
- * container is looked up where it lives. Cookies are unique across
- * namespaces, so the dumps simply go into one list. */
+/* One dump of family/proto (AF_UNIX: unix_diag) in each network namespace
+ * the plan's sockets of that kind were found in (netns 0, from fixtures:
+ * our own), so a socket in a container is looked up where it lives.
+ * Cookies are unique across namespaces, so the dumps go into one list. */
 static int dump_in_namespaces(const struct plan *p, uint8_t family, uint8_t proto, struct sock_list *out)
 {
 	_cleanup_free_ uint64_t *done = malloc((p->socks.n + 1) * sizeof(*done));
@@ -29,14 +29,18 @@ static int dump_in_namespaces(const struct plan *p, uint8_t family, uint8_t prot
 		return -ENOMEM;
 	for (size_t i = 0; i < p->socks.n; i++) {
 		uint64_t ns = p->socks.v[i].netns;
-		bool seen = false;
+		bool seen = p->socks.v[i].family != family || (family != AF_UNIX && p->socks.v[i].proto != proto);
 		for (size_t j = 0; j < ndone && !seen; j++)
 			seen = done[j] == ns;
 		if (seen)
 			continue;
 		done[ndone++] = ns;
-		int r = ns ? netns_dump(ns, family, proto, SK_ALL_STATES, out)
-			   : diag_dump(family, proto, SK_ALL_STATES, out, NULL);
+		int r;
+		if (family == AF_UNIX)
+			r = ns ? netns_dump_unix(ns, SK_ALL_STATES, out) : diag_dump_unix(SK_ALL_STATES, out, NULL);
+		else
+			r = ns ? netns_dump(ns, family, proto, SK_ALL_STATES, out)
+			       : diag_dump(family, proto, SK_ALL_STATES, out, NULL);
 		if (r < 0)
 			return r;
 	}
@@ -51,7 +55,7 @@ static int dump_after(const struct plan *p, struct sock_list *out)
 	bool unix_needed = false;
 	for (size_t i = 0; i < p->socks.n && !unix_needed; i++)
 		unix_needed = p->socks.v[i].family == AF_UNIX;
-	int ru = unix_needed ? diag_dump_unix(SK_ALL_STATES, out, NULL) : 0;
+	int ru = unix_needed ? dump_in_namespaces(p, AF_UNIX, 0, out) : 0;
 	if (ru < 0)
 		return ru;
 	for (size_t f = 0; f < ARRAY_SIZE(fam); f++)

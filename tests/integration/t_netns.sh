@@ -222,3 +222,42 @@ test_netns_bad_input() {
 	assert_rc 2
 	grep -q -- "--container" "$ERR" || fail "--container not named"
 }
+
+# Unix sockets live in network namespaces too: unixfarm inside `unshare -n`
+# is found with -x through its pid or the namespace, the peers' owners are
+# shown, and a shutdown is verified by a unix_diag dump of that namespace.
+test_netns_unix_sockets() {
+	need_ns_tools
+	mkdir -p "$TMP/socks"
+	spawn unshare -n "$BIN/unixfarm" "$TMP/farm.json" "$TMP/socks"
+	local farm=$SPAWNED child ns want
+	wait_for_file "$TMP/farm.json"
+	child=$(jq .child "$TMP/farm.json")
+	track_pid "$child"
+	assert_eq "$(jq .pid "$TMP/farm.json")" "$farm" "unixfarm's pid"
+	ns=$(ns_ino "$farm")
+	[[ $ns != "$(self_ns)" ]] || fail "test bug: unixfarm in our namespace"
+	want=$(jq '[.sockets[] | .owners | length] | add' "$TMP/farm.json")
+
+	run_sockreap -x --dry-run --json --audit-log "$TMP/audit.log"
+	assert_eq "$(json_count ".pid == $farm or .pid == $child")" 0 "unixfarm rows in a plain run"
+	grep -q -- "add --all-netns" "$ERR" || fail "no hint about the unix sockets in another namespace"
+
+	local sel
+	for sel in "--pid $farm,$child" "--netns $farm" "--all-netns"; do
+		# shellcheck disable=SC2086
+		run_sockreap -x $sel --dry-run --json --audit-log "$TMP/audit.log"
+		assert_eq "$(json_count "(.pid == $farm or .pid == $child) and .netns == $ns")" "$want" \
+			"unixfarm's owners found with $sel"
+	done
+	assert_eq "$(json_count ".pid == $farm and .local == \"$TMP/socks/seq.sock\" and .state == \"ESTAB\" and
+		(.peer_owners | map(.pid) | index($child) != null)")" 1 "the seqpacket connection's peer owner"
+
+	run_sockreap -x --pid "$farm" --path "$TMP/socks/seq.sock" --state estab --shutdown --yes --json \
+		--audit-log "$TMP/audit.log"
+	assert_rc 0
+	# verify must read the socket where it lives: from our own namespace
+	# it would look gone ("-> CLOSE")
+	local shut='.result == "done" and (.verify | test("-> ESTAB, rd shut, wr shut"))'
+	assert_eq "$(json_count ".netns == $ns and $shut")" 1 "shutdown of the seqpacket connection verified in its namespace"
+}
