@@ -188,3 +188,39 @@ clean:
 	rm -rf build tests/bin sockreap
 
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d)
+
+# ---- Fuzzing (libFuzzer, needs clang) and valgrind: apart from the build ----
+# `make fuzz` builds tests/fuzz/fuzz_*.c with every library source under
+# -fsanitize=fuzzer,address,undefined and runs each for FUZZ_SECONDS, seeded
+# from tests/fixtures and tests/fuzz/seeds; a finding fails the run and is
+# left in build/fuzz/artifacts (copy it into tests/fuzz/regress/NAME/, where
+# `make unit` replays it). `make valgrind` runs the unit tests and a subset
+# of the integration tests under memcheck.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(PKG_CFLAGS)
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+FUZZ_OBJS    := $(patsubst %.c,build/fuzz/obj/%.o,$(filter-out src/main.c,$(SRCS)))
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(SR_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -MMD -MP -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
+	$(FUZZ_CC) $(SR_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< $(FUZZ_OBJS) $(LIBS)
+
+-include $(FUZZ_OBJS:.o=.d)
+# kept between runs (they are only prerequisites of pattern rules)
+.SECONDARY: $(FUZZ_OBJS)
+
+.PHONY: fuzz fuzz-build valgrind
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	bash scripts/fuzz-run $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+VALGRIND_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/rel/tests/%)
+valgrind:
+	$(MAKE) SANITIZE= sockreap $(VALGRIND_UNIT_BINS) $(TARGET_BINS)
+	bash scripts/valgrind-run $(VALGRIND_UNIT_BINS)

@@ -12,7 +12,7 @@ enum {
 	OPT_SPORT = 0x100, OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMM, OPT_UID,
 	OPT_INODE, OPT_SHUTDOWN, OPT_RESET, OPT_FREE_FD, OPT_SINGLE_STOP, OPT_INJECT, OPT_MAX, OPT_ALLOW_LISTEN,
 	OPT_ALLOW_ANCESTORS, OPT_EXCLUDE_PID, OPT_EXCLUDE_COMM, OPT_AUDIT_LOG,
-	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_PATH, OPT_DESTROY, OPT_IDLE,
+	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_PATH, OPT_DESTROY, OPT_IDLE, OPT_CHECK,
 	OPT_NETNS, OPT_ALL_NETNS, OPT_CONTAINER, OPT_POD, OPT_EXPLAIN,
 };
 
@@ -47,6 +47,7 @@ static const struct option longopts[] = {
 	{ "exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM },
 	{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
 	{ "backtrace", no_argument, NULL, OPT_BACKTRACE },
+	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -100,6 +101,9 @@ void cli_usage(FILE *f)
 	      "                         peer gets RST, the process is never stopped but KEEPS ITS\n"
 	      "                         FD (an fd leak stays a leak); reaches TIME-WAIT and orphans\n"
 	      "  -n, --dry-run          show what would be done, touch nothing\n"
+	      "      --check --pid N    would acting on process N work? capabilities, Yama,\n"
+	      "                         seccomp, tracer, pidfd_getfd, SOCK_DESTROY, fd headroom\n"
+	      "                         (touches nothing; exit 0 yes, 4 no)\n"
 	      "      --inject           do shutdown inside the target, not on a pidfd duplicate\n"
 	      "      --single-stop      one stop per process for all its fds instead of short\n"
 	      "                         batches (for measurements; the stop grows with the fds)\n"
@@ -304,11 +308,27 @@ static int parse_one(struct options *o, int c, const char *arg, char *err, size_
 		return 0;
 	case OPT_EXPLAIN: o->explain = true; return 0;
 	case OPT_BACKTRACE: o->backtrace = true; return 0;
+	case OPT_CHECK: o->check = true; return 0;
 	case OPT_JSON: o->json = true; return 0;
 	case 'q': o->quiet = true; return 0;
 	case 'v': o->verbose++; return 0;
 	}
 	return errf(err, errlen, "internal error: option %d not handled", c);
+}
+
+/* --check answers for one process and looks at no socket. */
+static int check_usage(const struct options *o, char *err, size_t errlen)
+{
+	const struct query *q = &o->q;
+	if (!o->check)
+		return CLI_OK;
+	if (q->pid.n != 1)
+		return errf(err, errlen, "--check: needs exactly one process: --check --pid N");
+	if (q->port.n || q->sport.n || q->dport.n || q->states || q->src.n || q->dst.n || q->tcp || q->udp ||
+	    q->v4 || q->v6 || q->comm.n || q->uid.n || q->inode.n || q->unix_socks || q->path.n || q->has_idle ||
+	    q->container.n || q->pod.n || o->netns.n || o->all_netns)
+		return errf(err, errlen, "--check: takes no socket filters, it checks one process (--check --pid N)");
+	return CLI_OK;
 }
 
 int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
@@ -354,7 +374,9 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
 	if (o->explain && o->method != METHOD_CLOSE)
 		return errf(err, errlen, "--explain: is read-only, it takes no action (drop --%s, or --explain to act)",
 			    method_info(o->method)->name);
-	return CLI_OK;
+	if (o->explain && o->check)
+		return errf(err, errlen, "--explain: conflicts with --check (choose one)");
+	return check_usage(o, err, errlen);
 }
 
 void options_free(struct options *o)

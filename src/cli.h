@@ -25,6 +25,7 @@ struct options {
 	bool explain;              /* --explain: read-only report, never acts */
 	const char *audit_log;     /* NULL: default (/var/log/sockreap.log as root) */
 	bool backtrace, json, quiet;
+	bool check;                /* --check: the pre-flight answer for one --pid */
 	int verbose;
 	int argc;                  /* the full command line, for the audit record */
 	char **argv;

@@ -185,6 +185,29 @@ static int error_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_ERROR;
 }
 
+/* libmnl trusts nlmsg_len too much: mnl_nlmsg_ok compares it as an int,
+ * so a length >= 2^31 passes and mnl_nlmsg_next then moves the pointer up
+ * to 4 GiB past the buffer; and mnl_attr_parse walks up to the *aligned*
+ * end of a message, so a final message whose length is not a multiple of
+ * 4 lets an attribute run up to 3 bytes past the buffer. Every header is
+ * checked here, unsigned, before libmnl sees any: at least a header, and
+ * its aligned length within what is left. */
+static int validate_headers(const void *buf, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)((const char *)buf + off);
+		size_t left = len - off;
+		if (left < sizeof(*nlh))
+			return -EBADMSG;
+		size_t n = nlh->nlmsg_len;
+		if (n < sizeof(*nlh) || n > left || NLMSG_ALIGN(n) > left)
+			return -EBADMSG;
+		off += NLMSG_ALIGN(n);
+	}
+	return 0;
+}
+
 int diag_parse_buf(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 		   uint8_t proto, struct sock_list *out)
 {
@@ -194,6 +217,8 @@ int diag_parse_buf(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 		[NLMSG_DONE] = done_cb, [NLMSG_OVERRUN] = NULL,
 	};
 
+	if (validate_headers(buf, len) < 0)
+		return -EBADMSG;
 	errno = 0;
 	int r = mnl_cb_run2(buf, len, seq, portid, data_cb, &c, ctl, ARRAY_SIZE(ctl));
 	if (r == MNL_CB_ERROR) {

@@ -17,7 +17,9 @@ struct sock_list { size_t n, cap; struct sock *v; };
 bool diag_attrs_fit(const struct nlmsghdr *nlh, size_t hdrlen);
 
 /* Parse one SOCK_DIAG_BY_FAMILY reply of protocol proto into ret.
- * 0, or -EBADMSG when the message is too short or its attributes malformed. */
+ * 0, or -EBADMSG when the message is too short or its attributes malformed.
+ * nlh->nlmsg_len must already be known to lie within the buffer, aligned
+ * (diag_parse_buf checks every header before parsing). */
 int diag_parse_msg(const struct nlmsghdr *nlh, uint8_t proto, struct sock *ret);
 
 /* Parse a buffer of replies as received from the kernel, appending every

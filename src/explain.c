@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "escape.h"
 #include "netns.h"
 #include "report.h"
 #include "util.h"
@@ -257,7 +258,9 @@ static void holders(const struct ctx *c, const struct item *a, size_t cnt, char 
 			}
 		}
 	qsort(fds, nfd, sizeof(*fds), int_cmp);
-	int n = snprintf(buf, size, "%s (pid%s %d", first->comm[0] ? first->comm : "?", npid > 1 ? "s" : "",
+	char comm[sizeof(first->comm) * 4 + 1]; /* the process's own choice: escaped */
+	esc_term_buf(comm, sizeof(comm), first->comm[0] ? first->comm : "?");
+	int n = snprintf(buf, size, "%s (pid%s %d", comm, npid > 1 ? "s" : "",
 			 (int)pids[0]);
 	for (size_t j = 1; j < npid && (size_t)n < size; j++)
 		n += snprintf(buf + n, size - (size_t)n, ", %d", (int)pids[j]);
@@ -660,8 +663,8 @@ static void print_json(const struct ctx *c)
 			if (rw->owner < 0)
 				continue;
 			const struct owner *ow = &c->p->owners.v[rw->owner];
-			fprintf(c->f, "%s{\"pid\":%d,\"fd\":%d,\"comm\":", r > it->row0 ? "," : "", (int)ow->pid, ow->fd);
-			json_str(c->f, ow->comm);
+			fprintf(c->f, "%s{\"pid\":%d,\"fd\":%d,", r > it->row0 ? "," : "", (int)ow->pid, ow->fd);
+			esc_json_field(c->f, "comm", ow->comm);
 			report_owner_proc_json(c->f, ow->proc);
 			fputc('}', c->f);
 		}
@@ -673,14 +676,14 @@ static void print_json(const struct ctx *c)
 			fprintf(c->f, ",\"expires_ms\":%u", s->expires_ms);
 		else
 			fputs(",\"expires_ms\":null", c->f);
-		fputs(",\"explanation\":", c->f);
-		json_str(c->f, w.what);
-		fputs(",\"accept_queue_text\":", c->f);
-		json_str(c->f, w.queue[0] ? w.queue : NULL);
-		fputs(",\"todo\":", c->f);
-		json_str(c->f, w.todo[0] ? w.todo : NULL);
-		fputs(",\"command\":", c->f);
-		json_str(c->f, w.cmd[0] ? w.cmd : NULL);
+		fputc(',', c->f);
+		esc_json_field(c->f, "explanation", w.what);
+		fputc(',', c->f);
+		esc_json_field(c->f, "accept_queue_text", w.queue[0] ? w.queue : NULL);
+		fputc(',', c->f);
+		esc_json_field(c->f, "todo", w.todo[0] ? w.todo : NULL);
+		fputc(',', c->f);
+		esc_json_field(c->f, "command", w.cmd[0] ? w.cmd : NULL);
 		fprintf(c->f, ",\"sockreap_can_act\":%s}\n", w.can ? "true" : "false");
 	}
 }

@@ -13,13 +13,16 @@
 
 #include "act.h"
 #include "audit.h"
+#include "check.h"
 #include "cli.h"
 #include "diag.h"
 #include "discover.h"
+#include "escape.h"
 #include "explain.h"
 #include "netns.h"
 #include "placeholders.h"
 #include "plan.h"
+#include "privs.h"
 #include "procfd.h"
 #include "procinfo.h"
 #include "report.h"
@@ -29,52 +32,34 @@ enum { EXIT_MATCH = 0, EXIT_NOMATCH = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_
 
 #define PROC_ROOT "/proc"
 
-/* A bit of CapEff: 19 CAP_SYS_PTRACE, needed to attach to (and pidfd_getfd
- * from) processes of other users; 12 CAP_NET_ADMIN, needed for SOCK_DESTROY.
- * 1 yes, 0 no, -errno if CapEff cannot be read (then we do not act: fail
- * closed, with the reason). The whole status file is read: with many
- * supplementary groups it passes 4 KiB before the CapEff line. */
-static int have_cap(int bit)
-{
-	char buf[32], *end;
-	int r = procinfo_pid_status_field(PROC_ROOT, getpid(), "CapEff", buf, sizeof(buf));
-	if (r < 0)
-		return r;
-	errno = 0;
-	uint64_t caps = strtoull(buf, &end, 16);
-	if (errno || end == buf || *end)
-		return -EINVAL;
-	return (caps >> bit) & 1;
-}
-
-static int have_cap_sys_ptrace(void)
-{
-	return have_cap(19);
-}
-
 /* Can we act at all? A message naming the cause and the fix, or NULL. */
 static const char *environment_problem(const struct options *o)
 {
 	static char why[160];
+	uint64_t eff = 0;
+	/* The whole status file is read (privs.c): with many supplementary
+	 * groups it passes 4 KiB before the CapEff line. */
+	int cap = privs_cap_eff(PROC_ROOT, getpid(), &eff);
 	/* --destroy is netlink only: no ptrace, so neither Yama nor
 	 * CAP_SYS_PTRACE matter; the kernel checks CAP_NET_ADMIN against the
 	 * socket's network namespace, and our CapEff is what it sees here. */
 	if (o->method == METHOD_DESTROY)
-		return have_cap(12) == 1 ? NULL
-				    : "no CAP_NET_ADMIN: the kernel's SOCK_DESTROY needs it in the socket's network "
-				      "namespace; run sockreap as root (sudo), or in a container with --cap-add NET_ADMIN";
-	char buf[16];
-	if (read_small_file(AT_FDCWD, "/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)) > 0 &&
-	    atoi(buf) >= 3)
+		return cap == 0 && (eff >> PRIV_CAP_NET_ADMIN) & 1
+			       ? NULL
+			       : "no CAP_NET_ADMIN: the kernel's SOCK_DESTROY needs it in the socket's network "
+				 "namespace; run sockreap as root (sudo), or in a container with --cap-add NET_ADMIN";
+	if (privs_yama_scope() >= 3)
 		return "Yama ptrace_scope is 3: no process may be traced until reboot "
 		       "(set kernel.yama.ptrace_scope to 2 or lower at boot)";
-	int cap = have_cap_sys_ptrace();
+	/* CAP_SYS_PTRACE: to attach to (and pidfd_getfd from) processes of
+	 * other users. If CapEff cannot be read we do not act: fail closed,
+	 * with the reason. */
 	if (cap < 0) {
 		snprintf(why, sizeof(why), "cannot read CapEff from %s/%d/status (%s), so CAP_SYS_PTRACE is unknown",
 			 PROC_ROOT, (int)getpid(), cap == -ENOENT ? "no such field" : strerror(-cap));
 		return why;
 	}
-	if (!cap)
+	if (!((eff >> PRIV_CAP_SYS_PTRACE) & 1))
 		return "no CAP_SYS_PTRACE: run sockreap as root (sudo), or in a container started with "
 		       "--cap-add SYS_PTRACE";
 	return NULL;
@@ -141,6 +126,129 @@ static int record_all(struct audit *a, const struct plan *p, const struct option
 	return audit_flush(a);
 }
 
+/* The run will not act: every planned row is refused with the reason, and
+ * recorded as such (the audit trail shows attempts that went nowhere). */
+static void refuse_run(struct plan *p, const struct options *o, struct audit *a, const char *reason)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->rows[i].result == RES_PLANNED) {
+			p->rows[i].result = RES_REFUSED;
+			p->rows[i].reason = reason;
+		}
+	if (a->fd >= 0 && record_all(a, p, o, false) < 0)
+		fprintf(stderr, "sockreap: warning: the refusal could not be recorded in the audit log: %s\n",
+			strerror(a->lost_err));
+}
+
+/* What the audit log could not take, said exactly. The status stays what
+ * the actions earned; losing intents stopped the run (main sets 4). */
+static void report_lost_records(const struct audit *a, const char *log)
+{
+	char elog[512];
+	esc_term_buf(elog, sizeof(elog), log);
+	if (a->lost_done)
+		fprintf(stderr, "sockreap: warning: %zu action%s done, their result records could not be written "
+				"to the audit log %s (%s)\n", a->lost_done, a->lost_done == 1 ? "" : "s", elog,
+			strerror(a->lost_err));
+	if (a->lost_result > a->lost_done && !a->lost_intent)
+		fprintf(stderr, "sockreap: warning: %zu result record%s of rows not done could not be written to "
+				"the audit log %s (%s)\n", a->lost_result - a->lost_done,
+			a->lost_result - a->lost_done == 1 ? "" : "s", elog, strerror(a->lost_err));
+	/* The verify records (what the kernel showed after acting) come last:
+	 * after a lost intent only those of actions done are worth a word. */
+	size_t nverify = a->lost_intent ? a->lost_verify_done : a->lost_verify;
+	if (nverify)
+		fprintf(stderr, "sockreap: warning: %zu verify record%s%s could not be written to the audit log %s "
+				"(%s)\n", nverify, nverify == 1 ? "" : "s", a->lost_intent ? " of actions done" : "",
+			elog, strerror(a->lost_err));
+}
+
+/* Processes whose fds we could not read, among those the owner filters
+ * select, when a matched socket could have an owner: owners may hide
+ * there. A message naming them and the missing capability into buf. */
+static size_t hidden_owners(const struct plan *p, const struct options *o, bool *fixable, char *buf, size_t size)
+{
+	const struct owner_list *ol = &p->owners;
+	size_t n = 0, shown = 0, off = 0;
+	bool dir = false, links = false, any_inode = false;
+	bool dac = privs_have(PRIV_CAP_DAC_READ_SEARCH), ptr = privs_have(PRIV_CAP_SYS_PTRACE);
+
+	for (size_t i = 0; i < p->socks.n; i++)
+		any_inode |= p->socks.v[i].inode != 0;
+	if (!any_inode)
+		return 0;
+	char pids[200] = "";
+	for (size_t i = 0; i < ol->nhidden; i++) {
+		struct owner fake = { .pid = ol->hidden[i].pid };
+		memcpy(fake.comm, ol->hidden[i].comm, sizeof(fake.comm));
+		if (!query_match_owner(&o->q, &fake))
+			continue;
+		n++;
+		dir |= ol->hidden[i].dir;
+		links |= !ol->hidden[i].dir;
+		if (shown < 4 && off < sizeof(pids)) {
+			char comm[64];
+			esc_term_buf(comm, sizeof(comm), fake.comm);
+			int k = snprintf(pids + off, sizeof(pids) - off, "%s%d (%s)", shown ? ", " : "",
+					 (int)fake.pid, comm);
+			off += k > 0 ? (size_t)k : 0;
+			shown++;
+		}
+	}
+	if (!n)
+		return 0;
+	/* Fixable: a capability we lack would let us read them. Otherwise
+	 * they are beyond any privilege we could have here (they hold
+	 * capabilities outside our bounding set, or live in a user
+	 * namespace above ours): refusing would only make sockreap unusable. */
+	*fixable = (dir && !dac) || (links && !ptr);
+	const char *missing_dir = dir && !dac ? "CAP_DAC_READ_SEARCH (other users' /proc/PID/fd)" : "";
+	const char *missing_links = links && !ptr ? "CAP_SYS_PTRACE (the fd links of more privileged processes)" : "";
+	if (*fixable)
+		snprintf(buf, size, "owners may be hidden: the fds of %zu process%s could not be read (pid %s%s); "
+				    "missing %s%s%s", n, n == 1 ? "" : "es", pids, n > shown ? ", ..." : "", missing_dir,
+			 *missing_dir && *missing_links ? " and " : "", missing_links);
+	else
+		snprintf(buf, size, "owners may be hidden: the fds of %zu process%s could not be read (pid %s%s) even "
+				    "with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: they are more privileged than sockreap "
+				    "can be here", n, n == 1 ? "" : "es", pids, n > shown ? ", ..." : "");
+	return n;
+}
+
+/* Rows of sockets that have an inode (so an owner) but no owner we saw. */
+static bool ownerless_rows(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->rows[i].owner < 0 && p->socks.v[p->rows[i].sock].inode)
+			return true;
+	return false;
+}
+
+/* Open the audit log; false (and *status) when the run must stop. */
+static bool open_log(struct audit *a, const char *log, const struct plan *p, const struct options *o,
+		     bool acting, int *status)
+{
+	char elog[512];
+	int r = p->n ? audit_open(a, log, o) : 0;
+	if (r >= 0)
+		return true;
+	esc_term_buf(elog, sizeof(elog), log);
+	if (a->refused || acting) {
+		report_print(stdout, p, o);
+		if (a->refused)
+			fprintf(stderr, "sockreap: refusing the audit log %s: %s; nothing is done unlogged%s\n", elog,
+				a->why, audit_under_sudo() ? "" : " (choose another with --audit-log PATH)");
+		else
+			fprintf(stderr, "sockreap: cannot write the audit log %s: %s; nothing is done unlogged "
+					"(choose another with --audit-log PATH)\n", elog, a->why);
+		*status = EXIT_ENV;
+		return false;
+	}
+	fprintf(stderr, "sockreap: warning: cannot write the audit log %s: %s (dry run: nothing is touched)\n", elog,
+		a->why);
+	return true;
+}
+
 static void census_line(pid_t pid, const char *comm, bool acted)
 {
 	struct fd_census c;
@@ -149,8 +257,11 @@ static void census_line(pid_t pid, const char *comm, bool acted)
 	char limit[32] = "unlimited";
 	if (c.limit != UINT64_MAX)
 		snprintf(limit, sizeof(limit), "%llu", (unsigned long long)c.limit);
+	/* comm is the process's own choice: escaped like every name */
+	char ecomm[80];
+	esc_term_buf(ecomm, sizeof(ecomm), comm);
 	fprintf(stderr, "sockreap: pid %d (%s): %llu of its %llu open fds (limit %s) are sockreap placeholders: "
-			"they read EOF until the application closes them\n", (int)pid, comm,
+			"they read EOF until the application closes them\n", (int)pid, ecomm,
 		(unsigned long long)c.placeholders, (unsigned long long)c.open, limit);
 }
 
@@ -183,6 +294,71 @@ static void print_census(const struct plan *p, const struct options *o)
 		if (!seen)
 			census_line((pid_t)o->q.pid.v[i], comm, false);
 	}
+}
+
+/* Between the plan and acting: the environment, owners we cannot see,
+ * consent. -1 to go on, or the exit status (the rows refused and
+ * recorded). hidden holds the reason rows may point to. */
+static int gates(struct plan *p, const struct options *o, struct audit *a, bool acting, char *hidden,
+		 size_t size)
+{
+	const char *why = acting ? environment_problem(o) : NULL;
+	if (why) {
+		refuse_run(p, o, a, why);
+		report_print(stdout, p, o);
+		fprintf(stderr, "sockreap: cannot act: %s\n", why);
+		return EXIT_ENV;
+	}
+	bool fixable = false;
+	if (hidden_owners(p, o, &fixable, hidden, size) &&
+	    (fixable || o->verbose || (ownerless_rows(p) && !o->quiet))) {
+		if (!o->dry_run && fixable) {
+			refuse_run(p, o, a, hidden);
+			report_print(stdout, p, o);
+			fprintf(stderr, "sockreap: cannot act: %s\n", hidden);
+			return EXIT_ENV;
+		}
+		fprintf(stderr, "sockreap: warning: %s\n", hidden);
+	}
+	if (!acting || o->yes)
+		return -1;
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+		refuse_run(p, o, a, "no terminal to ask for consent on, and no --yes");
+		report_print(stdout, p, o);
+		fprintf(stderr, "sockreap: refusing to act without a terminal to ask on: add --yes to act, "
+				"or --dry-run to see the plan\n");
+		return EXIT_ENV;
+	}
+	report_print(stderr, p, o);
+	if (!consent(p, o)) {
+		refuse_run(p, o, a, "not confirmed at the prompt");
+		fprintf(stderr, "sockreap: not confirmed; nothing was touched\n");
+		return EXIT_PARTIAL;
+	}
+	return -1;
+}
+
+/* The status after acting: what the rows earned, unless the audit log
+ * stopped the run (intents lost: 4) or acting failed as a whole. */
+static int after_act(const struct plan *p, const struct audit *a, int r, int status)
+{
+	if (a->lost_intent) {
+		size_t done = 0;
+		for (size_t i = 0; i < p->n; i++)
+			done += p->rows[i].acted && p->rows[i].result == RES_DONE;
+		if (done)
+			fprintf(stderr, "sockreap: cannot write the audit log: %s; stopped after %zu action%s, "
+					"nothing more is done unlogged\n", strerror(a->lost_err), done, done == 1 ? "" : "s");
+		else
+			fprintf(stderr, "sockreap: cannot write the audit log: %s; nothing is done unlogged, "
+					"no action was taken\n", strerror(a->lost_err));
+		return EXIT_ENV;
+	}
+	if (r < 0 && !a->lost_result && !a->lost_verify) {
+		fprintf(stderr, "sockreap: %s\n", strerror(-r));
+		return EXIT_ENV;
+	}
+	return status;
 }
 
 /* What discovery could not search: namespaces it could not enter, and
@@ -222,8 +398,8 @@ static int run(const struct options *o)
 	struct audit audit = { .fd = -1 };
 	_cleanup_free_ pid_t *anc = NULL;
 	size_t nanc = 0;
-	char derr[512] = "";
-	int r, status;
+	int r = 0, status;
+	char hidden[512], derr[512] = "";
 
 	if ((r = discover_run(o, PROC_ROOT, &disc, derr, sizeof(derr))) < 0) {
 		fprintf(stderr, "sockreap: %s\n", derr);
@@ -233,14 +409,23 @@ static int run(const struct options *o)
 	discovery_warnings(&disc, o, false);
 	if (plan_ancestors(PROC_ROOT, getpid(), &anc, &nanc) < 0)
 		nanc = 0;
-	struct plan_env env = { .proc_root = PROC_ROOT, .self = getpid(), .ancestors = anc, .nancestors = nanc };
-	if ((r = plan_build(&plan, &disc.socks, &disc.owners, o, &env)) < 0) {
+	/* The operator's ssh connection, even when its sshd is no ancestor
+	 * (tmux, screen, setsid, nohup). */
+	struct session_list sessions = { 0 };
+	if (session_collect(PROC_ROOT, getpid(), anc, nanc, &sessions) < 0)
+		session_list_free(&sessions);
+	struct plan_env env = { .proc_root = PROC_ROOT, .self = getpid(), .ancestors = anc, .nancestors = nanc,
+				.sessions = &sessions };
+	r = plan_build(&plan, &disc.socks, &disc.owners, o, &env);
+	session_list_free(&sessions);
+	if (r < 0) {
 		fprintf(stderr, "sockreap: %s\n", strerror(-r));
 		discovery_free(&disc);
 		plan_free(&plan);
 		netns_reset();
 		return EXIT_ENV;
 	}
+	const char *log = o->audit_log ? o->audit_log : AUDIT_DEFAULT_PATH;
 	if (o->explain) {
 		/* read-only, always: no consent, no audit record, no attach */
 		explain_print(stdout, &plan, o);
@@ -248,54 +433,24 @@ static int run(const struct options *o)
 		goto out;
 	}
 
-	const char *log = o->audit_log ? o->audit_log : AUDIT_DEFAULT_PATH;
 	bool acting = !o->dry_run && plan.nsockets_acting > 0;
 
-	if (acting) {
-		const char *why = environment_problem(o);
-		if (why) {
-			report_print(stdout, &plan, o);
-			fprintf(stderr, "sockreap: cannot act: %s\n", why);
-			status = EXIT_ENV;
-			goto out;
-		}
-	}
-	r = plan.n ? audit_open(&audit, log, o) : 0;
-	if (r < 0) {
-		if (acting) {
-			report_print(stdout, &plan, o);
-			fprintf(stderr, "sockreap: cannot write the audit log %s: %s; nothing is done unlogged "
-					"(choose another with --audit-log PATH)\n", log, strerror(-r));
-			status = EXIT_ENV;
-			goto out;
-		}
-		fprintf(stderr, "sockreap: warning: cannot write the audit log %s: %s (dry run: nothing is touched)\n",
-			log, strerror(-r));
-	}
-
-	if (acting && !o->yes) {
-		bool tty = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
-		if (!tty) {
-			report_print(stdout, &plan, o);
-			fprintf(stderr, "sockreap: refusing to act without a terminal to ask on: add --yes to act, "
-					"or --dry-run to see the plan\n");
-			status = EXIT_ENV;
-			goto out;
-		}
-		report_print(stderr, &plan, o);
-		if (!consent(&plan, o)) {
-			fprintf(stderr, "sockreap: not confirmed; nothing was touched\n");
-			status = EXIT_PARTIAL;
-			goto out;
-		}
-	}
-
-	if (audit.fd >= 0 && (r = record_all(&audit, &plan, o, acting)) < 0 && acting) {
-		fprintf(stderr, "sockreap: cannot write the audit log %s: %s; nothing is done unlogged\n", log,
-			strerror(-r));
-		status = EXIT_ENV;
+	if (!open_log(&audit, log, &plan, o, acting, &status))
 		goto out;
+	if ((status = gates(&plan, o, &audit, acting, hidden, sizeof(hidden))) >= 0)
+		goto out;
+
+	if (audit.fd >= 0 && (r = record_all(&audit, &plan, o, acting)) < 0) {
+		if (acting) {
+			fprintf(stderr, "sockreap: cannot write the audit log: %s; nothing is done unlogged\n",
+				strerror(-r));
+			status = EXIT_ENV;
+			goto out;
+		}
+		fprintf(stderr, "sockreap: warning: the plan records could not be written to the audit log: %s\n",
+			strerror(-r));
 	}
+	r = 0;
 	if (acting) {
 		install_signal_handlers();
 		r = act_run(&plan, o, &audit);
@@ -305,13 +460,8 @@ static int run(const struct options *o)
 	}
 	report_print(stdout, &plan, o);
 	status = exit_status(&plan, o);
-	if (acting && r < 0) {
-		/* act_run fails as a whole only when the audit log could not
-		 * be written: it stopped before touching anything more */
-		fprintf(stderr, "sockreap: cannot write the audit log %s: %s; stopped, nothing more was done\n", log,
-			strerror(-r));
-		status = EXIT_ENV;
-	}
+	if (acting)
+		status = after_act(&plan, &audit, r, status);
 out:
 	if (!o->quiet && o->explain)
 		explain_summary(stderr, &plan);
@@ -324,10 +474,24 @@ out:
 		verbose_own_netns();
 	fflush(stdout);
 	audit_close(&audit);
+	report_lost_records(&audit, log);
 	plan_free(&plan);
 	discovery_free(&disc);
 	netns_reset();
 	return status;
+}
+
+/* --check --pid N: 0 acting would work, 4 it would not, 1 no such process. */
+static int run_check(const struct options *o)
+{
+	struct check_report r;
+	pid_t pid = (pid_t)o->q.pid.v[0];
+	if (check_run(PROC_ROOT, pid, o, &r) < 0) {
+		fprintf(stderr, "sockreap: --check: no process %d\n", (int)pid);
+		return EXIT_NOMATCH;
+	}
+	check_print(stdout, &r, o->json);
+	return r.would_work ? EXIT_MATCH : EXIT_ENV;
 }
 
 int main(int argc, char **argv)
@@ -335,6 +499,9 @@ int main(int argc, char **argv)
 	struct options o;
 	char err[256];
 
+	/* An inherited RLIMIT_FSIZE must not kill us in the middle of an
+	 * injection: the write fails with EFBIG instead, which we handle. */
+	signal(SIGXFSZ, SIG_IGN);
 	int r = cli_parse(argc, argv, &o, err, sizeof(err));
 	if (r == CLI_EXIT) {
 		options_free(&o);
@@ -345,7 +512,7 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return EXIT_USAGE;
 	}
-	int status = run(&o);
+	int status = o.check ? run_check(&o) : run(&o);
 	options_free(&o);
 	return status;
 }

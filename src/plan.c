@@ -94,6 +94,9 @@ static const char *refusal(const struct sock *s, const struct owner *o, const st
 		return "sockreap's own socket";
 	if (!opt->allow_ancestors && is_ancestor(env, o->pid))
 		return "ancestor of sockreap, e.g. your own session (use --allow-ancestors)";
+	if (!opt->allow_ancestors && session_match(env->sessions, s))
+		return "the ssh connection sockreap runs in (SSH_CONNECTION or SSH_CLIENT of sockreap or an "
+		       "ancestor; use --allow-ancestors)";
 	if (u64_list_has(&opt->exclude_pid, (uint64_t)o->pid))
 		return "excluded by --exclude-pid";
 	if (str_list_has(&opt->exclude_comm, o->comm))

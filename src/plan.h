@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "procfd.h"
+#include "session.h"
 
 enum result { RES_PLANNED, RES_DONE, RES_SKIPPED, RES_REFUSED, RES_FAILED };
 
@@ -47,6 +48,7 @@ struct plan_env {
 	pid_t self;
 	const pid_t *ancestors;
 	size_t nancestors;
+	const struct session_list *sessions; /* SSH_CONNECTION/SSH_CLIENT of self and ancestors */
 };
 
 /* Build rows from sockets and owners matching the query, sorted by socket

@@ -81,8 +81,7 @@ static const struct inode_slot *inode_set_get(const struct inode_set *h, uint64_
 	return NULL;
 }
 
-/* "socket:[12345]" -> 12345; 0 if the link is not a socket. */
-static uint64_t socket_link_inode(const char *link)
+uint64_t procfd_socket_inode(const char *link)
 {
 	uint64_t ino;
 	char tail;
@@ -109,9 +108,13 @@ static void read_identity(int piddir, struct owner *o)
 	char buf[64];
 	struct stat st;
 
-	if (read_small_file(piddir, "comm", buf, sizeof(buf)) > 0) {
-		buf[strcspn(buf, "\n")] = '\0';
-		memcpy(o->comm, buf, MIN(strlen(buf) + 1, sizeof(o->comm) - 1));
+	ssize_t n = read_small_file(piddir, "comm", buf, sizeof(buf));
+	if (n > 0) {
+		/* the kernel ends the name with a newline; the name itself
+		 * may hold one (a program named so): strip the last only */
+		if (buf[n - 1] == '\n')
+			buf[--n] = '\0';
+		memcpy(o->comm, buf, MIN((size_t)n + 1, sizeof(o->comm) - 1));
 	}
 	/* /proc/PID is owned by the process's effective uid (root for
 	 * non-dumpable processes, as ss shows them too). */
@@ -129,6 +132,52 @@ static int push_owner(struct owner **v, size_t *cap, size_t *n, const struct own
 		return r;
 	(*v)[(*n)++] = *o;
 	return 0;
+}
+
+static int add_hidden(struct owner_list *out, int piddir, pid_t pid, bool dir)
+{
+	int r = GROW(out->hidden, out->caphidden, out->nhidden);
+	if (r < 0)
+		return r;
+	struct owner o = { 0 };
+	read_identity(piddir, &o);
+	struct hidden_proc *h = &out->hidden[out->nhidden++];
+	*h = (struct hidden_proc){ .pid = pid, .dir = dir };
+	memcpy(h->comm, o.comm, sizeof(h->comm));
+	return 0;
+}
+
+/* When the main thread has exited (pthread_exit in main: a zombie leader),
+ * /proc/PID/fd is empty, yet the live threads share the fd table: read it
+ * through one of them. An fd directory, or -ENOENT. */
+static int open_thread_fds(int piddir, pid_t pid)
+{
+	char status[4096], state[32];
+	if (read_small_file(piddir, "status", status, sizeof(status)) < 0 ||
+	    procinfo_status_field(status, "State", state, sizeof(state)) < 0 || state[0] != 'Z')
+		return -ENOENT;
+	int tfd = openat(piddir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return -ENOENT;
+	DIR *t = fdopendir(tfd);
+	if (!t) {
+		close(tfd);
+		return -ENOENT;
+	}
+	int fdd = -ENOENT;
+	struct dirent *de;
+	while (fdd < 0 && (de = readdir(t))) {
+		pid_t tid;
+		char rel[64];
+		if (!parse_pid(de->d_name, &tid) || tid == pid)
+			continue;
+		snprintf(rel, sizeof(rel), "%d/fd", (int)tid);
+		int fd = openat(tfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			fdd = fd;
+	}
+	closedir(t);
+	return fdd;
 }
 
 /* What one scan needs besides its output. */
@@ -221,18 +270,18 @@ static int hidden_fd(const struct scan_ctx *c, int piddir, pid_t pid, const char
 	return 0;
 }
 
-static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owner_list *out)
+/* One fd directory: owners of wanted sockets, hidden fds and epoll fds
+ * into out. *entries counts the fds seen; *denied: a link could not be
+ * read. */
+static int scan_fds(const struct scan_ctx *c, int fdd, int piddir, pid_t pid, struct owner_list *out,
+		    struct proc_seen *seen, size_t *entries, bool *denied)
 {
-	int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fdd < 0)
-		return 0; /* gone, a zombie, or not ours to read: not an error */
 	DIR *d = fdopendir(fdd);
 	if (!d) {
 		close(fdd);
 		return 0;
 	}
 	size_t first = out->n, hfirst = out->nhid;
-	struct proc_seen seen = { 0 };
 	struct dirent *de;
 	bool io_uring = false;
 	int r = 0;
@@ -243,9 +292,15 @@ static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owne
 
 		if (parse_u64(de->d_name, INT32_MAX, &fdnum) < 0)
 			continue;
+		(*entries)++;
 		ssize_t n = readlinkat(fdd, de->d_name, link, sizeof(link) - 1);
-		if (n < 0)
+		if (n < 0) {
+			if (errno == EACCES || errno == EPERM) {
+				*denied = true;
+				break;
+			}
 			continue; /* closed meanwhile */
+		}
 		link[n] = '\0';
 		if (!strcmp(link, "anon_inode:[io_uring]")) {
 			io_uring = true;
@@ -257,20 +312,20 @@ static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owne
 			out->ep[out->nep++] = (struct epoll_fd){ pid, (int)fdnum };
 			continue;
 		}
-		ino = socket_link_inode(link);
+		ino = procfd_socket_inode(link);
 		if (!ino)
 			continue;
 		if (!(sl = inode_set_get(&c->want, ino))) {
 			if (c->hidden && !inode_set_get(&c->known, ino) &&
-			    (r = hidden_fd(c, piddir, pid, de->d_name, (int)fdnum, ino, &seen, out)) < 0)
+			    (r = hidden_fd(c, piddir, pid, de->d_name, (int)fdnum, ino, seen, out)) < 0)
 				break;
 			continue;
 		}
 		/* comm, uid, namespace, container once per process, when it
 		 * owns something wanted */
-		if ((r = identity(piddir, pid, &seen, out)) < 0)
+		if ((r = identity(piddir, pid, seen, out)) < 0)
 			break;
-		struct owner o = seen.id;
+		struct owner o = seen->id;
 		o.fd = (int)fdnum;
 		o.inode = ino;
 		if (sl->is_sock) {
@@ -289,6 +344,25 @@ static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owne
 		out->v[i].io_uring = io_uring;
 	for (size_t i = hfirst; i < out->nhid; i++)
 		out->hid[i].o.io_uring = io_uring;
+	return r;
+}
+
+static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owner_list *out)
+{
+	int fdd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fdd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			return add_hidden(out, piddir, pid, true);
+		return 0; /* gone meanwhile: not an error */
+	}
+	size_t first = out->n, entries = 0;
+	struct proc_seen seen = { 0 };
+	bool denied = false;
+	int r = scan_fds(c, fdd, piddir, pid, out, &seen, &entries, &denied);
+	if (r >= 0 && !entries && !denied && (fdd = open_thread_fds(piddir, pid)) >= 0)
+		r = scan_fds(c, fdd, piddir, pid, out, &seen, &entries, &denied);
+	if (r >= 0 && denied)
+		r = add_hidden(out, piddir, pid, false);
 	if (out->n == first && !seen.read)
 		while (out->nep > 0 && out->ep[out->nep - 1].pid == pid)
 			out->nep--; /* owns nothing we want: its epoll sets do not matter */
@@ -383,25 +457,21 @@ size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *fi
  * "tfd:        5 events:       19 data:                5  pos:0 ino:1a3f sdev:8".
  * The fd number alone could be a stale registration of a number closed and
  * reused since, so the inode is kept too. */
-static int read_epoll_fdinfo(int piddir, int epfd, const char *fdname, struct epoll_watches *out)
+int procfd_parse_epoll_fdinfo(const char *text, int epfd, struct epoll_watches *out)
 {
-	char info[300], line[256];
-	snprintf(info, sizeof(info), "fdinfo/%s", fdname);
-	int ifd = openat(piddir, info, O_RDONLY | O_CLOEXEC);
-	if (ifd < 0)
-		return 0; /* closed meanwhile */
-	_cleanup_fclose_ FILE *f = fdopen(ifd, "r");
-	if (!f) {
-		close(ifd);
-		return -errno;
-	}
-	while (fgets(line, sizeof(line), f)) {
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[256];
 		int tfd;
 		uint32_t events;
 		uint64_t ino, data;
 		const char *p;
-		if (sscanf(line, "tfd: %d events: %" SCNx32 " data: %" SCNx64, &tfd, &events, &data) != 3 ||
-		    !(p = strstr(line, " ino:")) || sscanf(p + 5, "%" SCNx64, &ino) != 1)
+
+		snprintf(buf, sizeof(buf), "%.*s", (int)MIN(len, sizeof(buf) - 1), line);
+		line = nl ? nl + 1 : NULL;
+		if (sscanf(buf, "tfd: %d events: %" SCNx32 " data: %" SCNx64, &tfd, &events, &data) != 3 ||
+		    !(p = strstr(buf, " ino:")) || sscanf(p + 5, "%" SCNx64, &ino) != 1)
 			continue;
 		if (GROW(out->v, out->cap, out->n) < 0)
 			return -ENOMEM;
@@ -409,6 +479,32 @@ static int read_epoll_fdinfo(int piddir, int epfd, const char *fdname, struct ep
 							 .events = events, .data = data };
 	}
 	return 0;
+}
+
+/* An epoll fd's fdinfo has one line per watched file; an epoll set can
+ * watch many thousands, so read it whole. */
+static int read_epoll_fdinfo(int piddir, int epfd, const char *fdname, struct epoll_watches *out)
+{
+	char info[300], chunk[4096];
+	char *text = NULL;
+	size_t len = 0;
+	snprintf(info, sizeof(info), "fdinfo/%s", fdname);
+	_cleanup_close_ int ifd = openat(piddir, info, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0)
+		return 0; /* closed meanwhile */
+	FILE *m = open_memstream(&text, &len);
+	if (!m)
+		return -ENOMEM;
+	ssize_t k;
+	while ((k = read(ifd, chunk, sizeof(chunk))) > 0)
+		fwrite(chunk, 1, (size_t)k, m);
+	if (fclose(m) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	int r = procfd_parse_epoll_fdinfo(text, epfd, out);
+	free(text);
+	return r;
 }
 
 int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, size_t nepfds,
@@ -434,6 +530,22 @@ bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode)
 		if (w->v[i].fd == fd && w->v[i].inode == inode)
 			return true;
 	return false;
+}
+
+/* A zombie leader's fds, through one of its live threads. */
+static ssize_t thread_fd_link(const char *proc_root, pid_t pid, int fd, char *link, size_t size)
+{
+	char path[96], name[16];
+	snprintf(path, sizeof(path), "%s/%d", proc_root, (int)pid);
+	_cleanup_close_ int piddir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (piddir < 0)
+		return -ENOENT;
+	_cleanup_close_ int fdd = open_thread_fds(piddir, pid);
+	if (fdd < 0)
+		return -ENOENT;
+	snprintf(name, sizeof(name), "%d", fd);
+	ssize_t n = readlinkat(fdd, name, link, size);
+	return n < 0 ? -errno : n;
 }
 
 int procfd_fd_flags(const char *proc_root, pid_t pid, int fd, unsigned *ret)
@@ -481,10 +593,14 @@ int procfd_fd_check(const char *proc_root, pid_t pid, int fd, uint64_t inode)
 	char path[96], link[64];
 	snprintf(path, sizeof(path), "%s/%d/fd/%d", proc_root, (int)pid, fd);
 	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0 && errno == ENOENT)
+		n = thread_fd_link(proc_root, pid, fd, link, sizeof(link) - 1);
+	else if (n < 0)
+		n = -errno;
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	link[n] = '\0';
-	return socket_link_inode(link) == inode;
+	return procfd_socket_inode(link) == inode;
 }
 
 bool procfd_fd_is(const char *proc_root, pid_t pid, int fd, uint64_t inode)
@@ -500,6 +616,7 @@ void owner_list_free(struct owner_list *l)
 	free(l->hid);
 	free(l->v);
 	free(l->ep);
+	free(l->hidden);
 	free(l->peer);
 	*l = (struct owner_list){ 0 };
 }

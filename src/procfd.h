@@ -22,11 +22,19 @@ struct hidden_fd {
 	uint8_t family, proto;
 };
 
+/* A process whose fds we could not read: owners may hide there. dir: its
+ * fd directory is closed to us (other users' /proc/PID/fd need
+ * CAP_DAC_READ_SEARCH); otherwise the links were (reading them needs ptrace
+ * read access: CAP_SYS_PTRACE for processes with more privileges). */
+struct hidden_proc { pid_t pid; bool dir; char comm[16]; };
+
 struct owner_list {
 	size_t n, cap;
 	struct owner *v;
 	size_t nep, capep;
 	struct epoll_fd *ep;
+	size_t nhidden, caphidden;
+	struct hidden_proc *hidden;
 	/* owners of the peers' inodes ("who is on the other end"), sorted by
 	 * inode, pid, fd; their sock field is SIZE_MAX */
 	size_t npeer, cappeer;
@@ -45,17 +53,18 @@ struct owner_list {
  * <proc_root>/<pid>/comm and the owner of <proc_root>/<pid>/status.
  * The owner's start_time (/proc/PID/stat field 22) and io_uring (the process
  * holds an anon_inode:[io_uring] fd) are filled too.
- * Owners come out sorted by pid, then fd. 0 or -errno (only for errors that
- * make the whole scan meaningless: proc_root unreadable, out of memory). */
+ * Owners come out sorted by pid, then fd. A process whose main thread has
+ * exited (a zombie leader with live threads) is read through
+ * <proc_root>/<pid>/task/<tid>/fd. Processes whose fds could not be read
+ * (EACCES, EPERM) are listed in out->hidden. 0 or -errno (only for errors
+ * that make the whole scan meaningless: proc_root unreadable, out of
+ * memory). */
 int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out);
 /* The same pass also collecting into out->peer the owners of the npeers
  * inodes in peers (the other ends of unix connections), which need not be
  * among socks. */
 int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, const uint64_t *peers,
 		      size_t npeers, struct owner_list *out);
-/* The owners of inode among out->peer: their count, the first at *first. */
-size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *first);
-
 /* procfd_scan_peers, and in the same pass every TCP, UDP or unix socket fd
  * whose inode is in neither socks nor known (every socket the run's dumps
  * returned, matching or not) goes to out->hid. Which kind an unknown
@@ -65,6 +74,8 @@ size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *fi
  * (namespace, container). */
 int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const uint64_t *peers, size_t npeers,
 		    const struct sock_list *known, struct owner_list *out);
+/* The owners of inode among out->peer: their count, the first at *first. */
+size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *first);
 
 /* What pid's epoll instances epfds (as procfd_scan found them) watch, from
  * <proc_root>/<pid>/fdinfo/<epfd>: (fd, inode) pairs appended to out. */
@@ -76,6 +87,10 @@ struct epoll_watch {
 	uint64_t data;     /* epoll_data as registered */
 };
 struct epoll_watches { size_t n, cap; struct epoll_watch *v; };
+/* The parser behind it, on the text of one epoll fd's fdinfo (fuzzed). */
+int procfd_parse_epoll_fdinfo(const char *text, int epfd, struct epoll_watches *out);
+/* "socket:[12345]" -> 12345; 0 if the link text is not a socket. */
+uint64_t procfd_socket_inode(const char *link);
 int procfd_epoll_watches(const char *proc_root, pid_t pid, const int *epfds, size_t nepfds,
 			 struct epoll_watches *out);
 bool epoll_watches_has(const struct epoll_watches *w, int fd, uint64_t inode);

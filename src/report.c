@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "escape.h"
 #include "netns.h"
 #include "util.h"
 
@@ -21,8 +22,8 @@ static void peer_owners_json(FILE *f, const struct plan *p, const struct sock *s
 	fputc('[', f);
 	for (size_t i = 0; i < n; i++) {
 		const struct owner *ow = &p->owners.peer[first + i];
-		fprintf(f, "%s{\"pid\":%d,\"fd\":%d,\"comm\":", i ? "," : "", (int)ow->pid, ow->fd);
-		json_str(f, ow->comm);
+		fprintf(f, "%s{\"pid\":%d,\"fd\":%d,", i ? "," : "", (int)ow->pid, ow->fd);
+		esc_json_field(f, "comm", ow->comm);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -39,14 +40,62 @@ static void errno_name(int err, char *buf, size_t size)
 	snprintf(buf, size, "%s", n ? n : "");
 }
 
+/* Short codes for the table: reasons are sentences (a TIME-WAIT row's is
+ * 150 characters), shown once below the table under their code. Matched
+ * on the text so every module keeps writing plain reasons; an unknown
+ * text gets a numbered code. */
+static const struct { const char *text, *code; } reason_codes[] = {
+	{ "LISTEN socket", "listen" },
+	{ "PID 1 ", "pid1" },
+	{ "sockreap's own socket", "self" },
+	{ "ancestor of sockreap", "ancestor" },
+	{ "the ssh connection", "ssh-session" },
+	{ "excluded by --exclude-pid", "excluded-pid" },
+	{ "excluded by --exclude-comm", "excluded-comm" },
+	{ "the run would touch", "max" },
+	{ "no owner:", "no-owner" },
+	{ "no process holds this socket", "no-fd-seen" },
+	{ "owners may be hidden", "hidden-owners" },
+	{ "fd reused", "fd-reused" },
+	{ "the fd was closed meanwhile", "fd-gone" },
+	{ "the fd was already closed", "fd-gone" },
+	{ "the process or its fd is gone", "gone" },
+	{ "the target exited", "gone" },
+	{ "process exited", "gone" },
+	{ "target exited", "gone" },
+	{ "is blocked in system call", "fd-busy" },
+	{ "already traced", "traced" },
+	{ "ptrace attach refused", "attach" },
+	{ "seccomp", "seccomp" },
+	{ "did not stop within", "no-stop" },
+	{ "the audit log could not be written", "audit-log" },
+	{ "sockreap was interrupted", "interrupted" },
+	{ "no CAP_SYS_PTRACE", "no-cap" },
+	{ "Yama ptrace_scope", "yama" },
+	{ "no terminal", "no-tty" },
+	{ "not confirmed", "declined" },
+	{ "the fd still holds the socket", "still-open" },
+	{ "in the target failed", "call-failed" },
+	{ "pidfd_getfd duplicate failed", "pidfd-failed" },
+	{ "event loop still watches", "epoll" },
+};
+
+static const char *known_code(const char *text)
+{
+	for (size_t i = 0; text && i < ARRAY_SIZE(reason_codes); i++)
+		if (strstr(text, reason_codes[i].text))
+			return reason_codes[i].code;
+	return NULL;
+}
+
 void report_netns_json(FILE *f, uint64_t netns)
 {
 	const char *name = netns ? netns_name(netns) : NULL;
 	if (netns)
-		fprintf(f, "\"netns\":%llu,\"netns_name\":", (unsigned long long)netns);
+		fprintf(f, "\"netns\":%llu,", (unsigned long long)netns);
 	else
-		fputs("\"netns\":null,\"netns_name\":", f);
-	json_str(f, name);
+		fputs("\"netns\":null,", f);
+	esc_json_field(f, "netns_name", name);
 	fputc(',', f);
 }
 
@@ -93,30 +142,80 @@ void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
 		fputs("\"idle_ms\":null,", f);
 	report_netns_json(f, s->netns);
 	if (ow) {
-		fprintf(f, "\"pid\":%d,\"fd\":%d,\"comm\":", (int)ow->pid, ow->fd);
-		json_str(f, ow->comm);
+		fprintf(f, "\"pid\":%d,\"fd\":%d,", (int)ow->pid, ow->fd);
+		esc_json_field(f, "comm", ow->comm);
 		fprintf(f, ",\"io_uring\":%s", ow->io_uring ? "true" : "false");
 		report_owner_proc_json(f, ow->proc);
 	} else
 		fputs("\"pid\":null,\"fd\":null,\"comm\":null,\"io_uring\":null,\"nspid\":null,\"container\":null", f);
-	fprintf(f, ",\"owners\":%u,\"epoll\":%s,\"action\":\"%s\",\"result\":\"%s\",\"reason\":",
+	fprintf(f, ",\"owners\":%u,\"epoll\":%s,\"action\":\"%s\",\"result\":\"%s\",",
 		rw->nowners, rw->epoll ? "true" : "false", action_name(p, rw, o), result_name(rw->result));
-	json_str(f, rw->reason);
-	fputs(",\"note\":", f);
-	json_str(f, rw->note);
+	esc_json_field(f, "reason", rw->reason);
+	fputs(",\"reason_code\":", f);
+	json_str(f, known_code(rw->reason));
+	fputc(',', f);
+	esc_json_field(f, "note", rw->note);
 	errno_name(rw->err, en, sizeof(en));
 	fputs(",\"errno\":", f);
 	json_str(f, rw->err ? en : NULL);
-	fputs(",\"verify\":", f);
-	json_str(f, rw->verify[0] ? rw->verify : NULL);
+	fputc(',', f);
+	esc_json_field(f, "verify", rw->verify[0] ? rw->verify : NULL);
 	fprintf(f, ",\"dry_run\":%s", o->dry_run ? "true" : "false");
 	if (rw->stall_ms >= 0)
 		fprintf(f, ",\"stall_ms\":%.3f", rw->stall_ms);
 	if (rw->backtrace) {
-		fputs(",\"backtrace\":", f);
-		json_str(f, rw->backtrace);
+		fputc(',', f);
+		esc_json_field(f, "backtrace", rw->backtrace);
 	} else if (rw->backtrace_fd >= 0)
 		fprintf(f, ",\"backtrace_at_fd\":%d", rw->backtrace_fd);
+}
+
+/* The distinct long texts of a table (reasons or warnings), each with
+ * its code, in order of first appearance. */
+struct legend {
+	size_t n, cap;
+	struct { const char *text; char code[24]; } *v;
+};
+
+static const char *legend_code(struct legend *l, const char *text, const char *fallback_prefix)
+{
+	if (!text)
+		return NULL;
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].text, text))
+			return l->v[i].code;
+	if (GROW(l->v, l->cap, l->n) < 0)
+		return "?";
+	const char *base = known_code(text);
+	char code[24];
+	unsigned same = 0;
+	for (size_t i = 0; i < l->n; i++)
+		same += base && !strncmp(l->v[i].code, base, strlen(base)) &&
+			(l->v[i].code[strlen(base)] == '\0' || l->v[i].code[strlen(base)] == '-');
+	if (!base)
+		snprintf(code, sizeof(code), "%s%zu", fallback_prefix, l->n + 1);
+	else if (same)
+		snprintf(code, sizeof(code), "%s-%u", base, same + 1);
+	else
+		snprintf(code, sizeof(code), "%s", base);
+	l->v[l->n].text = text;
+	memcpy(l->v[l->n].code, code, sizeof(code));
+	return l->v[l->n++].code;
+}
+
+static void legend_print(FILE *f, const struct legend *l, const char *title)
+{
+	int w = 0;
+	if (!l->n)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		w = MAX(w, (int)strlen(l->v[i].code));
+	fprintf(f, "\n%s:\n", title);
+	for (size_t i = 0; i < l->n; i++) {
+		fprintf(f, "  %-*s  ", w, l->v[i].code);
+		esc_term(f, l->v[i].text);
+		fputc('\n', f);
+	}
 }
 
 static void owner_text(const struct plan *p, const struct row *rw, char *buf, size_t size)
@@ -126,17 +225,19 @@ static void owner_text(const struct plan *p, const struct row *rw, char *buf, si
 		return;
 	}
 	const struct owner *ow = &p->owners.v[rw->owner];
-	snprintf(buf, size, "%s/%d/%d", ow->comm, (int)ow->pid, ow->fd);
+	char comm[sizeof(ow->comm) * 4 + 1];
+	esc_term_buf(comm, sizeof(comm), ow->comm);
+	snprintf(buf, size, "%s/%d/%d", comm, (int)ow->pid, ow->fd);
 }
 
-static void result_text(const struct row *rw, char *buf, size_t size)
+/* "done", "refused: listen", "failed EPERM: attach" */
+static void result_text(const struct row *rw, struct legend *reasons, char *buf, size_t size)
 {
 	char en[32];
 	errno_name(rw->err, en, sizeof(en));
-	if (rw->result == RES_FAILED && rw->err)
-		snprintf(buf, size, "failed (%s: %s)", en, strerror(rw->err));
-	else
-		snprintf(buf, size, "%s", result_name(rw->result));
+	const char *code = legend_code(reasons, rw->reason, "r");
+	snprintf(buf, size, "%s%s%s%s%s", result_name(rw->result), rw->err ? " " : "", rw->err ? en : "",
+		 code ? ": " : "", code ? code : "");
 }
 
 enum { COL_PROTO, COL_STATE, COL_LOCAL, COL_PEER, COL_PEER_OWNER, COL_IDLE, COL_NETNS, COL_OWNER,
@@ -161,18 +262,20 @@ static void peer_owner_cell(const struct plan *p, const struct sock *s, char *bu
 	snprintf(buf, size, "-");
 	for (size_t i = 0; i < n && i < 3 && len < size; i++) {
 		const struct owner *ow = &p->owners.peer[first + i];
-		len += (size_t)snprintf(buf + len, size - len, "%s%s/%d/%d", i ? "," : "", ow->comm, (int)ow->pid, ow->fd);
+		char comm[sizeof(ow->comm) * 4 + 1];
+		esc_term_buf(comm, sizeof(comm), ow->comm); /* the peer's own choice */
+		len += (size_t)snprintf(buf + len, size - len, "%s%s/%d/%d", i ? "," : "", comm, (int)ow->pid, ow->fd);
 	}
 	if (n > 3 && len < size)
 		snprintf(buf + len, size - len, ",+%zu", n - 3);
 }
 
-/* The namespace column: its /run/netns name, else its inode. */
+/* The namespace column: its /run/netns name (escaped), else its inode. */
 static void netns_cell(uint64_t netns, char *buf, size_t size)
 {
 	const char *name = netns ? netns_name(netns) : NULL;
 	if (name)
-		snprintf(buf, size, "%s", name);
+		esc_term_buf(buf, size, name);
 	else
 		snprintf(buf, size, "%llu", (unsigned long long)netns);
 }
@@ -200,7 +303,7 @@ static void namespace_columns(const struct plan *p, bool *netns, bool *container
 }
 
 static void row_cells(const struct plan *p, const struct row *rw, const struct options *o,
-		      char cells[NCOL][CELL])
+		      struct legend *reasons, char cells[NCOL][CELL])
 {
 	const struct sock *s = &p->socks.v[rw->sock];
 	snprintf(cells[COL_PROTO], CELL, "%s", sock_netid(s));
@@ -216,11 +319,12 @@ static void row_cells(const struct plan *p, const struct row *rw, const struct o
 	owner_text(p, rw, cells[COL_OWNER], CELL);
 	container_cell(p, rw, cells[COL_CONTAINER], CELL);
 	snprintf(cells[COL_ACTION], CELL, "%s", action_name(p, rw, o));
-	result_text(rw, cells[COL_RESULT], CELL);
+	result_text(rw, reasons, cells[COL_RESULT], CELL);
 }
 
 /* Every row of a process carries the same stacks (for JSON and the audit
- * log); the table shows them once per process, after the rows. */
+ * log); the table shows them once per process, after the rows. Symbol
+ * and file names come from the target's files: escaped line by line. */
 static void print_backtraces(FILE *f, const struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
@@ -231,10 +335,25 @@ static void print_backtraces(FILE *f, const struct plan *p)
 		bool seen = false;
 		for (size_t k = 0; k < i && !seen; k++)
 			seen = p->rows[k].backtrace && p->owners.v[p->rows[k].owner].pid == pid;
-		if (!seen)
-			fprintf(f, "\nstacks of %s (pid %d) when it was stopped:\n%s", p->owners.v[rw->owner].comm,
-				(int)pid, rw->backtrace);
+		if (seen)
+			continue;
+		fputs("\nstacks of ", f);
+		esc_term(f, p->owners.v[rw->owner].comm);
+		fprintf(f, " (pid %d) when it was stopped:\n", (int)pid);
+		_cleanup_free_ char *text = strdup(rw->backtrace);
+		char *save = NULL;
+		for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+			esc_term(f, line);
+			fputc('\n', f);
+		}
 	}
+}
+
+static void pad(FILE *f, const char *cell, int width)
+{
+	fputs(cell, f);
+	for (int k = (int)esc_width(cell); k < width; k++)
+		fputc(' ', f);
 }
 
 void report_print(FILE *f, const struct plan *p, const struct options *o)
@@ -244,6 +363,7 @@ void report_print(FILE *f, const struct plan *p, const struct options *o)
 	static char cells[NCOL][CELL];
 	int w[NCOL];
 	bool show[NCOL], any_unix = false, any_netns, any_ctr;
+	struct legend reasons = { 0 }, notes = { 0 };
 
 	if (o->json) {
 		for (size_t i = 0; i < p->n; i++) {
@@ -264,27 +384,37 @@ void report_print(FILE *f, const struct plan *p, const struct options *o)
 	for (int c = 0; c < NCOL; c++)
 		w[c] = (int)strlen(head[c]);
 	for (size_t i = 0; i < p->n; i++) {
-		row_cells(p, &p->rows[i], o, cells);
+		row_cells(p, &p->rows[i], o, &reasons, cells);
 		for (int c = 0; c < NCOL; c++)
-			w[c] = MAX(w[c], (int)strlen(cells[c]));
+			w[c] = MAX(w[c], (int)esc_width(cells[c]));
 	}
 	for (int c = 0; c < NCOL; c++)
-		if (show[c])
-			fprintf(f, "%-*s%s", c < last ? w[c] : 0, head[c], c < last ? "  " : "\n");
+		if (show[c]) {
+			pad(f, head[c], c < last ? w[c] : 0);
+			fputs(c < last ? "  " : "\n", f);
+		}
 	for (size_t i = 0; i < p->n; i++) {
 		const struct row *rw = &p->rows[i];
-		row_cells(p, rw, o, cells);
+		row_cells(p, rw, o, &reasons, cells);
 		for (int c = 0; c < NCOL; c++)
-			if (show[c])
-				fprintf(f, "%-*s%s", c < last ? w[c] : 0, cells[c], c < last ? "  " : "");
-		if (rw->reason)
-			fprintf(f, ": %s", rw->reason);
-		if (rw->verify[0])
-			fprintf(f, " [%s]", rw->verify);
+			if (show[c]) {
+				pad(f, cells[c], c < last ? w[c] : 0);
+				if (c < last)
+					fputs("  ", f);
+			}
+		if (rw->verify[0]) {
+			fputs(" [", f);
+			esc_term(f, rw->verify);
+			fputc(']', f);
+		}
 		if (rw->note)
-			fprintf(f, " (warning: %s)", rw->note);
+			fprintf(f, " (warning: %s)", legend_code(&notes, rw->note, "w"));
 		fputc('\n', f);
 	}
+	legend_print(f, &reasons, "reasons");
+	legend_print(f, &notes, "warnings");
+	free(reasons.v);
+	free(notes.v);
 	print_backtraces(f, p);
 }
 

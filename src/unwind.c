@@ -79,8 +79,7 @@ struct unwind_bt *unwind_collect(pid_t pid, uint64_t budget_ns)
 	return bt;
 }
 
-/* The file of the mapping that contains ip, from the maps text. */
-static void file_of(const char *maps, uint64_t ip, char *buf, size_t size)
+void unwind_file_of(const char *maps, uint64_t ip, char *buf, size_t size)
 {
 	snprintf(buf, size, "?");
 	for (const char *line = maps; line && *line;) {
@@ -122,7 +121,7 @@ char *unwind_resolve(struct unwind_bt *bt)
 				snprintf(name, sizeof(name), "??");
 			else
 				off += ip - look;
-			file_of(bt->maps, ip, file, sizeof(file));
+			unwind_file_of(bt->maps, ip, file, sizeof(file));
 			fprintf(f, "    #%d 0x%" PRIx64 " %s+0x%lx (%s)\n", k, ip, name, (unsigned long)off, file);
 		}
 		if (ts->err)

@@ -4,6 +4,7 @@
  * per frame, runs after the target was released. The only module that
  * uses libunwind-ptrace. */
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -20,3 +21,7 @@ struct unwind_bt *unwind_collect(pid_t pid, uint64_t budget_ns);
  *   "  thread TID:\n    #N 0xIP function+0xOFF (file)\n"
  * and free bt. malloc'ed, or NULL. The process must still be alive. */
 char *unwind_resolve(struct unwind_bt *bt);
+
+/* The file of the /proc/PID/maps line whose range holds ip, into buf ("?"
+ * if none): the maps parser, on a buffer (fuzzed). */
+void unwind_file_of(const char *maps, uint64_t ip, char *buf, size_t size);

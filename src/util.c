@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
+
 int grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
 	if (n < *cap)
@@ -44,28 +46,10 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Valid UTF-8 JSON whatever the bytes: see escape.h. */
 void json_str(FILE *f, const char *s)
 {
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\r': fputs("\\r", f); break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
+	esc_json(f, s);
 }
 
 ssize_t read_small_file(int dirfd, const char *path, char *buf, size_t size)

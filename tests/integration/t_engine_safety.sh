@@ -387,7 +387,7 @@ test_engine_2_exec_while_attaching() {
 	pid=$SPAWNED
 	wait_for_file "$ready" 10
 	port=$(jq .port "$ready")
-	for ((runs = 1; runs <= 40; runs++)); do
+	for ((runs = 1; runs <= 15; runs++)); do
 		SR_TIMEOUT=10 reap --port "$port" --state close-wait --pid "$pid"
 		assert_sane_exit
 		case $RC in
@@ -402,7 +402,7 @@ test_engine_2_exec_while_attaching() {
 		esac
 		assert_alive "$pid"
 	done
-	echo "40 runs: $acted acted, $gaveup gave up (or skipped rows), $nothing found nothing" >&2
+	echo "15 runs: $acted acted, $gaveup gave up (or skipped rows), $nothing found nothing" >&2
 	((acted + gaveup > 0)) || fail "no run found anything to do: the test did not test"
 	for ((i = 0; i < 300; i++)); do # (unreadable for an instant while it execs)
 		g1=$(gen_of "$pid")

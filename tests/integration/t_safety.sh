@@ -100,11 +100,17 @@ test_audit_log_unwritable() {
 
 # Every field of the record, for a dry run (one "plan" record per row) and
 # a real run ("intent" before, "result" after).
+# The actor comes from the login uid (or the real uid), never from
+# SUDO_USER when sockreap does not run under sudo (the tests set it).
 check_record() {
-	local rec=$1 phase=$2
-	jq -e --arg phase "$phase" --arg host "$(hostname)" --argjson pid "$BPID" '
+	local rec=$1 phase=$2 auid
+	auid=$(cat /proc/self/loginuid)
+	[[ $auid == 4294967295 ]] && auid=$(id -u)
+	jq -e --arg phase "$phase" --arg host "$(hostname)" --argjson pid "$BPID" \
+		--argjson auid "$auid" --arg actor "$(getent passwd "$auid" | cut -d: -f1)" '
 		(.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}[+-][0-9]{2}:[0-9]{2}$"))
-		and .host == $host and .actor_uid == 0 and .actor == "alice"
+		and .host == $host and .actor_uid == $auid and .actor == $actor and .real_uid == 0
+		and (has("sudo_user") | not)
 		and (.argv | type == "array" and .[1] == "--port")
 		and .phase == $phase and .method == "close"
 		and .proto == "tcp" and .family == "ipv4" and .state == "CLOSE-WAIT"

@@ -747,13 +747,14 @@ static void write_report(const struct outcome *o)
 		die("writing %s", opt.report);
 }
 
-/* Room for the leaked sockets above whatever fds we inherited. */
+/* Room for the leaked sockets above whatever fds we inherited: fd numbers
+ * up to about N (2N with --gaps), plus a few of our own. */
 static void raise_fd_limit(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		die("getrlimit");
-	if (rl.rlim_max < 2 * (rlim_t)opt.leak + 64)
+	if (rl.rlim_max < (opt.gaps ? 2 : 1) * (rlim_t)opt.leak + 64)
 		die("--leak %d: the hard fd limit is only %lu", opt.leak, (unsigned long)rl.rlim_max);
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)

@@ -190,6 +190,43 @@ static void test_help_version(void **state)
 	assert_int_equal(v, CLI_EXIT);
 }
 
+static void test_check(void **state)
+{
+	struct options o;
+	char err[256] = "";
+	assert_int_equal(PARSE(&o, err, "--check", "--pid", "42", "--json", "--shutdown"), CLI_OK);
+	assert_true(o.check && o.json);
+	assert_int_equal(o.q.pid.v[0], 42);
+	options_free(&o);
+	static const char *const why[] = { "needs exactly one process", "needs exactly one process",
+					   "takes no socket filters", "takes no socket filters" };
+	int r[4];
+	r[0] = PARSE(&o, err, "--check");
+	assert_non_null(strstr(err, why[0]));
+	options_free(&o);
+	r[1] = PARSE(&o, err, "--check", "--pid", "1,2");
+	assert_non_null(strstr(err, why[1]));
+	options_free(&o);
+	r[2] = PARSE(&o, err, "--check", "--pid", "1", "--port", "80");
+	assert_non_null(strstr(err, why[2]));
+	options_free(&o);
+	r[3] = PARSE(&o, err, "--check", "--pid", "1", "-s", "listen");
+	assert_non_null(strstr(err, why[3]));
+	options_free(&o);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(r[i], -EINVAL);
+	/* main's newer filters are socket filters too */
+	assert_int_equal(PARSE(&o, err, "--check", "--pid", "1", "-x"), -EINVAL);
+	assert_non_null(strstr(err, "takes no socket filters"));
+	options_free(&o);
+	assert_int_equal(PARSE(&o, err, "--check", "--pid", "1", "--path", "/run/*.sock"), -EINVAL);
+	assert_non_null(strstr(err, "takes no socket filters"));
+	options_free(&o);
+	assert_int_equal(PARSE(&o, err, "--check", "--pid", "1", "--idle", "60"), -EINVAL);
+	assert_non_null(strstr(err, "takes no socket filters"));
+	options_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_methods),    cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_kinds_flags),
 		cmocka_unit_test(test_fine_combinations), cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,6 +184,35 @@ static void test_bad_lengths(void **state)
 	unload(&c);
 }
 
+/* Crafted fixtures (tests/fixtures/README) for two holes libmnl leaves:
+ * an nlmsg_len >= 2^31 passes its signed length check, and the walk then
+ * jumps (or the attribute parser reads) outside the buffer; a final
+ * message whose length is not aligned makes the attribute parser take
+ * the padding after it, 3 bytes past the buffer, as attribute data. Both
+ * must be refused before libmnl sees them. */
+static void test_huge_nlmsg_len(void **state)
+{
+	struct chunks c;
+	load("nl-huge-len.bin", &c);
+	assert_int_equal(c.n, 1);
+	const struct nlmsghdr *h = (const struct nlmsghdr *)c.buf[0];
+	const struct nlmsghdr *h2 = (const struct nlmsghdr *)(c.buf[0] + NLMSG_ALIGN(h->nlmsg_len));
+	assert_true(h2->nlmsg_len >= 0x80000000u); /* the fixture is what it says */
+	assert_int_equal(parse(c.buf[0], c.len[0]), -EBADMSG);
+	unload(&c);
+}
+
+static void test_unaligned_final_message(void **state)
+{
+	struct chunks c;
+	load("nl-unaligned-tail.bin", &c);
+	const struct nlmsghdr *h = (const struct nlmsghdr *)c.buf[0];
+	assert_int_equal(h->nlmsg_len, c.len[0]);
+	assert_true(h->nlmsg_len % 4 != 0);
+	assert_int_equal(parse(c.buf[0], c.len[0]), -EBADMSG);
+	unload(&c);
+}
+
 static void test_bad_fields(void **state)
 {
 	struct chunks c;
@@ -497,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_farm_udp4),  cmocka_unit_test(test_farm_udp6),
 		cmocka_unit_test(test_multipart_and_orphans), cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_bad_lengths), cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_huge_nlmsg_len), cmocka_unit_test(test_unaligned_final_message),
 		cmocka_unit_test(test_dump_interrupted), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_farm_unix), cmocka_unit_test(test_unix_parse_fields),
 		cmocka_unit_test(test_unix_malformed), cmocka_unit_test(test_unix_names),

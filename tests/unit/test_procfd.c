@@ -2,6 +2,11 @@
  * processes, non-socket fds, epoll watch lists. */
 #include "unit.h"
 
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "fixture.h"
 #include "procfd.h"
 
@@ -220,6 +225,103 @@ static void test_fd_flags_and_headroom(void **state)
 	fx_remove(root);
 }
 
+/* pthread_exit() in main: the leader is a zombie whose fd directory is
+ * empty; its live thread (task/41) holds the fds. */
+static void test_zombie_leader(void **state)
+{
+	char *root = fx_root();
+	struct sock_list socks = { 0 };
+	struct owner_list own = { 0 };
+	add_sock(&socks, 400);
+	fx_file(root, "40/comm", "zleader\n");
+	fx_file(root, "40/status", "Name:\tzleader\nState:\tZ (zombie)\nThreads:\t2\n");
+	char path[512];
+	fx_path(root, "40/fd/x", path, sizeof(path)); /* creates 40/fd, empty */
+	fx_path(root, "40/task/40/fd/x", path, sizeof(path));
+	fx_link(root, "40/task/41/fd/7", "socket:[400]");
+	/* an empty fd table of a live process is just that */
+	fx_file(root, "42/comm", "empty\n");
+	fx_file(root, "42/status", "Name:\tempty\nState:\tS (sleeping)\n");
+	fx_path(root, "42/fd/x", path, sizeof(path));
+	fx_link(root, "42/task/43/fd/7", "socket:[400]");
+
+	assert_int_equal(procfd_scan(root, &socks, &own), 0);
+	assert_int_equal(own.n, 1);
+	assert_int_equal(own.v[0].pid, 40);
+	assert_int_equal(own.v[0].fd, 7);
+	assert_string_equal(own.v[0].comm, "zleader");
+	assert_int_equal(procfd_fd_check(root, 40, 7, 400), 1);
+	assert_int_equal(procfd_fd_check(root, 40, 8, 400), -ENOENT);
+	assert_int_equal(own.nhidden, 0);
+	owner_list_free(&own);
+	sock_list_free(&socks);
+	fx_remove(root);
+}
+
+/* Without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH an fd directory we may
+ * not read is counted, never silently skipped. In a child that drops the
+ * two capabilities (root otherwise reads everything). */
+struct cap_hdr { uint32_t version; int pid; };
+struct cap_data { uint32_t effective, permitted, inheritable; };
+
+static void test_hidden_counted(void **state)
+{
+	if (geteuid() != 0)
+		skip();
+	char *root = build_tree();
+	fx_file(root, "50/comm", "secret\n");
+	fx_link(root, "50/fd/3", "socket:[100]");
+	char path[512];
+	snprintf(path, sizeof(path), "%s/50/fd", root);
+	assert_int_equal(chmod(path, 0), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct cap_hdr h = { 0x20080522, 0 }; /* _LINUX_CAPABILITY_VERSION_3 */
+		struct cap_data d[2];
+		if (syscall(SYS_capget, &h, d) < 0)
+			_exit(10);
+		d[0].effective &= ~(1u << 1 | 1u << 2); /* DAC_OVERRIDE, DAC_READ_SEARCH */
+		if (syscall(SYS_capset, &h, d) < 0)
+			_exit(11);
+		struct sock_list socks = { 0 };
+		struct owner_list own = { 0 };
+		add_sock(&socks, 100);
+		if (procfd_scan(root, &socks, &own) < 0)
+			_exit(12);
+		if (own.nhidden != 1 || own.hidden[0].pid != 50 || !own.hidden[0].dir ||
+		    strcmp(own.hidden[0].comm, "secret") != 0)
+			_exit(13);
+		for (size_t i = 0; i < own.n; i++)
+			if (own.v[i].pid == 50)
+				_exit(14);
+		int code = own.n == 3 ? 0 : 15; /* 20/3, 20/9 and 7/6 still found */
+		owner_list_free(&own);
+		sock_list_free(&socks);
+		free(root);
+		_exit(code);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	chmod(path, 0755);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	fx_remove(root);
+}
+
+static void test_epoll_parser(void **state)
+{
+	struct epoll_watches w = { 0 };
+	assert_int_equal(procfd_parse_epoll_fdinfo("pos:\t0\ntfd: 9 events: 19 data: 9 pos:0 ino:ff sdev:8", 3, &w), 0);
+	assert_int_equal(w.n, 1);
+	assert_true(epoll_watches_has(&w, 9, 255));
+	assert_int_equal(procfd_parse_epoll_fdinfo("tfd: x\ntfd: 4 no inode\n\n", 3, &w), 0);
+	assert_int_equal(w.n, 1);
+	free(w.v);
+	assert_int_equal(procfd_socket_inode("socket:[42]"), 42);
+	assert_int_equal(procfd_socket_inode("socket:[42"), 0);
+	assert_int_equal(procfd_socket_inode("pipe:[42]"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +329,8 @@ int main(void)
 		cmocka_unit_test(test_fd_flags_and_headroom),
 		cmocka_unit_test(test_scan_peers),
 		cmocka_unit_test(test_scan_many), cmocka_unit_test(test_epoll),
+		cmocka_unit_test(test_zombie_leader), cmocka_unit_test(test_hidden_counted),
+		cmocka_unit_test(test_epoll_parser),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
