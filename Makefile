@@ -129,7 +129,7 @@ $(BUILD)/src/exec/%.o: src/exec/%.c scripts/check-exec-object $(BUILD)/flags
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SR_CPPFLAGS) $(SR_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) \
+	$(CC) $(SR_CPPFLAGS) $(SR_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -o $@ $< $(filter %.o,$^) \
 		$(SR_LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
 
 # Small developer tools linked with the library objects (e.g. the recorder

@@ -3,28 +3,56 @@
  * never stopped and keep their fds. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "act.h"
 #include "destroy.h"
 #include "netns.h"
 #include "util.h"
 
-/* Only a netlink socket inside a socket's own network namespace may
- * destroy it: sockreap's own for its namespace, else the one netns.c made
- * in the socket's (opened once, while the sockets of one namespace come
- * in a run). */
-struct ns_nl { uint64_t ino; struct mnl_socket *nl; int err; };
+/* One netlink socket per network namespace the plan's sockets live in: a
+ * socket can only be destroyed from inside its own namespace. */
+struct nl_entry { uint64_t ns; struct mnl_socket *nl; int err; };
+struct nl_cache {
+	size_t n, cap;
+	struct nl_entry *v;
+};
 
-static int destroy_in_netns(struct ns_nl *c, const struct sock *s, struct mnl_socket *own, int ownerr)
+/* The socket for namespace ns (0 or ours: a new one here; another: over
+ * the socket netns.c made inside it at discovery), or -errno. */
+static int nl_for(struct nl_cache *c, uint64_t ns, struct mnl_socket **ret)
 {
-	if (!s->netns || s->netns == netns_self())
-		return own ? destroy_sock(own, s) : ownerr;
-	if (c->ino != s->netns) {
-		destroy_close(c->nl);
-		*c = (struct ns_nl){ .ino = s->netns };
-		c->err = netns_mnl_open(s->netns, &c->nl);
+	if (ns == netns_self())
+		ns = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].ns == ns) {
+			*ret = c->v[i].nl;
+			return c->v[i].err;
+		}
+	struct mnl_socket *nl = NULL;
+	int r;
+	if (!ns)
+		r = destroy_open(&nl);
+	else {
+		const struct netns *e = netns_find(ns);
+		r = !e ? -ENOENT : e->nlfd < 0 ? (e->err ? e->err : -EBADF) : destroy_open_fd(e->nlfd, &nl);
 	}
-	return c->nl ? destroy_sock(c->nl, s) : c->err;
+	int g = GROW(c->v, c->cap, c->n);
+	if (g < 0) {
+		destroy_close(nl);
+		return g;
+	}
+	c->v[c->n++] = (struct nl_entry){ ns, nl, r };
+	*ret = nl;
+	return r;
+}
+
+static void nl_cache_close(struct nl_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		destroy_close(c->v[i].nl);
+	free(c->v);
+	*c = (struct nl_cache){ 0 };
 }
 
 static void destroy_result(struct row *rw, const struct sock *s, int r)
@@ -56,9 +84,8 @@ static void follow_carrier(struct plan *p, struct row *rw)
 
 int act_destroy_run(struct plan *p, const struct options *o, struct audit *a)
 {
-	struct mnl_socket *nl = NULL;
-	struct ns_nl other = { 0 };
-	int err = 0, nlerr;
+	struct nl_cache nls = { 0 };
+	int err = 0;
 
 	/* Nothing is done unlogged: every intent reaches the log first. */
 	for (size_t i = 0; i < p->n && !err; i++)
@@ -68,7 +95,6 @@ int act_destroy_run(struct plan *p, const struct options *o, struct audit *a)
 		}
 	if (!err)
 		err = audit_flush(a);
-	nlerr = err ? 0 : destroy_open(&nl);
 	for (size_t i = 0; i < p->n; i++) {
 		struct row *rw = &p->rows[i];
 		const struct sock *s = &p->socks.v[rw->sock];
@@ -81,11 +107,13 @@ int act_destroy_run(struct plan *p, const struct options *o, struct audit *a)
 		} else if (act_interrupted) {
 			rw->result = RES_SKIPPED;
 			rw->reason = "sockreap was interrupted before destroying this socket";
-		} else
-			destroy_result(rw, s, destroy_in_netns(&other, s, nl, nlerr));
+		} else {
+			struct mnl_socket *nl;
+			int r = nl_for(&nls, s->netns, &nl);
+			destroy_result(rw, s, r < 0 ? r : destroy_sock(nl, s));
+		}
 	}
-	destroy_close(nl);
-	destroy_close(other.nl);
+	nl_cache_close(&nls);
 	for (size_t i = 0; i < p->n; i++) {
 		if (p->rows[i].result == RES_PLANNED && p->rows[i].via >= 0)
 			follow_carrier(p, &p->rows[i]);

@@ -12,8 +12,8 @@ enum {
 	OPT_SPORT = 0x100, OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMM, OPT_UID,
 	OPT_INODE, OPT_SHUTDOWN, OPT_RESET, OPT_FREE_FD, OPT_SINGLE_STOP, OPT_INJECT, OPT_MAX, OPT_ALLOW_LISTEN,
 	OPT_ALLOW_ANCESTORS, OPT_EXCLUDE_PID, OPT_EXCLUDE_COMM, OPT_AUDIT_LOG,
-	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_PATH, OPT_DESTROY, OPT_IDLE, OPT_CHECK,
-	OPT_NETNS, OPT_ALL_NETNS, OPT_CONTAINER, OPT_POD, OPT_EXPLAIN,
+	OPT_BACKTRACE, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_PATH, OPT_DESTROY, OPT_IDLE,
+	OPT_NETNS, OPT_ALL_NETNS, OPT_CONTAINER, OPT_POD, OPT_EXPLAIN, OPT_CHECK,
 };
 
 static const struct option longopts[] = {
@@ -328,6 +328,8 @@ static int check_usage(const struct options *o, char *err, size_t errlen)
 	    q->v4 || q->v6 || q->comm.n || q->uid.n || q->inode.n || q->unix_socks || q->path.n || q->has_idle ||
 	    q->container.n || q->pod.n || o->netns.n || o->all_netns)
 		return errf(err, errlen, "--check: takes no socket filters, it checks one process (--check --pid N)");
+	if (o->explain)
+		return errf(err, errlen, "--check: conflicts with --explain (--check --pid N checks one process)");
 	return CLI_OK;
 }
 
@@ -369,13 +371,14 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
 	if (optind < argc)
 		return errf(err, errlen, "unexpected argument '%s' (filters are flags, e.g. --port %s)",
 			    argv[optind], argv[optind]);
+	if (o->explain && o->method != METHOD_CLOSE)
+		return errf(err, errlen, "--explain: is read-only, it cannot --%s (drop --explain to act)",
+			    method_info(o->method)->name);
+	if (o->explain && o->q.unix_socks)
+		return errf(err, errlen, "--explain: explains TCP/UDP ports; unix sockets have none (drop %s)",
+			    o->q.path.n ? "--path" : "-x/--unix");
 	if (o->method == METHOD_DESTROY && o->inject)
 		return errf(err, errlen, "--inject: conflicts with --destroy (the kernel destroys the socket; nothing runs in the target)");
-	if (o->explain && o->method != METHOD_CLOSE)
-		return errf(err, errlen, "--explain: is read-only, it takes no action (drop --%s, or --explain to act)",
-			    method_info(o->method)->name);
-	if (o->explain && o->check)
-		return errf(err, errlen, "--explain: conflicts with --check (choose one)");
 	return check_usage(o, err, errlen);
 }
 

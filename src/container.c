@@ -1,4 +1,5 @@
 #include "container.h"
+#include "escape.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -400,8 +401,9 @@ static void json_member(FILE *f, const char *key, const char *v, bool *first)
 {
 	if (!*v)
 		return;
-	fprintf(f, "%s\"%s\":", *first ? "" : ",", key);
-	json_str(f, v);
+	if (!*first)
+		fputc(',', f);
+	esc_json_field(f, key, v); /* names from the process's environment */
 	*first = false;
 }
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
@@ -10,8 +11,35 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
+
+static void set_timeout(struct mnl_socket *nl)
+{
+	/* The kernel answers inside our sendto() (sock_diag runs in the
+	 * sender's context), so the ACK is queued when it returns; a bound
+	 * wait all the same: nothing may hang. */
+	struct timeval tv = { .tv_sec = 5 };
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+int destroy_open_fd(int nlfd, struct mnl_socket **ret)
+{
+	/* libmnl closes the fd it wraps: a duplicate, the caller keeps nlfd */
+	int fd = fcntl(nlfd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct mnl_socket *nl = mnl_socket_fdopen(fd);
+	if (!nl) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	set_timeout(nl);
+	*ret = nl;
+	return 0;
+}
 
 int destroy_open(struct mnl_socket **ret)
 {
@@ -23,11 +51,7 @@ int destroy_open(struct mnl_socket **ret)
 		mnl_socket_close(nl);
 		return r;
 	}
-	/* The kernel answers inside our sendto() (sock_diag runs in the
-	 * sender's context), so the ACK is queued when it returns; a bound
-	 * wait all the same: nothing may hang. */
-	struct timeval tv = { .tv_sec = 5 };
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	set_timeout(nl);
 	*ret = nl;
 	return 0;
 }

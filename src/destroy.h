@@ -19,6 +19,10 @@ struct mnl_socket;
 
 /* A NETLINK_SOCK_DIAG socket in the current network namespace. 0 or -errno. */
 int destroy_open(struct mnl_socket **ret);
+/* The same over a duplicate of nlfd, a bound NETLINK_SOCK_DIAG socket made
+ * in another namespace (netns.c keeps one per namespace): it destroys
+ * sockets of that namespace. nlfd stays the caller's. 0 or -errno. */
+int destroy_open_fd(int nlfd, struct mnl_socket **ret);
 void destroy_close(struct mnl_socket *nl);
 
 /* Build the SOCK_DESTROY request for s into buf (a netlink message with

@@ -329,26 +329,25 @@ int diag_dump_req_fd(int nlfd, const void *req, size_t reqlen, uint8_t proto, st
 	return r;
 }
 
-int diag_dump(uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
-	      FILE *record)
+static struct inet_diag_req_v2 inet_req(uint8_t family, uint8_t proto, uint32_t states)
 {
-	const struct inet_diag_req_v2 req = {
+	return (struct inet_diag_req_v2){
 		.sdiag_family = family,
 		.sdiag_protocol = proto,
 		.idiag_ext = 1 << (INET_DIAG_INFO - 1),
 		.idiag_states = states,
 	};
-	return diag_dump_req(&req, sizeof(req), proto, out, record);
 }
 
 int diag_dump_fd(int nlfd, uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
 		 FILE *record)
 {
-	const struct inet_diag_req_v2 req = {
-		.sdiag_family = family,
-		.sdiag_protocol = proto,
-		.idiag_ext = 1 << (INET_DIAG_INFO - 1),
-		.idiag_states = states,
-	};
+	const struct inet_diag_req_v2 req = inet_req(family, proto, states);
 	return diag_dump_req_fd(nlfd, &req, sizeof(req), proto, out, record);
+}
+
+int diag_dump(uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
+	      FILE *record)
+{
+	return diag_dump_fd(-1, family, proto, states, out, record);
 }

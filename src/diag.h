@@ -39,17 +39,17 @@ int diag_parse_buf(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 int diag_dump(uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
 	      FILE *record);
 
+/* The same on an existing NETLINK_SOCK_DIAG socket, bound (netns.c makes
+ * one inside each namespace): the dump is of that socket's namespace.
+ * nlfd < 0: a socket of sockreap's own namespace, opened for the dump. */
+int diag_dump_fd(int nlfd, uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
+		 FILE *record);
 /* The same for one prepared request (the payload after the netlink header:
  * an inet_diag_req_v2 or a unix_diag_req); proto as for diag_parse_buf. */
 int diag_dump_req(const void *req, size_t reqlen, uint8_t proto, struct sock_list *out, FILE *record);
-
-/* The same on an existing NETLINK_SOCK_DIAG socket, bound (netns.c makes
- * one inside each namespace): the dump is of that socket's namespace.
- * nlfd < 0: a socket of our own, as above. */
+/* diag_dump_req on the socket nlfd (as for diag_dump_fd). */
 int diag_dump_req_fd(int nlfd, const void *req, size_t reqlen, uint8_t proto, struct sock_list *out,
 		     FILE *record);
-int diag_dump_fd(int nlfd, uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out,
-		 FILE *record);
 
 /* Unix sockets (unix_diag, diag_unix.c). Parse one SOCK_DIAG_BY_FAMILY
  * reply of family AF_UNIX into ret: 0, or -EBADMSG when the message or
@@ -61,7 +61,8 @@ int diag_unix_parse_msg(const struct nlmsghdr *nlh, struct sock *ret);
  * (vfs) and uid; append to out and fill in each socket's peer_path from
  * the peers found in the same dump. record as for diag_dump. */
 int diag_dump_unix(uint32_t states, struct sock_list *out, FILE *record);
-/* The same on nlfd, as diag_dump_req_fd. */
+/* The same on the socket nlfd (as for diag_dump_fd): the unix sockets of
+ * that socket's network namespace. */
 int diag_dump_unix_fd(int nlfd, uint32_t states, struct sock_list *out, FILE *record);
 /* Copy each peer's name into peer_path for the unix sockets of l from
  * index first on, looking the peer up by inode among them. 0 or -ENOMEM. */

@@ -119,11 +119,9 @@ static int dump_pending(struct run *r)
 							? " (is the kernel's inet_diag/udp_diag available? try modprobe inet_diag udp_diag)"
 							: "");
 			}
-		/* unix sockets: when asked for, and for the known set (their
-		 * table is per namespace, so the dump is cheap); every state,
-		 * the peers' names come from the same dump */
-		if (query_wants(q, AF_UNIX, 0) || r->known) {
-			e = netns_dump_unix(ino, SK_ALL_STATES, &r->all);
+		if (query_wants(q, AF_UNIX, 0)) {
+			/* every state: the peers' names come from the same dump */
+			e = netns_dump(ino, AF_UNIX, 0, SK_ALL_STATES, &r->all);
 			if (e < 0)
 				return errf(r, e, "unix_diag dump of unix sockets in net:[%llu] failed: %s%s",
 					    (unsigned long long)ino, strerror(-e),
@@ -368,7 +366,8 @@ int discover_run(const struct options *o, const char *proc_root, struct discover
 	bool all = o->all_netns || (o->explain && !owner_mode);
 	struct run r = { .o = o, .proc_root = proc_root, .d = ret, .known = !o->netns.n, .err = err,
 			 .errlen = errlen };
-	uint64_t *peers = NULL;
+	_cleanup_free_ uint64_t *peers = NULL;
+	size_t npeers = 0;
 	int e;
 
 	*ret = (struct discovery){ 0 };
@@ -395,12 +394,11 @@ int discover_run(const struct options *o, const char *proc_root, struct discover
 	}
 	if ((e = dump_pending(&r)) < 0)
 		goto out;
-	/* "who is on the other end": the unix peers' owners come from the same pass */
-	size_t npeers = 0;
+	/* "who is on the other end": the peers' owners come from the same pass */
 	peers = malloc((ret->socks.n + 1) * sizeof(*peers));
 	if (!peers) {
 		e = -ENOMEM;
-		errf(&r, e, "%s", strerror(ENOMEM));
+		errf(&r, e, "%s", strerror(-e));
 		goto out;
 	}
 	for (size_t i = 0; i < ret->socks.n; i++)
@@ -424,7 +422,6 @@ int discover_run(const struct options *o, const char *proc_root, struct discover
 	if (ret->owners.n)
 		qsort(ret->owners.v, ret->owners.n, sizeof(*ret->owners.v), owner_cmp);
 out:
-	free(peers);
 	sock_list_free(&r.all);
 	free(r.ns);
 	if (e < 0)
@@ -437,7 +434,7 @@ bool discover_hint(const struct discovery *d, char *buf, size_t size)
 	if (!d->hidden_socks)
 		return false;
 	snprintf(buf, size,
-		 "%zu more socket%s, held by %zu process%s (e.g. pid %d %s), %s in network namespaces this run "
+		 "%zu more TCP/UDP socket%s, held by %zu process%s (e.g. pid %d %s), %s in network namespaces this run "
 		 "did not search: add --all-netns, or --pid %d for that process's",
 		 d->hidden_socks, d->hidden_socks == 1 ? "" : "s", d->hidden_procs, d->hidden_procs == 1 ? "" : "es",
 		 (int)d->hidden_pid, d->hidden_comm[0] ? d->hidden_comm : "?", d->hidden_socks == 1 ? "is" : "are",

@@ -48,7 +48,6 @@ struct ctx {
 	const struct options *o;
 	struct item *items;
 	size_t n;
-	size_t nunix;         /* unix sockets left out: explain is about ports */
 };
 
 static const struct sock *sk(const struct ctx *c, const struct item *it)
@@ -135,10 +134,6 @@ static int build(struct ctx *c)
 	if (!c->items)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n; i++) {
-		if (p->socks.v[p->rows[i].sock].family == AF_UNIX) {
-			c->nunix += i == 0 || p->rows[i - 1].sock != p->rows[i].sock;
-			continue;
-		}
 		if (c->n && c->items[c->n - 1].sock == p->rows[i].sock) {
 			c->items[c->n - 1].nrows++;
 			continue;
@@ -197,6 +192,19 @@ static bool plain(const char *s)
 		      strchr("-_.@", *s)))
 			return false;
 	return true;
+}
+
+/* What makes ss (or any command) run inside the socket's namespace. */
+static void ns_prefix(uint64_t ino, char *buf, size_t size)
+{
+	const struct netns *ns = netns_find(ino);
+	buf[0] = '\0';
+	if (!ino || ino == netns_self() || !ns)
+		return;
+	if (ns->name[0] && plain(ns->name))
+		snprintf(buf, size, "ip netns exec %s ", ns->name);
+	else if (ns->pid)
+		snprintf(buf, size, "nsenter -t %d -n ", (int)ns->pid);
 }
 
 static void ns_label(uint64_t ino, char *buf, size_t size)
@@ -258,9 +266,7 @@ static void holders(const struct ctx *c, const struct item *a, size_t cnt, char 
 			}
 		}
 	qsort(fds, nfd, sizeof(*fds), int_cmp);
-	char comm[sizeof(first->comm) * 4 + 1]; /* the process's own choice: escaped */
-	esc_term_buf(comm, sizeof(comm), first->comm[0] ? first->comm : "?");
-	int n = snprintf(buf, size, "%s (pid%s %d", comm, npid > 1 ? "s" : "",
+	int n = snprintf(buf, size, "%s (pid%s %d", first->comm[0] ? first->comm : "?", npid > 1 ? "s" : "",
 			 (int)pids[0]);
 	for (size_t j = 1; j < npid && (size_t)n < size; j++)
 		n += snprintf(buf + n, size - (size_t)n, ", %d", (int)pids[j]);
@@ -311,31 +317,14 @@ static void sockreap_cmd(const struct ctx *c, const struct item *it, const char 
 		 it->local ? "sport" : "dport", it->port, st, proto_flag(s), extra[0] ? " " : "", extra);
 }
 
-/* --netns for a namespace not sockreap's own: its name, a process in it,
- * or (pinned only by sockets) --all-netns. */
-static void netns_flag(uint64_t ino, char *buf, size_t size)
-{
-	const struct netns *ns = netns_find(ino);
-	buf[0] = '\0';
-	if (!ino || ino == netns_self())
-		return;
-	if (ns && ns->name[0] && plain(ns->name))
-		snprintf(buf, size, " --netns %s", ns->name);
-	else if (ns && ns->pid)
-		snprintf(buf, size, " --netns %d", (int)ns->pid);
-	else
-		snprintf(buf, size, " --all-netns");
-}
-
-/* The kernel's SOCK_DESTROY through sockreap, for what nobody owns. */
-static void destroy_cmd(const struct ctx *c, const struct item *it, char *buf, size_t size)
+static void ss_kill_cmd(const struct ctx *c, const struct item *it, char *buf, size_t size)
 {
 	const struct sock *s = sk(c, it);
-	char st[24], ns[96];
+	char st[24], pre[96];
 	state_lower(s, st, sizeof(st));
-	netns_flag(s->netns, ns, sizeof(ns));
-	snprintf(buf, size, "sockreap --destroy --%s %u --state %s %s%s", it->local ? "sport" : "dport", it->port, st,
-		 proto_flag(s), ns);
+	ns_prefix(s->netns, pre, sizeof(pre));
+	snprintf(buf, size, "%sss -K %s state %s '( %s = :%u )'", pre, proto_flag(s), st, it->local ? "sport" : "dport",
+		 it->port);
 }
 
 /* The plan's verdict on the first row: what sockreap itself says. */
@@ -344,11 +333,9 @@ static const struct row *verdict(const struct ctx *c, const struct item *it)
 	return &c->p->rows[it->row0];
 }
 
-/* Refused only because it is a server's socket (a listener, a bound UDP
- * or unix datagram socket): --allow-listen lifts exactly that. */
 static bool is_listen_refusal(const struct row *rw)
 {
-	return rw->result == RES_REFUSED && rw->reason && strstr(rw->reason, "--allow-listen");
+	return rw->result == RES_REFUSED && rw->reason && !strncmp(rw->reason, "LISTEN", 6);
 }
 
 /* Is there a listener on this port (and protocol) in this namespace? */
@@ -453,6 +440,14 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 	case W_UDP_SERVER:
 		snprintf(w->what, sizeof(w->what), "Bound UDP socket on %s, no peer (a server): held by %s.", addr,
 			 who);
+		/* refused like a listener: the same way out */
+		if (rw->result == RES_REFUSED && rw->reason && strstr(rw->reason, "--allow-listen")) {
+			snprintf(w->todo, sizeof(w->todo),
+				 "This is a service's socket: sockreap refuses it unless allowed. If that process must "
+				 "let go of port %u (it stops receiving there):", a->port);
+			sockreap_cmd(c, a, "--allow-listen", w->cmd, sizeof(w->cmd));
+			return;
+		}
 		break;
 	case W_CLOSE_WAIT:
 		snprintf(w->what, sizeof(w->what),
@@ -504,7 +499,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 			 "SO_REUSEADDR. To remove %s now, with the kernel's SOCK_DESTROY:",
 			 cnt == 1 ? "it goes away" : "they go away", cnt == 1 ? "itself" : "themselves",
 			 cnt == 1 ? "It does" : "They do", a->port, cnt == 1 ? "it" : "them");
-		destroy_cmd(c, a, w->cmd, sizeof(w->cmd));
+		ss_kill_cmd(c, a, w->cmd, sizeof(w->cmd));
 		return;
 	case W_ORPHAN:
 		snprintf(w->what, sizeof(w->what),
@@ -513,7 +508,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 			 cnt, plural(cnt, "connection", "connections"), state, cnt == 1 ? "it" : "them", tw);
 		snprintf(w->todo, sizeof(w->todo), "Nothing needs doing. To reset %s now, with the kernel's SOCK_DESTROY:",
 			 cnt == 1 ? "it" : "them");
-		destroy_cmd(c, a, w->cmd, sizeof(w->cmd));
+		ss_kill_cmd(c, a, w->cmd, sizeof(w->cmd));
 		return;
 	case W_UNSEEN:
 		snprintf(w->what, sizeof(w->what),
@@ -525,13 +520,6 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 		return;
 	}
 	/* owned sockets other than listeners: the plan's verdict */
-	if (is_listen_refusal(rw)) {
-		snprintf(w->todo, sizeof(w->todo),
-			 "It is a server's socket, which sockreap leaves alone unless told. If that process must let go "
-			 "of port %u (it stops receiving there):", a->port);
-		sockreap_cmd(c, a, "--allow-listen", w->cmd, sizeof(w->cmd));
-		return;
-	}
 	if (rw->result == RES_REFUSED) {
 		snprintf(w->todo, sizeof(w->todo), "sockreap refuses to act on %s: %s.", cnt == 1 ? "it" : "them",
 			 rw->reason ? rw->reason : "?");
@@ -552,9 +540,12 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 
 /* text wrapped at 78 columns: the first line after first, the rest after
  * rest */
-static void print_wrapped(FILE *f, const char *first, const char *rest, const char *text)
+static void print_wrapped(FILE *f, const char *first, const char *rest, const char *raw)
 {
 	const size_t width = 78;
+	char text[4096];
+	/* comm, container and namespace names come from other processes */
+	esc_term_buf(text, sizeof(text), raw);
 	size_t il = strlen(first), col = il;
 	fputs(first, f);
 	for (const char *p = text; *p;) {
@@ -580,7 +571,9 @@ static void print_header(const struct ctx *c, const struct item *it)
 	const struct sock *s = sk(c, it);
 	char label[300];
 	ns_label(s->netns, label, sizeof(label));
-	fprintf(c->f, "Port %u/%s, in %s:\n", it->port, sock_proto_name(s), label);
+	fprintf(c->f, "Port %u/%s, in ", it->port, sock_proto_name(s));
+	esc_term(c->f, label);
+	fputs(":\n", c->f);
 	if (s->netns != netns_self() && listener_in_ns(c, s->proto, it->port, s->netns) &&
 	    !listener_in_ns(c, s->proto, it->port, netns_self()))
 		print_wrapped(c->f, "  ", "  ",
@@ -607,8 +600,11 @@ static void print_text(const struct ctx *c)
 			print_wrapped(c->f, "    ", "    ", w.queue);
 		if (w.todo[0])
 			print_wrapped(c->f, "    ", "    ", w.todo);
-		if (w.cmd[0])
-			fprintf(c->f, "        %s\n", w.cmd);
+		if (w.cmd[0]) {
+			fputs("        ", c->f);
+			esc_term(c->f, w.cmd);
+			fputc('\n', c->f);
+		}
 		i += cnt;
 	}
 }
@@ -632,11 +628,8 @@ static void print_free_ports(const struct ctx *c)
 										    : "; it is free to bind");
 		}
 	}
-	if (!c->n && !l->n && !c->nunix)
+	if (!c->n && !l->n)
 		fprintf(c->f, "No socket matches.\n");
-	if (c->nunix)
-		fprintf(c->f, "%zu unix socket%s left out: --explain is about ports (sockreap -x --dry-run lists them, "
-			      "with their peers).\n", c->nunix, c->nunix == 1 ? "" : "s");
 }
 
 /* ---- JSON: one object per socket ---- */
@@ -676,14 +669,14 @@ static void print_json(const struct ctx *c)
 			fprintf(c->f, ",\"expires_ms\":%u", s->expires_ms);
 		else
 			fputs(",\"expires_ms\":null", c->f);
-		fputc(',', c->f);
-		esc_json_field(c->f, "explanation", w.what);
-		fputc(',', c->f);
-		esc_json_field(c->f, "accept_queue_text", w.queue[0] ? w.queue : NULL);
-		fputc(',', c->f);
-		esc_json_field(c->f, "todo", w.todo[0] ? w.todo : NULL);
-		fputc(',', c->f);
-		esc_json_field(c->f, "command", w.cmd[0] ? w.cmd : NULL);
+		fputs(",\"explanation\":", c->f);
+		esc_json(c->f, w.what);
+		fputs(",\"accept_queue_text\":", c->f);
+		esc_json(c->f, w.queue[0] ? w.queue : NULL);
+		fputs(",\"todo\":", c->f);
+		esc_json(c->f, w.todo[0] ? w.todo : NULL);
+		fputs(",\"command\":", c->f);
+		esc_json(c->f, w.cmd[0] ? w.cmd : NULL);
 		fprintf(c->f, ",\"sockreap_can_act\":%s}\n", w.can ? "true" : "false");
 	}
 }
@@ -710,7 +703,7 @@ void explain_summary(FILE *f, const struct plan *p)
 {
 	size_t nsock = 0;
 	for (size_t i = 0; i < p->n; i++)
-		nsock += (i == 0 || p->rows[i].sock != p->rows[i - 1].sock) && p->socks.v[p->rows[i].sock].family != AF_UNIX;
+		nsock += i == 0 || p->rows[i].sock != p->rows[i - 1].sock;
 	fprintf(f, "sockreap: explained %zu socket%s in %zu network namespace%s searched; read-only, nothing touched\n",
 		nsock, nsock == 1 ? "" : "s", netns_searched(), netns_searched() == 1 ? "" : "s");
 }

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "reaper.h"
@@ -142,6 +143,26 @@ static bool thread_exited(struct inj *t, pid_t tid)
 	return state[0] == 'Z' || state[0] == 'X';
 }
 
+/* PTRACE_SEIZE one thread, with the reaper watching (reaper.h). An EPERM
+ * from a thread that looks alive and has no tracer can be the moment of
+ * an exec, when the pid still names the old, dying main thread: tried
+ * again a few times, a millisecond apart, before it counts. */
+static int seize_one(struct inj *t, pid_t tid, unsigned long opts)
+{
+	for (int tries = 0;; tries++) {
+		reaper_enter(t->reaper);
+		int r = t->ops->seize(tid, opts);
+		if (reaper_leave(t->reaper) > 0)
+			t->exec_seen = true; /* blocked on cred_guard_mutex while threads died */
+		long tracer = -1;
+		if (r != -EPERM || tries == 3 || thread_exited(t, tid) ||
+		    read_status_int(t, tid, "TracerPid", &tracer) < 0 || tracer != 0)
+			return r;
+		const struct timespec ms = { 0, 1000 * 1000 };
+		nanosleep(&ms, NULL);
+	}
+}
+
 /* Seize every thread not yet seized. Returns how many were new. */
 static int seize_new_threads(struct inj *t, unsigned long opts)
 {
@@ -155,10 +176,7 @@ static int seize_new_threads(struct inj *t, unsigned long opts)
 	for (size_t i = 0; i < n; i++) {
 		if (find_thread(t, tids[i]))
 			continue;
-		reaper_enter(t->reaper);
-		r = t->ops->seize(tids[i], opts);
-		if (reaper_leave(t->reaper) > 0)
-			t->exec_seen = true; /* blocked on cred_guard_mutex while threads died */
+		r = seize_one(t, tids[i], opts);
 		if (r == -ESRCH)
 			continue; /* the thread exited meanwhile */
 		if (r == -EPERM && thread_exited(t, tids[i]))

@@ -126,6 +126,36 @@ static int record_all(struct audit *a, const struct plan *p, const struct option
 	return audit_flush(a);
 }
 
+/* What discovery could not search: namespaces it could not enter, and
+ * (by default) sockets processes hold in namespaces it did not search. */
+static void discovery_warnings(const struct discovery *d, const struct options *o, bool after)
+{
+	char hint[400];
+	if (!after) {
+		for (size_t i = 0; i < d->nskipped && i < 3; i++)
+			fprintf(stderr, "sockreap: warning: cannot enter network namespace net:[%llu] (pid %d's): %s; "
+					"its sockets were not searched\n",
+				(unsigned long long)d->skipped[i].ino, (int)d->skipped[i].pid, strerror(d->skipped[i].err));
+		if (d->nskipped > 3)
+			fprintf(stderr, "sockreap: warning: ... and %zu more network namespaces that could not be "
+					"entered\n", d->nskipped - 3);
+		return;
+	}
+	if (!o->quiet && discover_hint(d, hint, sizeof(hint)))
+		fprintf(stderr, "sockreap: %s\n", hint);
+}
+
+/* --verbose: say which namespace sockreap itself is in now; only a
+ * short-lived helper thread ever entered the others. */
+static void verbose_own_netns(void)
+{
+	char link[64] = "";
+	ssize_t n = readlink(PROC_ROOT "/self/ns/net", link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	fprintf(stderr, "sockreap: own network namespace %s at the end (net:[%llu] at the start), %zu searched\n",
+		link, (unsigned long long)netns_self(), netns_searched());
+}
+
 /* The run will not act: every planned row is refused with the reason, and
  * recorded as such (the audit trail shows attempts that went nowhere). */
 static void refuse_run(struct plan *p, const struct options *o, struct audit *a, const char *reason)
@@ -361,36 +391,6 @@ static int after_act(const struct plan *p, const struct audit *a, int r, int sta
 	return status;
 }
 
-/* What discovery could not search: namespaces it could not enter, and
- * (by default) sockets processes hold in namespaces it did not search. */
-static void discovery_warnings(const struct discovery *d, const struct options *o, bool after)
-{
-	char hint[400];
-	if (!after) {
-		for (size_t i = 0; i < d->nskipped && i < 3; i++)
-			fprintf(stderr, "sockreap: warning: cannot enter network namespace net:[%llu] (pid %d's): %s; "
-					"its sockets were not searched\n",
-				(unsigned long long)d->skipped[i].ino, (int)d->skipped[i].pid, strerror(d->skipped[i].err));
-		if (d->nskipped > 3)
-			fprintf(stderr, "sockreap: warning: ... and %zu more network namespaces that could not be "
-					"entered\n", d->nskipped - 3);
-		return;
-	}
-	if (!o->quiet && discover_hint(d, hint, sizeof(hint)))
-		fprintf(stderr, "sockreap: %s\n", hint);
-}
-
-/* --verbose: say which namespace sockreap itself is in now; only a
- * short-lived helper thread ever entered the others. */
-static void verbose_own_netns(void)
-{
-	char link[64] = "";
-	ssize_t n = readlink(PROC_ROOT "/self/ns/net", link, sizeof(link) - 1);
-	link[n > 0 ? n : 0] = '\0';
-	fprintf(stderr, "sockreap: own network namespace %s at the end (net:[%llu] at the start), %zu searched\n",
-		link, (unsigned long long)netns_self(), netns_searched());
-}
-
 static int run(const struct options *o)
 {
 	struct discovery disc;
@@ -398,8 +398,9 @@ static int run(const struct options *o)
 	struct audit audit = { .fd = -1 };
 	_cleanup_free_ pid_t *anc = NULL;
 	size_t nanc = 0;
+	char derr[512] = "";
 	int r = 0, status;
-	char hidden[512], derr[512] = "";
+	char hidden[512];
 
 	if ((r = discover_run(o, PROC_ROOT, &disc, derr, sizeof(derr))) < 0) {
 		fprintf(stderr, "sockreap: %s\n", derr);
@@ -427,8 +428,12 @@ static int run(const struct options *o)
 	}
 	const char *log = o->audit_log ? o->audit_log : AUDIT_DEFAULT_PATH;
 	if (o->explain) {
-		/* read-only, always: no consent, no audit record, no attach */
+		/* read-only, always: no consent, no audit record, no attach;
+		 * but "nobody holds it" may be an owner we could not see */
+		bool fixable = false;
 		explain_print(stdout, &plan, o);
+		if (hidden_owners(&plan, o, &fixable, hidden, sizeof(hidden)) && !o->quiet)
+			fprintf(stderr, "sockreap: warning: %s\n", hidden);
 		status = plan.n ? EXIT_MATCH : EXIT_NOMATCH;
 		goto out;
 	}

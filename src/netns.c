@@ -1,7 +1,6 @@
 #include "netns.h"
 
 #include <dirent.h>
-#include <libmnl/libmnl.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/nsfs.h>
@@ -17,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 
 #include "util.h"
 
@@ -399,49 +397,12 @@ int netns_dump(uint64_t ino, uint8_t family, uint8_t proto, uint32_t states, str
 	if (e->nlfd < 0)
 		return e->err ? e->err : -EBADF;
 	size_t start = out->n;
-	int r = diag_dump_fd(e->nlfd, family, proto, states, out, NULL);
+	int r = family == AF_UNIX ? diag_dump_unix_fd(e->nlfd, states, out, NULL)
+				  : diag_dump_fd(e->nlfd, family, proto, states, out, NULL);
 	e->searched = true;
 	for (size_t i = start; i < out->n; i++)
 		out->v[i].netns = ino;
 	return r;
-}
-
-int netns_dump_unix(uint64_t ino, uint32_t states, struct sock_list *out)
-{
-	struct netns *e = find(ino);
-	if (!e)
-		return -ENOENT;
-	if (e->nlfd < 0)
-		return e->err ? e->err : -EBADF;
-	size_t start = out->n;
-	int r = diag_dump_unix_fd(e->nlfd, states, out, NULL);
-	e->searched = true;
-	for (size_t i = start; i < out->n; i++)
-		out->v[i].netns = ino;
-	return r;
-}
-
-int netns_mnl_open(uint64_t ino, struct mnl_socket **ret)
-{
-	struct netns *e = find(ino);
-	if (!e)
-		return -ENOENT;
-	if (e->nlfd < 0)
-		return e->err ? e->err : -EBADF;
-	int fd = fcntl(e->nlfd, F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	struct mnl_socket *nl = mnl_socket_fdopen(fd);
-	if (!nl) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	/* answers come inside our sendto(); a bound wait all the same */
-	struct timeval tv = { .tv_sec = 5 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	*ret = nl;
-	return 0;
 }
 
 int netns_of_fd(int pidfd, int fd, int *ret_nsfd)

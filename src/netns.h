@@ -62,13 +62,11 @@ int netns_add_all(void);
  * only on -ENOMEM or when no thread can be started. */
 int netns_open_sockets(void);
 
-/* Dump sockets (as diag_dump) inside the namespace ino, appending to out
- * with each socket's netns set to ino. -ENOENT unknown namespace, its err
+/* Dump sockets (as diag_dump; family AF_UNIX: as diag_dump_unix, proto
+ * ignored) inside the namespace ino, appending to out with each socket's
+ * netns set to ino. -ENOENT unknown namespace, its err
  * when it could not be entered. */
 int netns_dump(uint64_t ino, uint8_t family, uint8_t proto, uint32_t states, struct sock_list *out);
-
-/* The same for unix sockets (unix_diag), peers' names linked. */
-int netns_dump_unix(uint64_t ino, uint32_t states, struct sock_list *out);
 
 size_t netns_count(void);
 /* How many namespaces were dumped this run. */
@@ -79,12 +77,6 @@ const struct netns *netns_find(uint64_t ino);
 uint64_t netns_self(void);
 /* The name of ino under /run/netns, or NULL. */
 const char *netns_name(uint64_t ino);
-
-/* A libmnl socket on a duplicate of namespace ino's sock_diag socket, for
- * requests that must come from inside the namespace (SOCK_DESTROY); close
- * it with mnl_socket_close. -ENOENT unknown namespace. */
-struct mnl_socket;
-int netns_mnl_open(uint64_t ino, struct mnl_socket **ret);
 
 /* Inode of <proc_root>/PID/ns/net. 0 or -errno. */
 int netns_pid_ino(pid_t pid, uint64_t *ino);

@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
 #include "procinfo.h"
 #include "util.h"
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 /* Open-addressing hash set from inode to socket index: a /proc walk looks up
  * every socket fd of every process, so this must not be a list scan. A slot
@@ -45,7 +45,8 @@ static int inode_set_init(struct inode_set *h, const struct sock_list *socks, co
 {
 	size_t size = 16;
 	if (!socks) {
-		*h = (struct inode_set){ 0 };
+		h->slot = NULL;
+		h->mask = 0;
 		return 0;
 	}
 	while (size < (socks->n + npeers) * 2)
@@ -134,6 +135,99 @@ static int push_owner(struct owner **v, size_t *cap, size_t *n, const struct own
 	return 0;
 }
 
+/* What one scan needs besides its output. */
+struct scan_ctx {
+	const char *proc_root;
+	struct inode_set want, known;
+	bool hidden;                /* collect hidden fds */
+};
+
+/* The process's namespace and container, read once, on its first owner
+ * or hidden fd. */
+static int proc_info(int piddir, pid_t pid, struct owner_list *out, const struct owner_proc **ret)
+{
+	struct stat st;
+	int r = GROW(out->proc, out->capproc, out->nproc);
+	if (r < 0)
+		return r;
+	struct owner_proc *pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return -ENOMEM;
+	pr->pid = pid;
+	if (fstatat(piddir, "ns/net", &st, 0) == 0)
+		pr->netns = st.st_ino;
+	container_read(piddir, &pr->ctr);
+	out->proc[out->nproc++] = pr;
+	*ret = pr;
+	return 0;
+}
+
+/* TCP/UDP by the name sockfs gives the socket's file (the protocol's name:
+ * "TCP", "TCPv6", "UDP", "UDPv6"); false for every other kind. */
+static bool inet_kind(int fdd, const char *fdname, uint8_t *family, uint8_t *proto)
+{
+	char path[4096], name[32];
+	/* through the fd directory being read: /PID/fd or, for a zombie
+	 * leader, /PID/task/TID/fd */
+	if (snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", fdd, fdname) >= (int)sizeof(path))
+		return false;
+	ssize_t n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
+	if (n <= 0)
+		return false;
+	name[n] = '\0';
+	*family = strstr(name, "v6") ? AF_INET6 : AF_INET;
+	if (!strcmp(name, "TCP") || !strcmp(name, "TCPv6"))
+		*proto = IPPROTO_TCP;
+	else if (!strcmp(name, "UDP") || !strcmp(name, "UDPv6"))
+		*proto = IPPROTO_UDP;
+	else
+		return false;
+	return true;
+}
+
+/* Identity for a new owner or hidden fd of the process: the first one
+ * reads it, the rest copy it. */
+struct proc_seen {
+	bool read;
+	struct owner id;
+};
+
+static int fill_identity(int piddir, pid_t pid, struct proc_seen *seen, struct owner *o,
+			 struct owner_list *out)
+{
+	if (!seen->read) {
+		seen->id = (struct owner){ .pid = pid, .uid = (uid_t)-1 };
+		read_identity(piddir, &seen->id);
+		int r = proc_info(piddir, pid, out, &seen->id.proc);
+		if (r < 0)
+			return r;
+		seen->read = true;
+	}
+	o->uid = seen->id.uid;
+	o->proc = seen->id.proc;
+	o->start_time = seen->id.start_time;
+	memcpy(o->comm, seen->id.comm, sizeof(o->comm));
+	return 0;
+}
+
+static int hidden_fd(int fdd, int piddir, pid_t pid, const char *fdname, int fd,
+		     uint64_t ino, struct proc_seen *seen, struct owner_list *out)
+{
+	uint8_t family, proto;
+	if (!inet_kind(fdd, fdname, &family, &proto))
+		return 0;
+	int r = GROW(out->hid, out->caphid, out->nhid);
+	if (r < 0)
+		return r;
+	struct hidden_fd *h = &out->hid[out->nhid];
+	*h = (struct hidden_fd){ .o = { .pid = pid, .fd = fd, .inode = ino, .sock = SIZE_MAX }, .inode = ino,
+				 .family = family, .proto = proto };
+	if ((r = fill_identity(piddir, pid, seen, &h->o, out)) < 0)
+		return r;
+	out->nhid++;
+	return 0;
+}
+
 static int add_hidden(struct owner_list *out, int piddir, pid_t pid, bool dir)
 {
 	int r = GROW(out->hidden, out->caphidden, out->nhidden);
@@ -180,101 +274,12 @@ static int open_thread_fds(int piddir, pid_t pid)
 	return fdd;
 }
 
-/* What one scan needs besides its output. */
-struct scan_ctx {
-	const char *proc_root;
-	struct inode_set want;      /* wanted sockets and peers */
-	struct inode_set known;     /* every socket dumped (hidden fds: none) */
-	bool hidden;                /* collect hidden fds */
-};
-
-/* The process's namespace and container, read once, on its first owner
- * or hidden fd. */
-static int proc_info(int piddir, pid_t pid, struct owner_list *out, const struct owner_proc **ret)
-{
-	struct stat st;
-	int r = GROW(out->proc, out->capproc, out->nproc);
-	if (r < 0)
-		return r;
-	struct owner_proc *pr = calloc(1, sizeof(*pr));
-	if (!pr)
-		return -ENOMEM;
-	pr->pid = pid;
-	if (fstatat(piddir, "ns/net", &st, 0) == 0)
-		pr->netns = st.st_ino;
-	container_read(piddir, &pr->ctr);
-	out->proc[out->nproc++] = pr;
-	*ret = pr;
-	return 0;
-}
-
-/* TCP, UDP or unix, by the name sockfs gives the socket's file (the
- * protocol's: "TCP", "TCPv6", "UDP", "UDPv6", "UNIX-STREAM", ...); false
- * for every other kind (netlink, packet, ...). */
-static bool sock_kind(const char *proc_root, pid_t pid, const char *fdname, uint8_t *family, uint8_t *proto)
-{
-	char path[4096], name[32];
-	if (snprintf(path, sizeof(path), "%s/%d/fd/%s", proc_root, (int)pid, fdname) >= (int)sizeof(path))
-		return false;
-	ssize_t n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
-	if (n <= 0)
-		return false;
-	name[n] = '\0';
-	*family = strstr(name, "v6") ? AF_INET6 : AF_INET;
-	if (!strncmp(name, "UNIX", 4)) {
-		*family = AF_UNIX;
-		*proto = 0;
-	} else if (!strcmp(name, "TCP") || !strcmp(name, "TCPv6"))
-		*proto = IPPROTO_TCP;
-	else if (!strcmp(name, "UDP") || !strcmp(name, "UDPv6"))
-		*proto = IPPROTO_UDP;
-	else
-		return false;
-	return true;
-}
-
-/* comm, uid and the owner_proc of a process: read by its first owner or
- * hidden fd, copied by the rest. */
-struct proc_seen {
-	bool read;
-	struct owner id;
-};
-
-static int identity(int piddir, pid_t pid, struct proc_seen *seen, struct owner_list *out)
-{
-	if (seen->read)
-		return 0;
-	seen->id = (struct owner){ .pid = pid, .uid = (uid_t)-1 };
-	read_identity(piddir, &seen->id);
-	int r = proc_info(piddir, pid, out, &seen->id.proc);
-	if (r < 0)
-		return r;
-	seen->read = true;
-	return 0;
-}
-
-static int hidden_fd(const struct scan_ctx *c, int piddir, pid_t pid, const char *fdname, int fd,
-		     uint64_t ino, struct proc_seen *seen, struct owner_list *out)
-{
-	uint8_t family, proto;
-	if (!sock_kind(c->proc_root, pid, fdname, &family, &proto))
-		return 0;
-	int r = GROW(out->hid, out->caphid, out->nhid);
-	if (r < 0 || (r = identity(piddir, pid, seen, out)) < 0)
-		return r;
-	struct hidden_fd *h = &out->hid[out->nhid++];
-	*h = (struct hidden_fd){ .o = seen->id, .inode = ino, .family = family, .proto = proto };
-	h->o.fd = fd;
-	h->o.inode = ino;
-	h->o.sock = SIZE_MAX;
-	return 0;
-}
-
-/* One fd directory: owners of wanted sockets, hidden fds and epoll fds
- * into out. *entries counts the fds seen; *denied: a link could not be
- * read. */
-static int scan_fds(const struct scan_ctx *c, int fdd, int piddir, pid_t pid, struct owner_list *out,
-		    struct proc_seen *seen, size_t *entries, bool *denied)
+/* One fd directory: owners of wanted sockets, hidden fds (c->hidden) and
+ * epoll fds into out; *seen carries the process's identity across the
+ * calls for one process. *entries counts the fds seen; *denied: a link
+ * could not be read. */
+static int scan_fds(const struct scan_ctx *c, int fdd, int piddir, pid_t pid, struct proc_seen *seen,
+		    struct owner_list *out, size_t *entries, bool *denied)
 {
 	DIR *d = fdopendir(fdd);
 	if (!d) {
@@ -317,17 +322,15 @@ static int scan_fds(const struct scan_ctx *c, int fdd, int piddir, pid_t pid, st
 			continue;
 		if (!(sl = inode_set_get(&c->want, ino))) {
 			if (c->hidden && !inode_set_get(&c->known, ino) &&
-			    (r = hidden_fd(c, piddir, pid, de->d_name, (int)fdnum, ino, seen, out)) < 0)
+			    (r = hidden_fd(fdd, piddir, pid, de->d_name, (int)fdnum, ino, seen, out)) < 0)
 				break;
 			continue;
 		}
 		/* comm, uid, namespace, container once per process, when it
 		 * owns something wanted */
-		if ((r = identity(piddir, pid, seen, out)) < 0)
+		struct owner o = { .pid = pid, .fd = (int)fdnum, .inode = ino };
+		if ((r = fill_identity(piddir, pid, seen, &o, out)) < 0)
 			break;
-		struct owner o = seen->id;
-		o.fd = (int)fdnum;
-		o.inode = ino;
 		if (sl->is_sock) {
 			o.sock = sl->sock;
 			if ((r = push_owner(&out->v, &out->cap, &out->n, &o)) < 0)
@@ -358,9 +361,9 @@ static int scan_pid(const struct scan_ctx *c, int piddir, pid_t pid, struct owne
 	size_t first = out->n, entries = 0;
 	struct proc_seen seen = { 0 };
 	bool denied = false;
-	int r = scan_fds(c, fdd, piddir, pid, out, &seen, &entries, &denied);
+	int r = scan_fds(c, fdd, piddir, pid, &seen, out, &entries, &denied);
 	if (r >= 0 && !entries && !denied && (fdd = open_thread_fds(piddir, pid)) >= 0)
-		r = scan_fds(c, fdd, piddir, pid, out, &seen, &entries, &denied);
+		r = scan_fds(c, fdd, piddir, pid, &seen, out, &entries, &denied);
 	if (r >= 0 && denied)
 		r = add_hidden(out, piddir, pid, false);
 	if (out->n == first && !seen.read)
@@ -425,15 +428,15 @@ out:
 	return r < 0 ? r : 0;
 }
 
+int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
+{
+	return procfd_scan_peers(proc_root, socks, NULL, 0, out);
+}
+
 int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, const uint64_t *peers,
 		      size_t npeers, struct owner_list *out)
 {
 	return procfd_scan_all(proc_root, socks, peers, npeers, NULL, out);
-}
-
-int procfd_scan(const char *proc_root, const struct sock_list *socks, struct owner_list *out)
-{
-	return procfd_scan_peers(proc_root, socks, NULL, 0, out);
 }
 
 size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *first)

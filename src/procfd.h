@@ -14,14 +14,13 @@
  * socket: plan reads what it watches without walking the fds again. */
 struct epoll_fd { pid_t pid; int fd; };
 
-/* A TCP, UDP or unix socket fd whose inode no dump of this run returned:
- * the socket lives in a network namespace the run did not search. */
+/* A TCP or UDP socket fd whose inode no dump of this run returned: the
+ * socket lives in a network namespace the run did not search. */
 struct hidden_fd {
 	struct owner o;   /* o.sock unused */
 	uint64_t inode;
 	uint8_t family, proto;
 };
-
 /* A process whose fds we could not read: owners may hide there. dir: its
  * fd directory is closed to us (other users' /proc/PID/fd need
  * CAP_DAC_READ_SEARCH); otherwise the links were (reading them needs ptrace
@@ -33,18 +32,20 @@ struct owner_list {
 	struct owner *v;
 	size_t nep, capep;
 	struct epoll_fd *ep;
+	/* one per process that owns a wanted socket or holds a hidden one;
+	 * owners point at them, the list frees them */
+	size_t nproc, capproc;
+	struct owner_proc **proc;
+	/* sockets in namespaces the run did not search (not the same as
+	 * hidden: processes whose fds could not be read at all) */
+	size_t nhid, caphid;
+	struct hidden_fd *hid;
 	size_t nhidden, caphidden;
 	struct hidden_proc *hidden;
 	/* owners of the peers' inodes ("who is on the other end"), sorted by
 	 * inode, pid, fd; their sock field is SIZE_MAX */
 	size_t npeer, cappeer;
 	struct owner *peer;
-	/* one per process that owns a wanted socket or holds a hidden one;
-	 * owners point at them, the list frees them */
-	size_t nproc, capproc;
-	struct owner_proc **proc;
-	size_t nhid, caphid;
-	struct hidden_fd *hid;
 };
 
 /* Append to out one owner per (pid, fd) whose link is socket:[inode] for the
@@ -65,17 +66,17 @@ int procfd_scan(const char *proc_root, const struct sock_list *socks, struct own
  * among socks. */
 int procfd_scan_peers(const char *proc_root, const struct sock_list *socks, const uint64_t *peers,
 		      size_t npeers, struct owner_list *out);
-/* procfd_scan_peers, and in the same pass every TCP, UDP or unix socket fd
- * whose inode is in neither socks nor known (every socket the run's dumps
- * returned, matching or not) goes to out->hid. Which kind an unknown
- * socket is comes from its "system.sockprotoname" attribute (one getxattr,
- * no open): netlink and other kinds are left out. known NULL: none are
- * collected. Each owner and hidden fd gets its process's owner_proc
- * (namespace, container). */
-int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const uint64_t *peers, size_t npeers,
-		    const struct sock_list *known, struct owner_list *out);
 /* The owners of inode among out->peer: their count, the first at *first. */
 size_t procfd_peer_owners(const struct owner_list *l, uint64_t inode, size_t *first);
+
+/* procfd_scan_peers, and in the same pass every TCP/UDP socket fd whose inode is
+ * in neither socks nor known (every socket the run's dumps returned,
+ * matching or not) goes to out->hid. Which protocol an unknown socket is
+ * comes from its "system.sockprotoname" attribute (one getxattr, no open):
+ * unix and netlink sockets are left out. Each owner and hidden fd gets its
+ * process's owner_proc (namespace, container). */
+int procfd_scan_all(const char *proc_root, const struct sock_list *socks, const uint64_t *peers, size_t npeers,
+		    const struct sock_list *known, struct owner_list *out);
 
 /* What pid's epoll instances epfds (as procfd_scan found them) watch, from
  * <proc_root>/<pid>/fdinfo/<epfd>: (fd, inode) pairs appended to out. */

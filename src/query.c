@@ -349,8 +349,8 @@ void query_free(struct query *q)
 	free(q->uid.v);
 	free(q->inode.v);
 	str_list_free(&q->comm);
-	str_list_free(&q->path);
 	str_list_free(&q->container);
 	str_list_free(&q->pod);
+	str_list_free(&q->path);
 	*q = (struct query){ 0 };
 }

@@ -25,10 +25,10 @@ struct query {
 	struct cidr_list src, dst;
 	struct u64_list pid, uid, inode;
 	struct str_list comm;
+	struct str_list container, pod; /* owner filters on container identity */
 	struct str_list path;     /* --path: fnmatch globs on a unix socket's or its peer's name */
 	bool has_idle;
 	uint32_t idle_ms;         /* --idle: TCP sockets idle at least this long */
-	struct str_list container, pod; /* owner filters on container identity */
 };
 
 /* Each parser appends to its list and returns 0, or -EINVAL for a malformed

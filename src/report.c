@@ -40,6 +40,29 @@ static void errno_name(int err, char *buf, size_t size)
 	snprintf(buf, size, "%s", n ? n : "");
 }
 
+void report_netns_json(FILE *f, uint64_t netns)
+{
+	const char *name = netns ? netns_name(netns) : NULL;
+	if (netns)
+		fprintf(f, "\"netns\":%llu,", (unsigned long long)netns);
+	else
+		fputs("\"netns\":null,", f);
+	if (name)
+		esc_json_field(f, "netns_name", name); /* a file name under /run/netns */
+	else
+		fputs("\"netns_name\":null", f);
+	fputc(',', f);
+}
+
+void report_owner_proc_json(FILE *f, const struct owner_proc *pr)
+{
+	if (pr && pr->ctr.nspid)
+		fprintf(f, ",\"nspid\":%d,\"container\":", (int)pr->ctr.nspid);
+	else
+		fputs(",\"nspid\":null,\"container\":", f);
+	container_json(f, pr ? &pr->ctr : NULL);
+}
+
 /* Short codes for the table: reasons are sentences (a TIME-WAIT row's is
  * 150 characters), shown once below the table under their code. Matched
  * on the text so every module keeps writing plain reasons; an unknown
@@ -86,26 +109,6 @@ static const char *known_code(const char *text)
 		if (strstr(text, reason_codes[i].text))
 			return reason_codes[i].code;
 	return NULL;
-}
-
-void report_netns_json(FILE *f, uint64_t netns)
-{
-	const char *name = netns ? netns_name(netns) : NULL;
-	if (netns)
-		fprintf(f, "\"netns\":%llu,", (unsigned long long)netns);
-	else
-		fputs("\"netns\":null,", f);
-	esc_json_field(f, "netns_name", name);
-	fputc(',', f);
-}
-
-void report_owner_proc_json(FILE *f, const struct owner_proc *pr)
-{
-	if (pr && pr->ctr.nspid)
-		fprintf(f, ",\"nspid\":%d,\"container\":", (int)pr->ctr.nspid);
-	else
-		fputs(",\"nspid\":null,\"container\":", f);
-	container_json(f, pr ? &pr->ctr : NULL);
 }
 
 void report_row_json_fields(FILE *f, const struct plan *p, const struct row *rw,
@@ -240,8 +243,8 @@ static void result_text(const struct row *rw, struct legend *reasons, char *buf,
 		 code ? ": " : "", code ? code : "");
 }
 
-enum { COL_PROTO, COL_STATE, COL_LOCAL, COL_PEER, COL_PEER_OWNER, COL_IDLE, COL_NETNS, COL_OWNER,
-       COL_CONTAINER, COL_ACTION, COL_RESULT, NCOL };
+enum { COL_PROTO, COL_STATE, COL_LOCAL, COL_PEER, COL_PEER_OWNER, COL_IDLE, COL_NETNS, COL_OWNER, COL_CONTAINER,
+       COL_ACTION, COL_RESULT, NCOL };
 #define CELL (SOCK_ADDR_MAX + 32)
 
 static void peer_cell(const struct plan *p, const struct sock *s, char *buf, size_t size)
@@ -270,7 +273,8 @@ static void peer_owner_cell(const struct plan *p, const struct sock *s, char *bu
 		snprintf(buf + len, size - len, ",+%zu", n - 3);
 }
 
-/* The namespace column: its /run/netns name (escaped), else its inode. */
+
+/* The namespace column: its /run/netns name, else its inode. */
 static void netns_cell(uint64_t netns, char *buf, size_t size)
 {
 	const char *name = netns ? netns_name(netns) : NULL;
@@ -283,22 +287,29 @@ static void netns_cell(uint64_t netns, char *buf, size_t size)
 static void container_cell(const struct plan *p, const struct row *rw, char *buf, size_t size)
 {
 	const struct owner_proc *pr = rw->owner >= 0 ? p->owners.v[rw->owner].proc : NULL;
-	container_short(pr ? &pr->ctr : NULL, buf, size);
-	if (!buf[0])
-		snprintf(buf, size, "-");
+	char raw[CELL];
+	container_short(pr ? &pr->ctr : NULL, raw, sizeof(raw));
+	/* ids and service names come from the process's cgroup path */
+	esc_term_buf(buf, size, raw[0] ? raw : "-");
 }
 
-/* NETNS and CONTAINER only when they say something: some socket outside
- * sockreap's own namespace, some owner in a container. */
-static void namespace_columns(const struct plan *p, bool *netns, bool *container)
+/* Optional columns only when they say something: PEER-OWNER for unix
+ * sockets, IDLE for --idle, NETNS for some socket outside sockreap's own
+ * namespace, CONTAINER for some owner in a container. */
+static void optional_columns(const struct plan *p, const struct options *o, bool show[NCOL])
 {
-	*netns = *container = false;
+	bool any_unix = false;
+	for (size_t i = 0; i < p->n && !any_unix; i++)
+		any_unix = p->socks.v[p->rows[i].sock].family == AF_UNIX;
+	for (int c = 0; c < NCOL; c++)
+		show[c] = (c != COL_PEER_OWNER || any_unix) && (c != COL_IDLE || o->q.has_idle) && c != COL_NETNS &&
+			  c != COL_CONTAINER;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct row *rw = &p->rows[i];
 		uint64_t ns = p->socks.v[rw->sock].netns;
 		const struct owner_proc *pr = rw->owner >= 0 ? p->owners.v[rw->owner].proc : NULL;
-		*netns |= ns && ns != netns_self();
-		*container |= pr && (pr->ctr.runtime[0] || pr->ctr.pod_uid[0]);
+		show[COL_NETNS] |= ns && ns != netns_self();
+		show[COL_CONTAINER] |= pr && (pr->ctr.runtime[0] || pr->ctr.pod_uid[0]);
 	}
 }
 
@@ -362,7 +373,7 @@ void report_print(FILE *f, const struct plan *p, const struct options *o)
 						"OWNER(comm/pid/fd)", "CONTAINER", "ACTION", "RESULT" };
 	static char cells[NCOL][CELL];
 	int w[NCOL];
-	bool show[NCOL], any_unix = false, any_netns, any_ctr;
+	bool show[NCOL];
 	struct legend reasons = { 0 }, notes = { 0 };
 
 	if (o->json) {
@@ -373,13 +384,7 @@ void report_print(FILE *f, const struct plan *p, const struct options *o)
 		}
 		return;
 	}
-	for (size_t i = 0; i < p->n && !any_unix; i++)
-		any_unix = p->socks.v[p->rows[i].sock].family == AF_UNIX;
-	/* the peer's owners for unix sockets, the idle time for --idle */
-	namespace_columns(p, &any_netns, &any_ctr);
-	for (int c = 0; c < NCOL; c++)
-		show[c] = (c != COL_PEER_OWNER || any_unix) && (c != COL_IDLE || o->q.has_idle) &&
-			  (c != COL_NETNS || any_netns) && (c != COL_CONTAINER || any_ctr);
+	optional_columns(p, o, show);
 	int last = NCOL - 1;
 	for (int c = 0; c < NCOL; c++)
 		w[c] = (int)strlen(head[c]);

@@ -17,10 +17,16 @@ static int cookie_cmp(const void *a, const void *b)
 	return (x->cookie > y->cookie) - (x->cookie < y->cookie);
 }
 
-/* One dump of family/proto (AF_UNIX: unix_diag) in each network namespace
- * the plan's sockets of that kind were found in (netns 0, from fixtures:
- * our own), so a socket in a container is looked up where it lives.
- * Cookies are unique across namespaces, so the dumps go into one list. */
+static bool sock_is(const struct sock *s, uint8_t family, uint8_t proto)
+{
+	return s->family == family && (family == AF_UNIX || s->proto == proto);
+}
+
+/* One dump of family/proto (AF_UNIX: every unix socket, proto ignored) in
+ * each network namespace where the plan has sockets of that kind (netns 0,
+ * from fixtures: our own), so a socket in a container is looked up where it
+ * lives. Cookies are unique across namespaces, so the dumps simply go into
+ * one list. */
 static int dump_in_namespaces(const struct plan *p, uint8_t family, uint8_t proto, struct sock_list *out)
 {
 	_cleanup_free_ uint64_t *done = malloc((p->socks.n + 1) * sizeof(*done));
@@ -28,19 +34,18 @@ static int dump_in_namespaces(const struct plan *p, uint8_t family, uint8_t prot
 	if (!done)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->socks.n; i++) {
+		if (!sock_is(&p->socks.v[i], family, proto))
+			continue;
 		uint64_t ns = p->socks.v[i].netns;
-		bool seen = p->socks.v[i].family != family || (family != AF_UNIX && p->socks.v[i].proto != proto);
+		bool seen = false;
 		for (size_t j = 0; j < ndone && !seen; j++)
 			seen = done[j] == ns;
 		if (seen)
 			continue;
 		done[ndone++] = ns;
-		int r;
-		if (family == AF_UNIX)
-			r = ns ? netns_dump_unix(ns, SK_ALL_STATES, out) : diag_dump_unix(SK_ALL_STATES, out, NULL);
-		else
-			r = ns ? netns_dump(ns, family, proto, SK_ALL_STATES, out)
-			       : diag_dump(family, proto, SK_ALL_STATES, out, NULL);
+		int r = ns ? netns_dump(ns, family, proto, SK_ALL_STATES, out)
+		      : family == AF_UNIX ? diag_dump_unix(SK_ALL_STATES, out, NULL)
+					  : diag_dump(family, proto, SK_ALL_STATES, out, NULL);
 		if (r < 0)
 			return r;
 	}
@@ -52,18 +57,12 @@ static int dump_in_namespaces(const struct plan *p, uint8_t family, uint8_t prot
 static int dump_after(const struct plan *p, struct sock_list *out)
 {
 	static const uint8_t fam[] = { AF_INET, AF_INET6 }, proto[] = { IPPROTO_TCP, IPPROTO_UDP };
-	bool unix_needed = false;
-	for (size_t i = 0; i < p->socks.n && !unix_needed; i++)
-		unix_needed = p->socks.v[i].family == AF_UNIX;
-	int ru = unix_needed ? dump_in_namespaces(p, AF_UNIX, 0, out) : 0;
+	int ru = dump_in_namespaces(p, AF_UNIX, 0, out);
 	if (ru < 0)
 		return ru;
 	for (size_t f = 0; f < ARRAY_SIZE(fam); f++)
 		for (size_t k = 0; k < ARRAY_SIZE(proto); k++) {
-			bool needed = false;
-			for (size_t i = 0; i < p->socks.n && !needed; i++)
-				needed = p->socks.v[i].family == fam[f] && p->socks.v[i].proto == proto[k];
-			int r = needed ? dump_in_namespaces(p, fam[f], proto[k], out) : 0;
+			int r = dump_in_namespaces(p, fam[f], proto[k], out);
 			if (r < 0)
 				return r;
 		}

@@ -148,15 +148,20 @@ test_container_pid1_acted_on_with_note() {
 	grep -q "^NSpid:.*[[:space:]]1\$" "/proc/$BPID/status" || fail "blocker is not PID 1 of a PID namespace"
 	into_cgroup "system.slice/docker-$CTR_ID.scope" "$BPID"
 	LEAK_FIRST=$(jq .leak_first "$ready") LEAK_LAST=$(jq .leak_last "$ready")
-	local -a links
-	for ((i = LEAK_FIRST; i <= LEAK_LAST; i++)); do links[i]=$(fd_link "$BPID" "$i"); done
 
+	local before=()
+	for ((i = LEAK_FIRST; i <= LEAK_LAST; i++)); do
+		before[i]=$(fd_link "$BPID" "$i")
+	done
 	run_sockreap --pid "$BPID" --state close-wait --yes --json --audit-log "$TMP/audit.log"
 	assert_rc 0
 	assert_eq "$(json_count ".pid == $BPID and .result == \"done\" and .nspid == 1 and
 		(.note // \"\" | test(\"container's main process\"))")" 3 "container PID 1 rows done with the note"
 	for ((i = LEAK_FIRST; i <= LEAK_LAST; i++)); do
-		[[ $(fd_link "$BPID" "$i") != "${links[i]}" ]] || fail "fd $i of the container's PID 1 still ${links[i]}"
+		# the default close keeps the number with a placeholder of its own
+		[[ ${before[i]} == socket:* ]] || continue
+		[[ $(fd_link "$BPID" "$i") == socket:* && $(fd_link "$BPID" "$i") != "${before[i]}" ]] ||
+			fail "fd $i of the container's PID 1: ${before[i]} before, $(fd_link "$BPID" "$i") now (expected a placeholder)"
 	done
 	assert_all_threads_untraced "$BPID"
 }

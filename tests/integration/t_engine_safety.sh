@@ -19,6 +19,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/inject_lib.sh"
 
 TEST_TIMEOUT=180
+TEST_TIMEOUT_test_engine_2_exec_while_attaching=480 # its runs take up to 10+5 s each
 
 # reap ARGS...: run_sockreap acting (--yes), JSON output, audit log in $TMP.
 reap() {
@@ -374,9 +375,10 @@ gen_of() {
 }
 
 # execer re-executes itself from its last-created thread, as soon as it
-# sees its main thread traced (in the middle of sockreap's attach) or
-# after 0-20 ms, for ever, making CLOSE_WAIT sockets each time. sockreap
-# runs against it 40 times: each run must end well within its deadline
+# sees its main thread stopped (in the middle of sockreap's attach) or
+# after 0-200 ms, for ever, making CLOSE_WAIT sockets each time. sockreap
+# runs against it 15 times (on today's main before this work, about one
+# run in three hung for ever): each run must end well within its deadline
 # (an attach that cannot finish is given up, with a reason) and leave the
 # target neither traced nor stopped, still going from one program to the
 # next.

@@ -9,10 +9,8 @@
  * listener and N connections to it, closes the client ends (the accepted
  * server ends go to CLOSE-WAIT, held here), then setns()es back to the
  * namespace it started in and waits to be killed. The ready FILE is JSON:
- * {"pid","port","netns","home_netns","leak_fds"} (netns: the
- * inode of the namespace it left), "leak_fds" (the CLOSE-WAIT fds: in
- * order, but not always consecutive, since fds inherited from the parent
- * stay where they are). */
+ * {"pid","port","netns","home_netns","leak_first","leak_last"} (netns: the
+ * inode of the namespace it left; leaked fds are consecutive). */
 #include "target.h"
 
 #include <fcntl.h>
@@ -68,15 +66,15 @@ int main(int argc, char **argv)
 	int *client = calloc((size_t)n, sizeof(int));
 	for (int i = 0; i < n; i++)
 		client[i] = tgt_connect(AF_INET, port);
-	char fds[2048] = "";
-	size_t len = 0;
+	/* accept after every connect, so the accepted fds are consecutive */
+	int first = -1, last = -1;
 	for (int i = 0; i < n; i++) {
 		int fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			die("accept");
-		len += (size_t)snprintf(fds + len, sizeof(fds) - len, "%s%d", i ? "," : "", fd);
-		if (len >= sizeof(fds))
-			die("too many fds");
+		if (first < 0)
+			first = fd;
+		last = fd;
 	}
 	for (int i = 0; i < n; i++)
 		close(client[i]);
@@ -86,9 +84,10 @@ int main(int argc, char **argv)
 	if (ns_ino() != home_ino)
 		die("not back in the home namespace");
 
-	char text[4096];
-	snprintf(text, sizeof(text), "{\"pid\":%d,\"port\":%u,\"netns\":%llu,\"home_netns\":%llu,\"leak_fds\":[%s]}\n",
-		 (int)getpid(), port, away, home_ino, fds);
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "{\"pid\":%d,\"port\":%u,\"netns\":%llu,\"home_netns\":%llu,\"leak_first\":%d,\"leak_last\":%d}\n",
+		 (int)getpid(), port, away, home_ino, first, last);
 	tgt_write_file_atomic(ready, text);
 	for (;;)
 		pause();

@@ -40,7 +40,7 @@ static struct fake {
 	/* script */
 	long tracer;
 	int seccomp;
-	int seize_err;              /* for the first seize */
+	int seize_err;              /* for every seize of the main thread */
 	int stop_sig[NTH_MAX];      /* the attach's interrupt reports this signal stop instead */
 	int attach_stop[NTH_MAX];   /* ... or this status (e.g. CLONE_STOP) */
 	long clone_ret;             /* what clone() returns when a clone stop is left */
@@ -96,7 +96,8 @@ static int f_seize(pid_t tid, unsigned long opts)
 		F.start_time++;
 	if (F.zombie)
 		return -EPERM;
-	if (F.nseize++ == 0 && F.seize_err)
+	F.nseize++;
+	if (F.seize_err && tid == F.tid[0]) /* the main thread, however often asked */
 		return F.seize_err;
 	F.attached[idx(tid)] = true;
 	return 0;
