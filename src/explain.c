@@ -194,19 +194,6 @@ static bool plain(const char *s)
 	return true;
 }
 
-/* What makes ss (or any command) run inside the socket's namespace. */
-static void ns_prefix(uint64_t ino, char *buf, size_t size)
-{
-	const struct netns *ns = netns_find(ino);
-	buf[0] = '\0';
-	if (!ino || ino == netns_self() || !ns)
-		return;
-	if (ns->name[0] && plain(ns->name))
-		snprintf(buf, size, "ip netns exec %s ", ns->name);
-	else if (ns->pid)
-		snprintf(buf, size, "nsenter -t %d -n ", (int)ns->pid);
-}
-
 static void ns_label(uint64_t ino, char *buf, size_t size)
 {
 	const struct netns *ns = netns_find(ino);
@@ -266,7 +253,9 @@ static void holders(const struct ctx *c, const struct item *a, size_t cnt, char 
 			}
 		}
 	qsort(fds, nfd, sizeof(*fds), int_cmp);
-	int n = snprintf(buf, size, "%s (pid%s %d", first->comm[0] ? first->comm : "?", npid > 1 ? "s" : "",
+	char comm[sizeof(first->comm) * 4 + 1]; /* the process's own choice: escaped */
+	esc_term_buf(comm, sizeof(comm), first->comm[0] ? first->comm : "?");
+	int n = snprintf(buf, size, "%s (pid%s %d", comm, npid > 1 ? "s" : "",
 			 (int)pids[0]);
 	for (size_t j = 1; j < npid && (size_t)n < size; j++)
 		n += snprintf(buf + n, size - (size_t)n, ", %d", (int)pids[j]);
@@ -317,14 +306,33 @@ static void sockreap_cmd(const struct ctx *c, const struct item *it, const char 
 		 it->local ? "sport" : "dport", it->port, st, proto_flag(s), extra[0] ? " " : "", extra);
 }
 
-static void ss_kill_cmd(const struct ctx *c, const struct item *it, char *buf, size_t size)
+/* --netns for a namespace not sockreap's own: its name, a process in it,
+ * or (pinned only by sockets) --all-netns. */
+static void netns_flag(uint64_t ino, char *buf, size_t size)
+{
+	const struct netns *ns = netns_find(ino);
+	buf[0] = '\0';
+	if (!ino || ino == netns_self())
+		return;
+	if (ns && ns->name[0] && plain(ns->name))
+		snprintf(buf, size, " --netns %s", ns->name);
+	else if (ns && ns->pid)
+		snprintf(buf, size, " --netns %d", (int)ns->pid);
+	else
+		snprintf(buf, size, " --all-netns");
+}
+
+/* For what nobody owns, the kernel's SOCK_DESTROY, through sockreap: it
+ * sends it from inside the socket's namespace and audits it, which a bare
+ * ss -K does not. */
+static void destroy_cmd(const struct ctx *c, const struct item *it, char *buf, size_t size)
 {
 	const struct sock *s = sk(c, it);
-	char st[24], pre[96];
+	char st[24], ns[96];
 	state_lower(s, st, sizeof(st));
-	ns_prefix(s->netns, pre, sizeof(pre));
-	snprintf(buf, size, "%sss -K %s state %s '( %s = :%u )'", pre, proto_flag(s), st, it->local ? "sport" : "dport",
-		 it->port);
+	netns_flag(s->netns, ns, sizeof(ns));
+	snprintf(buf, size, "sockreap --destroy --%s %u --state %s %s%s", it->local ? "sport" : "dport", it->port, st,
+		 proto_flag(s), ns);
 }
 
 /* The plan's verdict on the first row: what sockreap itself says. */
@@ -499,7 +507,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 			 "SO_REUSEADDR. To remove %s now, with the kernel's SOCK_DESTROY:",
 			 cnt == 1 ? "it goes away" : "they go away", cnt == 1 ? "itself" : "themselves",
 			 cnt == 1 ? "It does" : "They do", a->port, cnt == 1 ? "it" : "them");
-		ss_kill_cmd(c, a, w->cmd, sizeof(w->cmd));
+		destroy_cmd(c, a, w->cmd, sizeof(w->cmd));
 		return;
 	case W_ORPHAN:
 		snprintf(w->what, sizeof(w->what),
@@ -508,7 +516,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 			 cnt, plural(cnt, "connection", "connections"), state, cnt == 1 ? "it" : "them", tw);
 		snprintf(w->todo, sizeof(w->todo), "Nothing needs doing. To reset %s now, with the kernel's SOCK_DESTROY:",
 			 cnt == 1 ? "it" : "them");
-		ss_kill_cmd(c, a, w->cmd, sizeof(w->cmd));
+		destroy_cmd(c, a, w->cmd, sizeof(w->cmd));
 		return;
 	case W_UNSEEN:
 		snprintf(w->what, sizeof(w->what),

@@ -3,8 +3,8 @@
  * holds it (process, fd, container) or why nobody does (TIME-WAIT and how
  * long it has left, an orphan the kernel is closing, a request in the SYN
  * queue, a connection waiting in a listener's accept queue), each
- * listener's accept-queue fill, and what sockreap (or the kernel's ss -K)
- * could do about it, as the exact command. Read-only: it only reads the
+ * listener's accept-queue fill, and what sockreap could do about it, as
+ * the exact command (--destroy for what only the kernel can remove). Read-only: it only reads the
  * plan. Text like a short report, or one JSON object per socket. */
 #pragma once
 #include <stdio.h>

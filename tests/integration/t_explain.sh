@@ -56,15 +56,18 @@ test_explain_time_wait() {
 		fail "TIME-WAIT not explained as such: $o"
 	local cmd
 	cmd=$(jq -r .command <<<"$o")
-	assert_eq "$cmd" "ss -K -t state time-wait '( sport = :$TW )'" "the command for TIME-WAIT"
+	assert_eq "$cmd" "sockreap --destroy --sport $TW --state time-wait -t" "the command for TIME-WAIT"
 	explain --port "$TW"
 	assert_rc 0
 	grep -q "in TIME-WAIT, held by no process" "$OUT" || fail "text does not say nobody holds it"
 	grep -Eq "it ends in [0-9]+ s" "$OUT" || fail "text does not say how long it has left"
 	grep -qF "$cmd" "$OUT" || fail "text lacks the command"
 	# the command does what explain says: afterwards the port is free
-	eval "$cmd" >/dev/null
+	# shellcheck disable=SC2086
+	run_sockreap ${cmd#sockreap } --yes --audit-log "$TMP/destroy.log"
+	assert_rc 0
 	[[ -z $(ss -Htan state time-wait "( sport = :$TW )") ]] || fail "'$cmd' left the TIME-WAIT socket"
+	rm -f "$TMP/destroy.log"
 	explain --port "$TW"
 	assert_rc 1
 	grep -q "^Port $TW: nothing holds it in the .* searched; it is free to bind" "$OUT" ||
@@ -80,7 +83,7 @@ test_explain_orphan_and_its_peer() {
 	o=$(one '.state == "FIN-WAIT-2"')
 	jq -e '.why == "orphan" and .holders == [] and .expires_ms > 0 and .port_side == "local"' <<<"$o" >/dev/null ||
 		fail "orphan not explained: $o"
-	assert_eq "$(jq -r .command <<<"$o")" "ss -K -t state fin-wait-2 '( sport = :$ORPHAN )'" "the orphan's command"
+	assert_eq "$(jq -r .command <<<"$o")" "sockreap --destroy --sport $ORPHAN --state fin-wait-2 -t" "the orphan's command"
 	p=$(one '.state == "CLOSE-WAIT"')
 	jq -e ".why == \"close-wait-leak\" and .holders[0].pid == $PS and .port_side == \"peer\" and .sockreap_can_act" \
 		<<<"$p" >/dev/null || fail "the peer's CLOSE-WAIT end not explained: $p"
@@ -153,7 +156,7 @@ test_explain_other_namespace() {
 	assert_eq "$(jq -s "[.[] | select(.netns != $PSNS)] | length" "$OUT")" 0 "objects outside portstate's namespace"
 	local cmd
 	cmd=$(jq -r 'select(.state == "TIME-WAIT") | .command' "$OUT")
-	assert_eq "$cmd" "nsenter -t $PS -n ss -K -t state time-wait '( sport = :$TW )'" "command in the other namespace"
+	assert_eq "$cmd" "sockreap --destroy --sport $TW --state time-wait -t --netns $PS" "command in the other namespace"
 	explain --port "$NORMAL"
 	grep -q "in network namespace net:\[$PSNS\]" "$OUT" || fail "text does not name the namespace"
 	grep -q "another network namespace than sockreap's" "$OUT" || fail "text does not say the listener is elsewhere"
@@ -162,7 +165,10 @@ test_explain_other_namespace() {
 	explain --port "$NORMAL" --pid "$PS" --json
 	assert_rc 0
 	assert_eq "$(jq -s "[.[] | select(.holders[0].pid == $PS)] | length" "$OUT")" 3 "held sockets found through --pid"
-	eval "$cmd" >/dev/null
+	# shellcheck disable=SC2086
+	run_sockreap ${cmd#sockreap } --yes --audit-log "$TMP/destroy.log"
+	assert_rc 0
 	[[ -z $(nsenter -t "$PS" -n ss -Htan state time-wait "( sport = :$TW )") ]] || fail "'$cmd' did not remove it"
+	rm -f "$TMP/destroy.log"
 	assert_read_only
 }

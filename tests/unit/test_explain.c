@@ -150,7 +150,7 @@ static void test_json_one_object_per_socket(void **state)
 	assert_int_equal(lines, 4);
 	has(t, "\"why\":\"close-wait-leak\"");
 	has(t, "\"why\":\"time-wait\",\"holders\":[],\"expires_ms\":41000");
-	has(t, "\"command\":\"ss -K -t state time-wait '( sport = :8080 )'\"");
+	has(t, "\"command\":\"sockreap --destroy --sport 8080 --state time-wait -t\"");
 	has(t, "\"sockreap_can_act\":true");
 	free(t);
 }
