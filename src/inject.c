@@ -966,15 +966,20 @@ int inj_scratch(struct inj *t, uint64_t len, int prot, uint64_t *addr)
 static void check_scratch(struct inj *t)
 {
 	_cleanup_free_ char *maps = NULL;
-	char want[64];
 	if (!t->scratch)
 		return;
-	snprintf(want, sizeof(want), "%" PRIx64 "-%" PRIx64 " ", t->scratch, t->scratch + t->scratch_len);
-	bool found = false;
+	/* The executor makes its data pages writable itself, so the mapping
+	 * shows as several entries: they must cover it exactly, from its
+	 * start to its end, with nothing of another mapping in between. */
+	uint64_t end = t->scratch + t->scratch_len, at = t->scratch;
 	if (t->ops->read_maps(t->pid, &maps) == 0)
-		for (const char *line = maps; line && *line && !found; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-			found = !strncmp(line, want, strlen(want));
-	if (!found)
+		for (const char *line = maps; line && *line && at < end;
+		     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+			uint64_t lo, hi;
+			if (sscanf(line, "%" SCNx64 "-%" SCNx64, &lo, &hi) == 2 && lo == at && hi <= end)
+				at = hi;
+		}
+	if (at != end)
 		t->scratch = t->scratch_len = 0;
 }
 

@@ -187,3 +187,25 @@ test_engine_9_epoll_timed_may_eintr() {
 	wait_report
 	report_is '.ok == true'
 }
+
+# ---- nothing of ours stays in the target ----
+
+# A run of many batches reuses one scratch mapping and unmaps it at the
+# end: the target's memory map is exactly as before (the executor makes its
+# data pages writable, which splits the mapping in /proc/PID/maps; a check
+# that missed that leaked one mapping per batch).
+test_engine_no_mapping_left() {
+	need_root
+	start_blocker blocker --leak 1000 --threads 3 --block read
+	local before after
+	before=$(cat /proc/"$BPID"/maps)
+	reap --port "$PORT" --state close-wait -v
+	assert_rc 0
+	grep -q 'stops' "$ERR" && ! grep -q ' 1 stop,' "$ERR" || fail "not several batches: $(grep stops "$ERR")"
+	after=$(cat /proc/"$BPID"/maps)
+	[[ $after == "$before" ]] || fail "the target's mappings changed:
+$(diff <(echo "$before") <(echo "$after") | head -20)"
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
