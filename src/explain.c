@@ -416,7 +416,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 
 	switch (a->why) {
 	case W_LISTEN:
-		snprintf(w->what, sizeof(w->what), "Listening on %s: held by %s.", addr, who);
+		textf(w->what, sizeof(w->what), "Listening on %s: held by %s.", addr, who);
 		/* for a listener, Recv-Q is the accept queue and Send-Q its
 		 * backlog; the kernel drops connections once more than the
 		 * backlog are queued (sk_acceptq_is_full) */
@@ -446,7 +446,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 				 " sockreap refuses: %s.", rw->reason ? rw->reason : "?");
 		return;
 	case W_UDP_SERVER:
-		snprintf(w->what, sizeof(w->what), "Bound UDP socket on %s, no peer (a server): held by %s.", addr,
+		textf(w->what, sizeof(w->what), "Bound UDP socket on %s, no peer (a server): held by %s.", addr,
 			 who);
 		/* refused like a listener: the same way out */
 		if (rw->result == RES_REFUSED && rw->reason && strstr(rw->reason, "--allow-listen")) {
@@ -458,7 +458,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 		}
 		break;
 	case W_CLOSE_WAIT:
-		snprintf(w->what, sizeof(w->what),
+		textf(w->what, sizeof(w->what),
 			 "%zu %s in CLOSE-WAIT, held by %s: the peer%s closed and the process never closed its end "
 			 "(leaked, if %s stay%s).",
 			 cnt, plural(cnt, "connection", "connections"), who, cnt == 1 ? "" : "s", cnt == 1 ? "it" : "they",
@@ -466,20 +466,20 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 		break;
 	case W_CONN:
 		if (a->local)
-			snprintf(w->what, sizeof(w->what), "%zu %s in %s%s%s, held by %s.", cnt,
+			textf(w->what, sizeof(w->what), "%zu %s in %s%s%s, held by %s.", cnt,
 				 plural(cnt, "connection", "connections"), state, cnt == 1 ? " with " : "",
 				 cnt == 1 ? peer : "", who);
 		else
-			snprintf(w->what, sizeof(w->what), "%zu client %s in %s to %s, held by %s.", cnt,
+			textf(w->what, sizeof(w->what), "%zu client %s in %s to %s, held by %s.", cnt,
 				 plural(cnt, "connection", "connections"), state, peer, who);
 		break;
 	case W_BOUND:
-		snprintf(w->what, sizeof(w->what),
+		textf(w->what, sizeof(w->what),
 			 "%zu %s bound to %s but neither listening nor connected, held by %s: %s the port.", cnt,
 			 plural(cnt, "socket", "sockets"), addr, who, cnt == 1 ? "it still reserves" : "they still reserve");
 		break;
 	case W_ACCEPT_QUEUE:
-		snprintf(w->what, sizeof(w->what),
+		textf(w->what, sizeof(w->what),
 			 "%zu %s in %s that no process holds yet: the kernel completed %s and %s waiting in the accept "
 			 "queue of the listener on port %u; nobody has accept()ed %s.",
 			 cnt, plural(cnt, "connection", "connections"), state, cnt == 1 ? "it" : "them",
@@ -488,7 +488,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 			 cnt == 1 ? "it" : "them", listener_of(c, a) ? "; see its listener" : "");
 		return;
 	case W_SYN_QUEUE:
-		snprintf(w->what, sizeof(w->what),
+		textf(w->what, sizeof(w->what),
 			 "%zu connection %s in the SYN queue of the listener on port %u: the client%s not sent the "
 			 "handshake's final ACK; the kernel resends its SYN-ACK and drops the request in the end (%s).",
 			 cnt, plural(cnt, "request", "requests"), s->sport, cnt == 1 ? " has" : "s have", tw);
@@ -497,7 +497,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 			 "or a SYN flood (see net.ipv4.tcp_syncookies).");
 		return;
 	case W_TIME_WAIT:
-		snprintf(w->what, sizeof(w->what),
+		textf(w->what, sizeof(w->what),
 			 "%zu %s in TIME-WAIT, held by no process: %s the kernel keeps for 60 s after the close so that "
 			 "late packets are not taken for a new connection; %s.",
 			 cnt, plural(cnt, "connection", "connections"),
@@ -510,7 +510,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 		destroy_cmd(c, a, w->cmd, sizeof(w->cmd));
 		return;
 	case W_ORPHAN:
-		snprintf(w->what, sizeof(w->what),
+		textf(w->what, sizeof(w->what),
 			 "%zu orphaned %s in %s, held by no process: the process closed %s and the kernel finishes "
 			 "the close on its own (%s; FIN-WAIT-2 lasts net.ipv4.tcp_fin_timeout at most).",
 			 cnt, plural(cnt, "connection", "connections"), state, cnt == 1 ? "it" : "them", tw);
@@ -519,7 +519,7 @@ static void explain_group(const struct ctx *c, const struct item *a, size_t cnt,
 		destroy_cmd(c, a, w->cmd, sizeof(w->cmd));
 		return;
 	case W_UNSEEN:
-		snprintf(w->what, sizeof(w->what),
+		textf(w->what, sizeof(w->what),
 			 "%zu %s in %s that no process visible to sockreap holds: the owner's fds are not readable "
 			 "to sockreap, or it is in a PID namespace this /proc does not show, or it closed %s a moment "
 			 "ago.",

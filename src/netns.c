@@ -140,7 +140,7 @@ static void read_names(void)
 		if (netns_name(st.st_ino) || GROW(tab.names, tab.capnames, tab.nnames) < 0)
 			continue;
 		tab.names[tab.nnames].ino = st.st_ino;
-		snprintf(tab.names[tab.nnames].name, sizeof(tab.names->name), "%s", de->d_name);
+		memcpy(tab.names[tab.nnames].name, de->d_name, strlen(de->d_name) + 1); /* length checked above */
 		tab.nnames++;
 	}
 	closedir(d);
@@ -205,7 +205,7 @@ static int open_netns(const char *path, uint64_t *ino)
 int netns_add_spec(const char *spec, uint64_t *ret_ino)
 {
 	char path[512];
-	uint64_t ino, pid = 0;
+	uint64_t ino = 0, pid = 0;
 	int r = netns_spec_path(spec, tab.proc, tab.run, path, sizeof(path));
 	if (r < 0)
 		return r;
@@ -234,7 +234,7 @@ int netns_pid_ino(pid_t pid, uint64_t *ino)
 int netns_add_pid(pid_t pid, uint64_t *ret_ino)
 {
 	char path[300];
-	uint64_t ino;
+	uint64_t ino = 0;
 	int r = netns_pid_ino(pid, &ino);
 	if (r < 0)
 		return r;
@@ -291,7 +291,7 @@ int netns_add_all(void)
 	closedir(d);
 	for (size_t i = 0; i < tab.nnames && r >= 0; i++) {
 		char path[600];
-		uint64_t ino;
+		uint64_t ino = 0;
 		if (find(tab.names[i].ino))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", tab.run, tab.names[i].name);

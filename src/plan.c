@@ -208,8 +208,6 @@ static int row_by_pid(const void *a, const void *b, void *arg)
 	return (x > y) - (x < y);
 }
 
-/* Mark rows whose owner's epoll set watches the fd, reading each process's
- * epoll fdinfo once. */
 /* What the replacement means in this process, said in the plan: no free
  * fd slot (the fd is closed first and the placeholder takes its number),
  * or SIGPIPE left at its default (a write to the placeholder fails with
@@ -217,7 +215,7 @@ static int row_by_pid(const void *a, const void *b, void *arg)
 static const char *placeholder_note(const char *proc_root, pid_t pid)
 {
 	char path[64], buf[8192];
-	uint64_t nopen, limit, ign = 0, cgt = 0;
+	uint64_t nopen = 0, limit = 0, ign = 0, cgt = 0;
 
 	if (procfd_fd_headroom(proc_root, pid, &nopen, &limit) == 0 && nopen >= limit)
 		return "the process has no free fd (RLIMIT_NOFILE reached): each fd is closed first and its "

@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,4 +65,19 @@ ssize_t read_small_file(int dirfd, const char *path, char *buf, size_t size)
 		return -err;
 	buf[n] = '\0';
 	return n;
+}
+
+size_t textf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	if (!size)
+		return 0;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return (size_t)n < size ? (size_t)n : size - 1;
 }

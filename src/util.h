@@ -49,6 +49,10 @@ int grow(void **arr, size_t *cap, size_t n, size_t elem);
  * -ERANGE if too large. */
 int parse_u64(const char *s, uint64_t max, uint64_t *ret);
 
+/* Format display text into buf, cut to size on purpose (a sentence for the
+ * operator, not data): the length written, at most size-1. */
+size_t textf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 
