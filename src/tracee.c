@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +35,6 @@ static int real_interrupt(pid_t tid)
 	return ret_errno(ptrace(PTRACE_INTERRUPT, tid, 0, 0));
 }
 
-/* Stops come within microseconds when the tracee is on a CPU, so spin on
- * WNOHANG briefly (measured: 30 us per injected call against 50 us when
- * yielding the CPU instead), then back off to short sleeps up to
- * the deadline. No signals or timers are involved, so a wait never changes
- * sockreap's own signal disposition and always ends by the deadline. */
 /* A task that exited, or a zombie thread-group leader: the kernel reports
  * a leader's exit only after every other thread was reaped, so waiting for
  * it alone could last for ever when the process was killed under us. */
@@ -51,24 +48,49 @@ static bool task_dead(pid_t tid)
 	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
 }
 
+/* Stops come within microseconds when the tracee is on a CPU: first a short
+ * spin on WNOHANG (an injected call's stop comes in ~10 us), then sleep
+ * until the kernel's SIGCHLD for a tracee's stop or exit, at most 5 ms at a
+ * time, up to the deadline. SIGCHLD is blocked in the waiting thread and
+ * taken with sigtimedwait: it never runs a handler or interrupts anything
+ * (sockreap has no other use for it; its other threads block every
+ * signal). Spinning longer would take a CPU from the very threads that
+ * must run to reach their stops (2 CPUs, a loaded machine). */
+#define WAIT_SPIN_NS (30ull * 1000)
+#define WAIT_SLEEP_MAX_NS (5ull * 1000 * 1000)
+
 static int real_wait(pid_t tid, int *status, uint64_t deadline_ns)
 {
-	for (unsigned spin = 0;; spin++) {
+	static __thread bool chld_blocked;
+	sigset_t chld;
+	uint64_t spin_until = 0;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (!chld_blocked) {
+		pthread_sigmask(SIG_BLOCK, &chld, NULL);
+		chld_blocked = true;
+	}
+	for (;;) {
 		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
 		if (r == tid)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -errno;
-		if (now_ns() >= deadline_ns)
+		uint64_t now = now_ns();
+		if (now >= deadline_ns)
 			return -ETIMEDOUT;
-		if (spin % 1024 == 1023 && task_dead(tid))
-			return -ESRCH;
-		if (spin < 20000)
+		if (!spin_until)
+			spin_until = now + WAIT_SPIN_NS;
+		if (now < spin_until) {
 			cpu_relax();
-		else {
-			struct timespec ts = { 0, spin < 4000 ? 20000 : 200000 };
-			nanosleep(&ts, NULL);
+			continue;
 		}
+		if (task_dead(tid))
+			return -ESRCH;
+		uint64_t left = MIN(deadline_ns - now, WAIT_SLEEP_MAX_NS);
+		struct timespec ts = { (time_t)(left / 1000000000u), (long)(left % 1000000000u) };
+		sigtimedwait(&chld, NULL, &ts);
 	}
 }
 
@@ -183,17 +205,39 @@ static int real_read_maps(pid_t pid, char **text)
 
 /* /proc/PID/mem works for a traced (stopped) process and reads across
  * pages in one call; process_vm_readv would refuse non-readable mappings. */
-static int mem_io(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+/* /proc/PID/mem, opened once per target and kept: the engine reads the
+ * executor's progress words in a tight loop, and an open() of it costs
+ * more than the read (access checks, the mm). The fd holds no memory of
+ * the target's (only its mm_struct, not its pages). It sees the address
+ * space it was opened on: after an execve, or for a pid that a new
+ * process got, it reads nothing, and the file is opened again once. */
+static __thread struct { pid_t pid; int fd; } memfd = { 0, -1 };
+
+static int mem_open(pid_t pid, bool fresh)
 {
 	char path[64];
+	if (memfd.fd >= 0 && memfd.pid == pid && !fresh)
+		return memfd.fd;
+	memfd.fd = safe_close(memfd.fd);
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-	_cleanup_close_ int fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ssize_t n = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
+	memfd.pid = pid;
+	return memfd.fd = fd;
+}
+
+static int mem_io(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+	int r = -EIO;
+	for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
+		int fd = mem_open(pid, attempt > 0);
+		if (fd < 0)
+			return fd;
+		ssize_t n = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
+		r = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+	}
+	return r;
 }
 
 static int real_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
