@@ -938,6 +938,10 @@ int inj_scratch(struct inj *t, uint64_t len, int prot, uint64_t *addr)
 		*addr = t->scratch;
 		return 0;
 	}
+	/* a mapping that grows doubles, so that batches of changing sizes
+	 * do not each pay for a new one (its pages cost nothing untouched) */
+	if (t->scratch && t->scratch_prot == prot)
+		len = MAX(len, 2 * t->scratch_len);
 	if ((r = unmap_scratch(t)) < 0)
 		return r;
 	uint64_t args[6] = { 0, len, (uint64_t)prot, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
@@ -1071,6 +1075,9 @@ int inj_pause(struct inj *t)
 		th->stopped = false;
 	}
 	t->released_at_ns = now_ns();
+	/* while the threads run, not while they are stopped: a big process's
+	 * maps take milliseconds to read */
+	check_scratch(t);
 	return first;
 }
 
@@ -1083,7 +1090,8 @@ int inj_restop(struct inj *t)
 			return fail(t, r, "cannot interrupt thread %d: %s", (int)t->th[i].tid, strerror(-r));
 	if ((r = wait_all_stopped(t, now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
 		return r;
-	check_scratch(t);
+	if (t->exec_seen) /* a new address space: our mapping is not in it */
+		t->scratch = t->scratch_len = 0;
 	for (size_t i = 0; i < t->nth; i++)
 		if (t->th[i].stopped)
 			return t->stopped_at_ns = now_ns(), 0;

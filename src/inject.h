@@ -60,6 +60,7 @@ struct inj {
 	unsigned long ncalls;
 	uint64_t scratch, scratch_len; /* our mapping in the target, 0: none */
 	int scratch_prot;
+	pid_t exec_ok_tid;      /* rp_run_inside: this thread may run the executor (its status was read) */
 	char why[200];          /* the reason of the last failure, for reports */
 	/* inj_attach only: an execve() seen while attaching (PTRACE_EVENT_EXEC,
 	 * or the reaper had to reap threads while a seize was blocked), and
