@@ -9,9 +9,7 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
-#include <linux/kcmp.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,7 +32,7 @@ enum step { STEP_NONE, STEP_INSIDE };
  * decide its outcome (indexes into the program, -1: none). */
 struct fdjob {
 	unsigned flags;      /* the fd's open flags (fdinfo), before the stop */
-	int pfd;             /* our pidfd_getfd duplicate for the check, -1: none */
+	int check;           /* the cookie check, first of the row's calls */
 	int sock, linger, close, dup, shut;
 	int adds_failed;     /* epoll re-registrations that failed */
 };
@@ -173,14 +171,6 @@ static void read_before_stop(struct job *j)
 	j->tight = procfd_fd_headroom(PROC_ROOT, j->pid, &nopen, &limit) == 0 && nopen >= limit;
 }
 
-/* Killed, or exiting: its fds are gone with it. While we hold it, a live
- * target is in "t (tracing stop)"; a SIGKILL wakes it to exit. */
-static bool target_gone(pid_t pid)
-{
-	char state[32];
-	return tracee_real.status_field(pid, "State", state, sizeof(state)) < 0 || state[0] != 't';
-}
-
 /* Mark the rows from k on that the engine still had to do. */
 static void abandon(struct job *j, size_t k, int err, const char *why)
 {
@@ -241,12 +231,12 @@ static int add_dels(struct job *j, size_t k, struct rprog *p, int32_t need, int 
 	return r < 0 ? r : 0;
 }
 
-static int build_replace(struct job *j, size_t k, struct rprog *p)
+static int build_replace(struct job *j, size_t k, struct rprog *p, int32_t gate)
 {
 	const struct sock *s = sock_k(j, k);
 	struct fdjob *f = &j->fj[k];
 	int fd = fd_k(j, k), r;
-	int32_t need = 0;
+	int32_t need = gate;
 	struct ph_desc ph;
 	if (placeholder_for(s, &ph) < 0) {
 		set_result(row_k(j, k), RES_SKIPPED, 0, "no placeholder for this kind of socket; nothing changed");
@@ -272,19 +262,20 @@ static int build_replace(struct job *j, size_t k, struct rprog *p)
 	if (!del)
 		return -ENOMEM;
 #define TRY(x) do { if ((r = (x)) < 0) return r; } while (0)
-	*f = (struct fdjob){ .flags = f->flags, .pfd = -1, .sock = -1, .linger = -1, .close = -1, .dup = -1, .shut = -1 };
+	*f = (struct fdjob){ .flags = f->flags, .check = f->check, .sock = -1, .linger = -1, .close = -1, .dup = -1,
+			     .shut = -1 };
 	if (j->tight) {
 		if (j->m->linger0) {
-			TRY(f->linger = rp_setsockopt(p, 0, 0, RP_IMM(fd), SOL_SOCKET, SO_LINGER, &l0, sizeof(l0)));
+			TRY(f->linger = rp_setsockopt(p, gate, 0, RP_IMM(fd), SOL_SOCKET, SO_LINGER, &l0, sizeof(l0)));
 			need = RP_OK(f->linger);
 		}
 		TRY(add_dels(j, k, p, need, del));
 		TRY(f->close = rp_close(p, need, 0, RP_IMM(fd)));
 		TRY(f->sock = rp_socket(p, RP_OK(f->close), ph.family, type | (cloexec ? SOCK_CLOEXEC : 0)));
 	} else if (pair)
-		TRY(f->sock = rp_socketpair(p, 0, ph.family, type | SOCK_CLOEXEC, &poff));
+		TRY(f->sock = rp_socketpair(p, gate, ph.family, type | SOCK_CLOEXEC, &poff));
 	else
-		TRY(f->sock = rp_socket(p, 0, ph.family, type | SOCK_CLOEXEC));
+		TRY(f->sock = rp_socket(p, gate, ph.family, type | SOCK_CLOEXEC));
 	/* the placeholder's fd: socket()'s result, or socketpair()'s first */
 	struct rp_arg phfd = pair ? RP_MEM32(poff) : RP_RET(f->sock);
 	if (pair)
@@ -327,16 +318,24 @@ static int build_row(struct job *j, size_t k, struct rprog *p)
 	struct fdjob *f = &j->fj[k];
 	int fd = fd_k(j, k);
 
+	/* Every call of the row needs the check: is the fd still the
+	 * socket the plan saw? It runs inside the target with every thread
+	 * stopped, right before the row's first action. */
+	rp_row(p);
+	int check = rp_check_cookie(p, fd, sock_k(j, k)->cookie);
+	if (check < 0)
+		return check;
+	f->check = check;
 	switch (j->m->inside) {
 	case INSIDE_REPLACE:
-		return build_replace(j, k, p);
+		return build_replace(j, k, p, RP_OK(check));
 	case INSIDE_CLOSE:
-		*f = (struct fdjob){ .pfd = -1, .sock = -1, .linger = -1, .dup = -1, .shut = -1 };
-		f->close = rp_close(p, 0, 0, RP_IMM(fd));
+		*f = (struct fdjob){ .check = check, .sock = -1, .linger = -1, .dup = -1, .shut = -1 };
+		f->close = rp_close(p, RP_OK(check), 0, RP_IMM(fd));
 		return f->close < 0 ? f->close : 0;
 	case INSIDE_SHUTDOWN:
-		*f = (struct fdjob){ .pfd = -1, .sock = -1, .linger = -1, .close = -1, .dup = -1 };
-		f->shut = rp_shutdown(p, 0, RP_IMM(fd), j->o->how);
+		*f = (struct fdjob){ .check = check, .sock = -1, .linger = -1, .close = -1, .dup = -1 };
+		f->shut = rp_shutdown(p, RP_OK(check), RP_IMM(fd), j->o->how);
 		return f->shut < 0 ? f->shut : 0;
 	default:
 		return -EINVAL;
@@ -353,8 +352,25 @@ static void row_outcome(struct job *j, size_t k, const struct rprog *p)
 {
 	struct row *rw = row_k(j, k);
 	const struct fdjob *f = &j->fj[k];
-	int64_t r;
+	int64_t r = ret_of(p, f->check);
 
+	if (r == RP_NOT_RUN) {
+		set_result(rw, RES_FAILED, 0, "the check of the fd did not run in the target");
+		return;
+	}
+	if (r == -ESTALE || r == -ENOTSOCK) {
+		set_result(rw, RES_SKIPPED, 0, "fd reused: the fd is no longer this socket");
+		return;
+	}
+	if (r == -EBADF) {
+		set_result(rw, RES_SKIPPED, 0, "the fd was closed meanwhile");
+		return;
+	}
+	if (r < 0) {
+		set_result(rw, RES_FAILED, (int)-r, "getsockopt(SO_COOKIE) on the fd in the target failed%s; nothing "
+			   "changed", r == -ENOPROTOOPT ? " (the kernel has no SO_COOKIE: Linux 4.12 or later)" : "");
+		return;
+	}
 	switch (j->m->inside) {
 	case INSIDE_CLOSE:
 		/* Linux frees the fd even when close() reports EINTR or EIO */
@@ -413,60 +429,6 @@ static void note_epoll_failures(struct job *j, const struct rprog *p, size_t fro
 					    "its event loop may not wake for this fd";
 }
 
-/* Is fd still the socket, now that every thread is stopped? Rows of
- * [from, to) that are not lose their step, with the reason. With a
- * duplicate taken before the stop (checked by SO_COOKIE then) one kcmp()
- * answers; otherwise the /proc link. -ESRCH when the target is dying. */
-static int check_fds(struct job *j, size_t from, size_t to)
-{
-	for (size_t k = from; k < to; k++) {
-		if (j->step[k] == STEP_NONE)
-			continue;
-		int c;
-		if (j->fj[k].pfd >= 0) {
-			c = (int)syscall(SYS_kcmp, getpid(), j->pid, KCMP_FILE, j->fj[k].pfd, fd_k(j, k));
-			c = c == 0 ? 1 : c > 0 ? 0 : -errno;
-		} else
-			c = procfd_fd_check(PROC_ROOT, j->pid, fd_k(j, k), sock_k(j, k)->inode);
-		if (c == 1)
-			continue;
-		/* Every thread is stopped: an fd can only vanish now because
-		 * the process is being killed and its files torn down. */
-		if (c < 0 && target_gone(j->pid))
-			return abandon(j, from, ESRCH, "the target exited"), -ESRCH;
-		set_result(row_k(j, k), RES_SKIPPED, 0,
-			   c < 0 ? "the fd was closed meanwhile" : "fd reused: the fd is no longer this socket");
-		j->step[k] = STEP_NONE;
-	}
-	return 0;
-}
-
-/* Duplicates of the batch's sockets, taken while the target runs, so that
- * the check while it is stopped is one kcmp() per fd instead of a /proc
- * readlink. A duplicate is a reference: it would keep the socket (and its
- * epoll registrations) alive, so every one is closed before the
- * replacement runs. */
-static void take_dups(struct job *j, size_t from, size_t to)
-{
-	for (size_t k = from; k < to; k++) {
-		j->fj[k].pfd = -1;
-		if (j->step[k] == STEP_NONE)
-			continue;
-		int r = pidfd_dup_socket(j->pid, fd_k(j, k), sock_k(j, k)->cookie, &j->fj[k].pfd);
-		if (r == -ESTALE) {
-			set_result(row_k(j, k), RES_SKIPPED, 0, "fd reused: the fd is no longer this socket");
-			j->step[k] = STEP_NONE;
-		}
-	}
-}
-
-static void drop_dups(struct job *j, size_t from, size_t to)
-{
-	for (size_t k = from; k < to; k++)
-		if (j->fj[k].pfd >= 0)
-			j->fj[k].pfd = safe_close(j->fj[k].pfd);
-}
-
 /* A thread stopped inside a call on the fd (a read on this very socket)
  * re-enters that call by number when it resumes. After a replacement it
  * finds the placeholder and reads EOF, as it should; after a plain close
@@ -494,13 +456,69 @@ static int skip_busy(struct job *j, struct inj *t, size_t from, size_t to)
 	return 0;
 }
 
-/* Act on rows [from, to) while every thread is stopped: check, build the
- * program, run it (inside the target in one go when possible, call by
- * call otherwise), and settle each row. *exec_ns: time the program took. */
-static int run_batch(struct job *j, struct inj *t, size_t from, size_t to, uint64_t *exec_ns)
+/* The stop's budget: from the first thread's interrupt to the last one's
+ * resume, the target should be frozen about this long at most. */
+#define STALL_TARGET_NS (1500ull * 1000)
+/* ... but the program always gets at least this much, and half of what
+ * stopping every thread cost (hundreds of threads: milliseconds), or
+ * batches would be all stop and no work */
+#define EXEC_MIN_NS (200ull * 1000)
+/* what stopping the executor and resuming every thread takes after the
+ * program: not the program's */
+#define RELEASE_RESERVE_NS (150ull * 1000)
+
+/* One batch: rows [from, to) and their program, built while the target
+ * runs; first[k - from] is row k's first call (first[to - from]: the end). */
+struct batch {
+	size_t from, to;
+	struct rprog prog;
+	size_t *first;
+};
+
+static void batch_free(struct batch *b)
 {
-	struct rprog prog = { 0 };
-	_cleanup_free_ size_t *first = malloc((to - from + 1) * sizeof(*first));
+	rprog_free(&b->prog);
+	free(b->first);
+	b->first = NULL;
+}
+
+/* Build the program of the rows still to do in [from, to): before the stop
+ * (nothing in it depends on what the stop sees), and again at the stop
+ * only when its checks dropped a row. */
+static int build_batch(struct job *j, struct batch *b)
+{
+	int r = 0;
+	rprog_reset(&b->prog);
+	if (!b->first && !(b->first = malloc((b->to - b->from + 1) * sizeof(*b->first))))
+		return -ENOMEM;
+	for (size_t k = b->from; k < b->to && r == 0; k++) {
+		b->first[k - b->from] = b->prog.n;
+		if (j->step[k] != STEP_NONE)
+			r = build_row(j, k, &b->prog);
+	}
+	b->first[b->to - b->from] = b->prog.n;
+	return r;
+}
+
+static size_t rows_to_do(const struct job *j, size_t from, size_t to)
+{
+	size_t n = 0;
+	for (size_t k = from; k < to; k++)
+		n += j->step[k] != STEP_NONE;
+	return n;
+}
+
+/* Act on batch b while every thread is stopped: check each fd, run the
+ * program (inside the target in one go when possible, call by call
+ * otherwise) until the stop's budget is spent, and settle each row it
+ * reached. The budget counts from stop_begin; stop_ns is what stopping
+ * every thread cost. *exec_ns: time the program took; *next_row: the first
+ * row not reached (b->to when all were), left for the next batch. */
+static int run_batch(struct job *j, struct inj *t, struct batch *b, uint64_t stop_begin, uint64_t stop_ns,
+		     uint64_t *exec_ns, size_t *next_row)
+{
+	size_t from = b->from, to = b->to;
+	struct rprog *prog = &b->prog;
 	int r;
 
 	/* All threads are stopped, so nothing in the target can close and
@@ -509,47 +527,52 @@ static int run_batch(struct job *j, struct inj *t, size_t from, size_t to, uint6
 	 * CLONE_FILES without being a thread is not stopped; such processes
 	 * are rare and would show the same fd under their own pid.) */
 	uint64_t tb = now_ns();
+	size_t before = rows_to_do(j, from, to);
 	*exec_ns = 0;
-	r = !first ? -ENOMEM : act_interrupted ? -EINTR : 0;
-	if (r == 0)
-		r = check_fds(j, from, to);
-	drop_dups(j, from, to);
+	*next_row = to;
+	r = act_interrupted ? -EINTR : 0;
 	if (r == 0)
 		r = skip_busy(j, t, from, to);
-	for (size_t k = from; k < to && r == 0; k++) {
-		first[k - from] = prog.n;
-		if (j->step[k] != STEP_NONE)
-			r = build_row(j, k, &prog);
-	}
+	if (r == 0 && rows_to_do(j, from, to) != before)
+		r = build_batch(j, b);
 	if (r < 0) {
-		rprog_free(&prog);
 		abandon(j, from, -r, r == -EINTR ? "sockreap was interrupted before acting on this process"
 			: r == -ENOMEM ? "out of memory" : t->why);
 		return r;
 	}
-	first[to - from] = prog.n;
 	uint64_t data = 0, t0 = now_ns();
+	prog->deadline_ns = j->o->single_stop ? 0 : MAX(stop_begin + STALL_TARGET_NS - RELEASE_RESERVE_NS,
+							 t0 + MAX(EXEC_MIN_NS, stop_ns / 2));
 	if (j->o->verbose > 1)
-		fprintf(stderr, "sockreap: pid %d: rows %zu-%zu checked and built in %.3f ms\n", (int)j->pid, from, to,
+		fprintf(stderr, "sockreap: pid %d: rows %zu-%zu checked in %.3f ms\n", (int)j->pid, from, to,
 			(double)(t0 - tb) / 1e6);
 	size_t next = 0;
 	/* In one go inside the target when it can be (crash-only); call by
 	 * call from here when it cannot. */
-	r = prog.n ? rp_run_inside(t, &prog, &next) : 0;
+	prog->reached = prog->n;
+	r = prog->n ? rp_run_inside(t, prog, &next) : 0;
 	if (r == -EAGAIN) {
 		next = 0;
-		r = prog.ndata ? inj_scratch(t, prog.ndata, PROT_READ | PROT_WRITE, &data) : 0;
+		r = prog->ndata ? inj_scratch(t, prog->ndata, PROT_READ | PROT_WRITE, &data) : 0;
 		if (r == 0)
-			r = rp_run_calls(t, &prog, data, &next);
+			r = rp_run_calls(t, prog, data, &next);
 	}
 	*exec_ns = now_ns() - t0;
 	if (j->o->verbose > 1)
-		fprintf(stderr, "sockreap: pid %d: rows %zu-%zu: %zu calls, %.3f ms to run them\n", (int)j->pid, from,
-			to, prog.n, (double)*exec_ns / 1e6);
+		fprintf(stderr, "sockreap: pid %d: rows %zu-%zu: %zu calls, %.3f ms to run them (%.3f ms left)%s\n",
+			(int)j->pid, from, to, prog->n, (double)*exec_ns / 1e6,
+			prog->deadline_ns ? (double)(prog->deadline_ns - t0) / 1e6 : 0.0,
+			r == 0 && prog->reached < prog->n ? ", stopped by the budget" : "");
 	for (size_t k = from; k < to; k++) {
 		if (j->step[k] == STEP_NONE)
 			continue;
-		size_t lo = first[k - from], hi = first[k - from + 1];
+		size_t lo = b->first[k - from], hi = b->first[k - from + 1];
+		if (r == 0 && lo >= prog->reached) {
+			/* not started: the budget was spent; the next batch
+			 * checks it again */
+			*next_row = MIN(*next_row, k);
+			continue;
+		}
 		if (r < 0 && hi > next) {
 			/* the engine stopped inside this row's calls or before */
 			if (lo >= next)
@@ -558,21 +581,20 @@ static int run_batch(struct job *j, struct inj *t, size_t from, size_t to, uint6
 				set_result(row_k(j, k), RES_FAILED, -r, "the engine failed midway through this fd: %s",
 					   t->why);
 		} else {
-			row_outcome(j, k, &prog);
-			note_epoll_failures(j, &prog, lo, hi, k);
+			row_outcome(j, k, prog);
+			note_epoll_failures(j, prog, lo, hi, k);
 		}
 		j->step[k] = STEP_NONE;
 	}
-	rprog_free(&prog);
 	return r;
 }
 
 /* The target's longest stop must not grow with the number of fds: rows go
- * in batches whose program stays under a budget (the kernel's own close of
- * ~100 TCP sockets costs ~0.5 ms here), with every thread resumed between
- * batches and each batch's fds checked again at its stop. The batch size
- * follows the measured cost per row. */
-#define BATCH_BUDGET_NS (1000ull * 1000)
+ * in batches, every thread resumed between batches and each batch's fds
+ * checked again at its stop. Each batch's program stops itself when the
+ * stop's budget (STALL_TARGET_NS, from the first interrupt) is spent; the
+ * batch size, which follows the measured cost per row, only bounds what
+ * is checked and built while stopped. */
 /* --backtrace walks stacks while every thread is stopped */
 #define BACKTRACE_BUDGET_NS (50ull * 1000 * 1000)
 #define BATCH_FIRST 32
@@ -597,11 +619,14 @@ static void act_process(struct job *j)
 		abandon(j, 0, ESRCH, "sockreap was interrupted before acting on this process");
 		return;
 	}
-	for (size_t k = 0; k < j->n; k++)
-		j->fj[k].pfd = -1;
 	read_before_stop(j);
-	size_t batch = j->o->single_stop ? j->n : BATCH_FIRST, from = 0, nbatch = 0;
-	take_dups(j, 0, MIN(batch, j->n));
+	size_t batch = j->o->single_stop ? j->n : BATCH_FIRST, nbatch = 0;
+	struct batch b = { .from = 0, .to = MIN(batch, j->n) };
+	if ((r = build_batch(j, &b)) < 0) {
+		batch_free(&b);
+		abandon(j, 0, -r, "out of memory");
+		return;
+	}
 	/* the stall counts from the first thread's stop: from before the
 	 * first interrupt, an upper bound */
 	uint64_t stop_begin = now_ns();
@@ -609,7 +634,7 @@ static void act_process(struct job *j)
 	r = inj_attach_checked(&t, &tracee_real, j->pid, owner_of(j->p, row_k(j, 0))->start_time);
 	uint64_t stop_ns = now_ns() - stop_begin; /* what stopping every thread costs */
 	if (r < 0) {
-		drop_dups(j, 0, j->n);
+		batch_free(&b);
 		abandon(j, 0, -r == ESRCH ? ESRCH : -r, t.why);
 		return;
 	}
@@ -621,46 +646,53 @@ static void act_process(struct job *j)
 		bt = unwind_collect(j->pid, BACKTRACE_BUDGET_NS);
 	double max_stall = 0, total_stall = 0;
 	for (;;) {
-		size_t to = MIN(from + batch, j->n);
+		size_t next;
 		uint64_t exec_ns;
-		r = run_batch(j, &t, from, to, &exec_ns);
+		r = run_batch(j, &t, &b, stop_begin, stop_ns, &exec_ns, &next);
 		nbatch++;
-		if (r < 0 || to == j->n)
+		if (r < 0 || next == j->n)
 			break;
-		/* Each batch pays for stopping every thread again: where that
-		 * costs more than the budget (hundreds of threads: ~10 ms for
-		 * 200, ~30 ms for 1,000 here), smaller programs only add stops,
-		 * so the program may take as long as the stop itself. */
-		uint64_t budget = MAX(BATCH_BUDGET_NS, stop_ns);
-		if (exec_ns && to > from)
-			batch = MIN(MAX(budget * (to - from) / exec_ns, BATCH_MIN), BATCH_MAX);
+		if (next <= b.from) /* cannot be: the first row always runs */
+			next = b.to;
+		/* The program stops itself when the stop's budget is spent;
+		 * the batch's size only bounds what is checked while stopped
+		 * and built before: about what fitted this time, or twice as
+		 * much when everything did. */
+		batch = next < b.to ? MAX((next - b.from) * 3 / 2, BATCH_MIN) : MIN(2 * batch, BATCH_MAX);
 		r = inj_pause(&t);
 		double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
-		set_stall(j, from, to, stall);
+		set_stall(j, b.from, next, stall);
 		max_stall = MAX(max_stall, stall);
 		total_stall += stall;
-		from = to;
 		if (r < 0) {
-			abandon(j, from, -r, t.why);
+			abandon(j, next, -r, t.why);
 			break;
 		}
-		/* let the application run about a quarter of the time */
-		take_dups(j, from, MIN(from + batch, j->n));
+		/* while the application runs (about three quarters of the
+		 * time): the next batch's program */
 		uint64_t run_until = t.released_at_ns + MAX((uint64_t)(stall * 1e6) / 3, 200000ull);
+		b.from = next;
+		b.to = MIN(next + batch, j->n);
+		free(b.first);
+		b.first = NULL;
+		if ((r = build_batch(j, &b)) < 0) {
+			abandon(j, b.from, -r, "out of memory");
+			break;
+		}
 		while (now_ns() < run_until)
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
 		stop_begin = now_ns();
 		r = inj_restop(&t);
 		stop_ns = now_ns() - stop_begin;
 		if (r < 0) {
-			drop_dups(j, from, j->n);
-			abandon(j, from, -r == ESRCH ? ESRCH : -r, t.why);
+			abandon(j, b.from, -r == ESRCH ? ESRCH : -r, t.why);
 			break;
 		}
 	}
+	batch_free(&b);
 	r = inj_release(&t);
 	double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
-	set_stall(j, from, j->n, stall);
+	set_stall(j, b.from, j->n, stall);
 	max_stall = MAX(max_stall, stall);
 	total_stall += stall;
 	if (j->o->verbose)

@@ -11,8 +11,20 @@ struct exec_op {
 	uint32_t kind[6];  /* EXEC_IMM: a[k]; EXEC_RET: result of op a[k]; EXEC_DATA: data + a[k];
 			    * EXEC_MEM32: the int32 stored at data + a[k] (socketpair's fds) */
 	int32_t need[2];   /* i+1: op i succeeded; -(i+1): op i failed; 0: none */
+	uint32_t flags;    /* EXEC_OP_ROW, EXEC_OP_EXPECT */
+	uint32_t unused;
+	uint64_t expect;   /* EXEC_OP_EXPECT */
 	int64_t ret;       /* EXEC_NOT_RUN until the op ran */
 };
+
+/* A row (one fd's group of calls) begins at this op: the executor may stop
+ * before it when its time budget is spent. */
+#define EXEC_OP_ROW 1u
+/* The op stored 8 bytes at its fourth argument (getsockopt(SO_COOKIE)):
+ * when it succeeded but they are not expect, its result is -ESTALE (the fd
+ * holds another socket), so the ops that need it do not run. */
+#define EXEC_OP_EXPECT 2u
+#define EXEC_ESTALE 116
 
 #define EXEC_NOT_RUN ((int64_t)1 << 62)
 
@@ -27,6 +39,15 @@ struct exec_job {
 	uint32_t done;       /* 1 once every op ran */
 	uint32_t unused;
 	uint64_t progress;   /* ops run so far */
+	/* The stop's budget: once budget_ns (CLOCK_MONOTONIC, measured by the
+	 * executor itself from its start, so a time namespace does not
+	 * matter) have passed, the executor starts no further row; it goes on
+	 * at op tail (the ops that always run) and stores in stopped_at the
+	 * op it did not start (~0: it ran every row). 0: no budget. */
+	uint64_t budget_ns;
+	int64_t nr_clock;    /* clock_gettime */
+	uint64_t tail;
+	uint64_t stopped_at;
 };
 
 /* Offsets the entry code uses. */

@@ -40,9 +40,15 @@ int rp_add(struct rprog *p, int32_t need0, int32_t need1, enum arch_sys sys, con
 	if (GROW(p->c, p->cap, p->n) < 0)
 		return -ENOMEM;
 	struct rp_call *c = &p->c[p->n];
-	*c = (struct rp_call){ .sys = sys, .need = { need0, need1 }, .ret = RP_NOT_RUN };
+	*c = (struct rp_call){ .sys = sys, .need = { need0, need1 }, .row = p->row_next, .ret = RP_NOT_RUN };
 	memcpy(c->a, a, sizeof(c->a));
+	p->row_next = false;
 	return (int)p->n++;
+}
+
+void rp_row(struct rprog *p)
+{
+	p->row_next = true;
 }
 
 int rp_socket(struct rprog *p, int32_t need, int family, int type)
@@ -98,6 +104,17 @@ int rp_getsockopt(struct rprog *p, int32_t need, int fd, int level, int name, si
 		      (struct rp_arg[6]){ RP_IMM(fd), RP_IMM(level), RP_IMM(name), RP_DATA(off), RP_DATA(loff) });
 }
 
+int rp_check_cookie(struct rprog *p, int fd, uint64_t cookie)
+{
+	long off;
+	int i = rp_getsockopt(p, 0, fd, SOL_SOCKET, SO_COOKIE, sizeof(uint64_t), &off);
+	if (i >= 0) {
+		p->c[i].expect_on = true;
+		p->c[i].expect = cookie;
+	}
+	return i;
+}
+
 int rp_setsockopt_from(struct rprog *p, int32_t need0, int32_t need1, int fd, int level, int name, long off,
 		       size_t len)
 {
@@ -146,10 +163,18 @@ bool rp_runnable(const struct rprog *p, size_t i)
 int rp_run_calls(struct inj *t, struct rprog *p, uint64_t data_addr, size_t *next)
 {
 	int r;
+	bool first_row = true;
+	p->reached = p->n;
 	if (p->ndata && *next == 0 && (r = t->ops->write_mem(t->pid, data_addr, p->data, p->ndata)) < 0)
 		return r;
 	for (; *next < p->n; (*next)++) {
 		struct rp_call *c = &p->c[*next];
+		if (c->row && !first_row && p->deadline_ns && now_ns() >= p->deadline_ns) {
+			p->reached = *next;
+			return 0;
+		}
+		if (c->row)
+			first_row = false;
 		if (!rp_runnable(p, *next))
 			continue;
 		uint64_t args[6];
@@ -163,8 +188,15 @@ int rp_run_calls(struct inj *t, struct rprog *p, uint64_t data_addr, size_t *nex
 				: c->a[k].kind == RP_MEM32 ? (uint64_t)(int64_t)v32 : c->a[k].v;
 		}
 		long ret;
+		uint64_t got;
 		if ((r = inj_call(t, c->sys, args, &ret)) < 0)
 			return r;
+		if (c->expect_on && ret >= 0) {
+			if ((r = t->ops->read_mem(t->pid, args[3], &got, sizeof(got))) < 0)
+				return r;
+			if (got != c->expect)
+				ret = -ESTALE;
+		}
 		c->ret = ret;
 	}
 	return 0;
@@ -178,7 +210,10 @@ struct layout {
 	size_t code_len;
 };
 
+_Static_assert(EXEC_ESTALE == ESTALE, "the executor's ESTALE");
+
 #define EXEC_STACK (16 * 1024)
+#define EXEC_MAP_MIN (256 * 1024)
 
 static struct layout layout_of(const struct rprog *p, size_t xstate_len)
 {
@@ -207,15 +242,22 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 	pid_t tid = t->th[t->it].tid;
 	if (!t->ops->getregset || !t->ops->read_status)
 		return -EAGAIN;
-	_cleanup_free_ char *status = NULL;
-	if (t->ops->read_status(tid, &status) < 0 || arch_exec_refusal(status))
-		return -EAGAIN;
+	/* what the status says (a shadow stack) does not change between
+	 * batches: read once per thread */
+	if (t->exec_ok_tid != tid) {
+		_cleanup_free_ char *status = NULL;
+		if (t->ops->read_status(tid, &status) < 0 || arch_exec_refusal(status))
+			return -EAGAIN;
+		t->exec_ok_tid = tid;
+	}
 	if (t->ops->getregset(tid, arch_xstate_regset, xstate, &xlen) < 0)
 		return -EAGAIN;
 
 	struct layout l = layout_of(p, xlen);
 	bool fresh = !t->scratch || t->scratch_prot != (PROT_READ | PROT_EXEC) || t->scratch_len < l.end;
-	if ((r = inj_scratch(t, l.end, PROT_READ | PROT_EXEC, &base)) < 0)
+	/* room for the batches that follow (a new mapping costs a stop
+	 * several injected calls): untouched pages cost the target nothing */
+	if ((r = inj_scratch(t, MAX(l.end, EXEC_MAP_MIN), PROT_READ | PROT_EXEC, &base)) < 0)
 		return r == -EACCES || r == -EPERM ? -EAGAIN : r;
 	if (fresh && (r = t->ops->write_mem(t->pid, base, __start_sockreap_exec, l.code_len)) < 0)
 		return r;
@@ -240,7 +282,9 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 		long nr = arch_sysno(&t->saved, c->sys);
 		if (nr < 0)
 			return -EOPNOTSUPP;
-		ops[i] = (struct exec_op){ .nr = nr, .need = { c->need[0], c->need[1] }, .ret = EXEC_NOT_RUN };
+		ops[i] = (struct exec_op){ .nr = nr, .need = { c->need[0], c->need[1] },
+					   .flags = (c->row ? EXEC_OP_ROW : 0) | (c->expect_on ? EXEC_OP_EXPECT : 0),
+					   .expect = c->expect, .ret = EXEC_NOT_RUN };
 		for (int k = 0; k < 6; k++) {
 			ops[i].a[k] = c->a[k].v;
 			ops[i].kind[k] = c->a[k].kind == RP_RET ? EXEC_RET : c->a[k].kind == RP_DATA ? EXEC_DATA
@@ -250,11 +294,15 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 	long madv = arch_sysno(&t->saved, ASYS_MADVISE);
 	ops[p->n] = (struct exec_op){ .nr = madv, .a = { base, l.end, MADV_DONTFORK }, .ret = EXEC_NOT_RUN };
 	ops[p->n + 1] = (struct exec_op){ .nr = madv, .a = { base, l.end, MADV_DONTDUMP }, .ret = EXEC_NOT_RUN };
+	/* what is left of the stop's time; at least 1 ns (0 means none) */
+	uint64_t now = now_ns(), budget = !p->deadline_ns ? 0 : p->deadline_ns > now ? p->deadline_ns - now : 1;
 	struct exec_job job = {
 		.nops = nops, .ops = base + l.ops, .data = base + l.data, .frame_sp = frame_sp, .altstack = altstack,
 		.nr_wait = arch_sysno(&t->saved, ASYS_PPOLL), .nr_sigaltstack = arch_sysno(&t->saved, ASYS_SIGALTSTACK),
 		/* if sockreap is gone, the thread goes on after this long */
 		.timeout = { 0, 500 * 1000 * 1000 },
+		.budget_ns = budget, .nr_clock = arch_sysno(&t->saved, ASYS_CLOCK_GETTIME), .tail = p->n,
+		.stopped_at = UINT64_MAX,
 	};
 	_Static_assert(offsetof(struct exec_job, frame_sp) == EXEC_JOB_FRAME_SP, "exec_entry reads frame_sp");
 	if ((r = t->ops->write_mem(t->pid, base + l.job, &job, sizeof(job))) < 0 ||
@@ -269,20 +317,26 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 	r = inj_exec(t, &start, base + l.job + offsetof(struct exec_job, done),
 		     base + l.job + offsetof(struct exec_job, progress));
 	/* what ran, even after an error: the results are in the target */
-	uint64_t progress = 0;
+	uint64_t progress = 0, stopped_at = UINT64_MAX;
+	p->reached = p->n;
 	if (t->ops->read_mem(t->pid, base + l.ops, ops, p->n * sizeof(*ops)) == 0 &&
 	    t->ops->read_mem(t->pid, base + l.job + offsetof(struct exec_job, progress), &progress,
-			     sizeof(progress)) == 0) {
+			     sizeof(progress)) == 0 &&
+	    t->ops->read_mem(t->pid, base + l.job + offsetof(struct exec_job, stopped_at), &stopped_at,
+			     sizeof(stopped_at)) == 0) {
 		for (size_t i = 0; i < p->n; i++)
 			p->c[i].ret = ops[i].ret == EXEC_NOT_RUN ? RP_NOT_RUN : ops[i].ret;
 		*ran = r == 0 ? p->n : (size_t)MIN(progress, p->n);
+		if (r == 0 && stopped_at < p->n)
+			p->reached = (size_t)stopped_at;
 	}
 	return r;
 }
 
 void rprog_reset(struct rprog *p)
 {
-	p->n = p->ndata = 0;
+	p->n = p->ndata = p->reached = 0;
+	p->row_next = false;
 }
 
 void rprog_free(struct rprog *p)

@@ -13,8 +13,9 @@
  * inj_call), or in one go inside the target (rp_run_inside: the crash-only
  * executor). Its data lives in the engine's scratch mapping. */
 #pragma once
-#include <stdint.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -39,18 +40,33 @@ struct rp_call {
 	enum arch_sys sys;
 	struct rp_arg a[6];
 	int32_t need[2];
+	bool row;            /* a row (one fd's group of calls) begins here */
+	bool expect_on;      /* rp_check_cookie: the 8 bytes stored at a[3] must be expect */
+	uint64_t expect;
 	int64_t ret;
 };
 
+/* deadline_ns: when the program must stop (now_ns(); 0: no limit). It is
+ * checked only where a row begins, and never before the first: once it has
+ * passed, no further row starts, and reached says where it stopped (the
+ * first call of the first row not started; n when every row ran). Inside
+ * the target, the executor gets what is left of it as a budget that it
+ * measures on its own clock. */
 struct rprog {
 	struct rp_call *c;
 	size_t n, cap;
 	uint8_t *data;
 	size_t ndata, capdata;
+	bool row_next;       /* the next call added begins a row */
+	uint64_t deadline_ns;
+	size_t reached;
 };
 
 /* Append len bytes (NULL: zeros) to the data: their offset, or -ENOMEM. */
 long rp_data(struct rprog *p, const void *src, size_t len);
+/* The next call added begins a row: the budget may stop the program
+ * before it. */
+void rp_row(struct rprog *p);
 /* Append a call: its index, or -ENOMEM. */
 int rp_add(struct rprog *p, int32_t need0, int32_t need1, enum arch_sys sys, const struct rp_arg a[6]);
 
@@ -65,6 +81,11 @@ int rp_setsockopt(struct rprog *p, int32_t need0, int32_t need1, struct rp_arg f
 		  const void *val, size_t len);
 /* getsockopt(fd, level, name) into len bytes of data at *ret_off. */
 int rp_getsockopt(struct rprog *p, int32_t need, int fd, int level, int name, size_t len, long *ret_off);
+/* Is fd still the socket with this cookie? getsockopt(SO_COOKIE) in the
+ * target, checked where it runs: 0 when it is, -ESTALE when the fd holds
+ * another socket, -ENOTSOCK or -EBADF when no socket or nothing. Run with
+ * every thread stopped, right before the calls that need it. */
+int rp_check_cookie(struct rprog *p, int fd, uint64_t cookie);
 /* setsockopt with the value an earlier rp_getsockopt read (at off). */
 int rp_setsockopt_from(struct rprog *p, int32_t need0, int32_t need1, int fd, int level, int name, long off,
 		       size_t len);

@@ -28,6 +28,7 @@ long arch_sysno(const struct arch_regs *r, enum arch_sys sys)
 		[ASYS_EPOLL_CTL] = __NR_epoll_ctl, [ASYS_FCNTL] = __NR_fcntl, [ASYS_PPOLL] = __NR_ppoll,
 		[ASYS_RT_SIGRETURN] = __NR_rt_sigreturn, [ASYS_SIGALTSTACK] = __NR_sigaltstack,
 		[ASYS_EPOLL_WAIT] = __NR_epoll_wait, [ASYS_EPOLL_PWAIT] = __NR_epoll_pwait, [ASYS_EPOLL_PWAIT2] = 441,
+		[ASYS_CLOCK_GETTIME] = __NR_clock_gettime,
 	};
 	if (!is_64bit(r) || sys < 0 || sys >= ASYS__MAX)
 		return -1;

@@ -30,17 +30,37 @@ static inline __attribute__((always_inline)) int need_met(const struct exec_op *
 	return need > 0 ? r >= 0 : r < 0;
 }
 
+/* CLOCK_MONOTONIC in ns, or 0 when it cannot be read (then no budget). */
+static inline __attribute__((always_inline)) uint64_t exec_now(const struct exec_job *job)
+{
+	int64_t ts[2] = { 0, 0 };
+	if (exec_syscall6(job->nr_clock, 1 /* CLOCK_MONOTONIC */, (uint64_t)ts, 0, 0, 0, 0) < 0)
+		return 0;
+	return (uint64_t)ts[0] * 1000000000u + (uint64_t)ts[1];
+}
+
 /* Called from exec_entry (arch/exec_*.h), in the same section: static, so
  * the call needs no relocation. */
 static EXEC void exec_main(struct exec_job *job)
 {
 	struct exec_op *ops = (struct exec_op *)job->ops;
 	volatile struct exec_job *vj = job;
+	uint64_t start = job->budget_ns ? exec_now(job) : 0;
+	int rows = 0;
 
 	exec_syscall6(job->nr_sigaltstack, 0, job->altstack, 0, 0, 0, 0);
 	for (uint64_t i = 0; i < job->nops; i++) {
 		struct exec_op *op = &ops[i];
 		uint64_t a[6];
+		/* at a row's start, after the first row: is the stop's time up? */
+		if (i < job->tail && (op->flags & EXEC_OP_ROW) && rows++ && start) {
+			uint64_t now = exec_now(job);
+			if (now && now - start >= job->budget_ns) {
+				vj->stopped_at = i;
+				i = job->tail - 1;
+				continue;
+			}
+		}
 		if (!need_met(ops, op->need[0]) || !need_met(ops, op->need[1]))
 			continue;
 		for (int k = 0; k < 6; k++)
@@ -49,6 +69,8 @@ static EXEC void exec_main(struct exec_job *job)
 			     : op->kind[k] == EXEC_MEM32 ? (uint64_t)(int64_t)*(const int32_t *)(job->data + op->a[k])
 			     : op->a[k];
 		op->ret = exec_syscall6(op->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if ((op->flags & EXEC_OP_EXPECT) && op->ret >= 0 && *(const uint64_t *)a[3] != op->expect)
+			op->ret = -EXEC_ESTALE;
 		vj->progress = i + 1;
 	}
 	vj->done = 1;
