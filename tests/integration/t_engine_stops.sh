@@ -209,3 +209,50 @@ $(diff <(echo "$before") <(echo "$after") | head -20)"
 	wait_report
 	assert_report_ok read 0
 }
+
+# ---- each fd checked right before it is acted on ----
+
+# The application closes the planned sockets and reuses their numbers for
+# new ones while the operator reads the plan: each fd is checked (its
+# socket's cookie, inside the target, every thread stopped, right before
+# the row's first call), every row is skipped as "fd reused", and the new
+# sockets stay exactly as they are.
+test_engine_fd_reused_before_the_stop() {
+	need_root
+	need_cmd script
+	start_blocker blocker --leak 5 --threads 2 --block read --swap-usr1
+	local fd i old=() new=()
+	for ((fd = LEAK_FIRST; fd <= LEAK_LAST; fd++)); do old+=("$(fd_link "$BPID" "$fd")"); done
+	mkfifo "$TMP/answer"
+	exec 7<>"$TMP/answer"
+	script -qec "timeout -k 5 60 $SOCKREAP --port $PORT --state close-wait --json --audit-log $TMP/audit.log" \
+		/dev/null <&7 >"$TMP/tty.out" 2>&1 &
+	local spid=$!
+	for ((i = 0; i < 3000; i++)); do
+		grep -q 'Proceed?' "$TMP/tty.out" 2>/dev/null && break
+		sleep 0.01
+	done
+	grep -q 'Proceed?' "$TMP/tty.out" || fail "no prompt: $(cat "$TMP/tty.out")"
+	kill -USR1 "$BPID"
+	for ((i = 0; i < 1000; i++)); do
+		[[ $(fd_link "$BPID" "$LEAK_LAST") != "${old[-1]}" ]] && break
+		sleep 0.01
+	done
+	for ((fd = LEAK_FIRST; fd <= LEAK_LAST; fd++)); do new+=("$(fd_link "$BPID" "$fd")"); done
+	[[ ${new[*]} != *"${old[0]}"* && ${new[-1]} != "${old[-1]}" ]] || fail "the blocker did not swap its fds"
+	echo y >&7
+	wait "$spid"
+	exec 7>&-
+	grep -q '"result"' "$TMP/audit.log" || fail "no result records: $(cat "$TMP/tty.out")"
+	assert_eq "$(jq -s '[.[] | select(.phase == "result" and .result == "skipped" and (.reason | test("fd reused")))] | length' \
+		"$TMP/audit.log")" 5 "rows skipped as fd reused"
+	assert_eq "$(jq -s '[.[] | select(.phase == "result" and .result == "done")] | length' "$TMP/audit.log")" 0 \
+		"rows done"
+	local now=()
+	for ((fd = LEAK_FIRST; fd <= LEAK_LAST; fd++)); do now+=("$(fd_link "$BPID" "$fd")"); done
+	assert_eq "${now[*]}" "${new[*]}" "the fds after sockreap"
+	assert_all_threads_untraced "$BPID"
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}

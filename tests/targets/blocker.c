@@ -45,6 +45,9 @@
  *                   beyond their fds: the first leaked one as a registered
  *                   file, the ESTABLISHED one under a RECV in flight (the
  *                   peer sends nothing) ("uring_fd" in the ready file)
+ *   --swap-usr1     on SIGUSR1, put a fresh unconnected TCP socket over
+ *                   every leaked fd (the number now names another socket,
+ *                   as after the application closed it and reused it)
  *   --groups N      first of all, take N supplementary groups (needs root):
  *                   with ~1,000 its /proc/PID/status passes 4 KiB before
  *                   the Seccomp line
@@ -117,7 +120,7 @@ static struct {
 	enum call call;
 	long dur_ms;
 	const char *fifo, *ready, *report, *peer_report;
-	bool v6, heartbeat, share, seccomp, linger, gaps;
+	bool v6, heartbeat, share, seccomp, linger, gaps, swap;
 	int groups, linger_full;
 	bool io_uring;
 	enum { TRAP_DEFAULT, TRAP_HANDLE, TRAP_IGNORE, TRAP_BLOCK } sigtrap;
@@ -840,6 +843,8 @@ static void parse_args(int argc, char **argv)
 				opt.io_uring = true;
 			else if (!strcmp(a, "--seccomp-kill-close"))
 				opt.seccomp = true;
+			else if (!strcmp(a, "--swap-usr1"))
+				opt.swap = true;
 			else
 				usage();
 		}
@@ -960,6 +965,17 @@ static void take_groups(void)
 	free(g);
 }
 
+/* --swap-usr1: close(), socket() and dup2() are async-signal-safe */
+static void swap_handler(int sig)
+{
+	const int stride = opt.gaps && opt.leak > 1 ? 2 : 1;
+	for (int fd = L.leak_first; fd <= L.leak_last; fd += stride) {
+		int s = socket(opt.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (s >= 0 && dup2(s, fd) >= 0)
+			close(s);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
@@ -976,6 +992,10 @@ int main(int argc, char **argv)
 		sigprocmask(SIG_BLOCK, &usr2, NULL);
 	}
 
+	if (opt.swap) {
+		struct sigaction sw = { .sa_handler = swap_handler, .sa_flags = SA_RESTART };
+		sigaction(SIGUSR1, &sw, NULL);
+	}
 	if (opt.sigtrap != TRAP_DEFAULT)
 		setup_sigtrap();
 	setup_fifo();
