@@ -688,6 +688,13 @@ static void act_process(struct job *j)
 			abandon(j, b.from, -r == ESRCH ? ESRCH : -r, t.why);
 			break;
 		}
+		if (t.exec_seen) {
+			/* another program now: what was planned was for the
+			 * one the plan saw, as when it happens while attaching */
+			abandon(j, b.from, ESRCH, "the process executed a new program (execve) between two batches: "
+				"nothing more is done to it");
+			break;
+		}
 	}
 	batch_free(&b);
 	r = inj_release(&t);
