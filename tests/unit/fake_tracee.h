@@ -1,0 +1,79 @@
+/* A fake tracee for the engine's unit tests: a scripted process whose
+ * threads stop, run injected system calls, and record what the engine did
+ * to them. Shared by test_inject.c (the engine) and test_act.c (act on top
+ * of it); each test resets F in its setup. */
+#pragma once
+#include <linux/ptrace.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tracee.h"
+
+#define VDSO 0x7000ull
+#define INSN (VDSO + 0x10)
+#define NTH_MAX 4
+#define EV_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_STOP << 16)
+#define CLONE_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_CLONE << 16)
+#define SYSCALL_STOP (0x7f | (SIGTRAP | 0x80) << 8)
+#define SIG_STOP(s) (0x7f | (s) << 8)
+
+/* What kind of stop a fake thread is in (the kernel's view). */
+enum fstop { F_RUNNING, F_SIGNAL_PATH, F_ENTRY, F_EXIT, F_EVENT };
+
+struct fake {
+	int nth;
+	pid_t tid[NTH_MAX];
+	struct arch_regs regs[NTH_MAX];
+	uint64_t mask[NTH_MAX];
+	int queued[NTH_MAX];        /* status to report, 0: none */
+	enum fstop stop[NTH_MAX];
+	bool interrupt_pending[NTH_MAX];
+	bool attached[NTH_MAX], exited[NTH_MAX];
+	int detached[NTH_MAX], detach_sig[NTH_MAX];
+	enum fstop detach_stop[NTH_MAX];
+	int delivered[NTH_MAX];     /* a signal passed on from its own signal-delivery stop */
+	int ignored_sig[NTH_MAX];   /* a signal passed on from another stop (the kernel drops it) */
+	/* script */
+	long tracer;
+	int seccomp;
+	int seize_err;              /* for every seize of the main thread */
+	int stop_sig[NTH_MAX];      /* the attach's interrupt reports this signal stop instead */
+	int attach_stop[NTH_MAX];   /* ... or this status (e.g. CLONE_STOP) */
+	long clone_ret;             /* what clone() returns when a clone stop is left */
+	bool zombie;                /* every seize fails EPERM, State: Z */
+	uint64_t start_time;        /* of the process now holding pid 100 */
+	bool reused_at_seize;       /* the pid changes hands at the first seize */
+	bool exec_event[NTH_MAX];   /* interrupt reports PTRACE_EVENT_EXEC instead */
+	bool killed[NTH_MAX];       /* dies (SIGKILL) once stopped: reap_exited reaps it */
+	bool never_stops[NTH_MAX];
+	bool setregs_fails;
+	bool exit_on_call;
+	int interrupts_before_exec; /* event stops before the syscall runs */
+	long ret;                   /* result of every injected call */
+	const char *sigpnd;         /* SigPnd of every thread */
+	const char *status_missing; /* a /proc/PID/status field that cannot be read */
+	const char *state;          /* State: (default "S (sleeping)") */
+	/* record */
+	unsigned long seize_opts;
+	int nseize, nsetregs, ncalls, nresume;
+	long call_nr[16];
+	uint64_t call_arg0[16];
+	bool mask_blocked_during_call, own_sigint_blocked_during_call;
+	char log[512];              /* "R" setregs, "M" setsigmask, in order */
+	const char *maps;
+	/* data memory: [mem_addr, mem_addr + sizeof(mem)); reads of
+	 * [bad_addr, bad_addr + 4096) fail */
+	uint64_t mem_addr, bad_addr;
+	uint8_t mem[8192];
+	int open_fds[8];            /* list_fds: these, nopen of them */
+	int nopen;
+};
+extern struct fake F;
+
+/* Designated: an op added to tracee_ops later is NULL here until a test
+ * needs it (the engine copes with NULL for the optional ones). No
+ * getregset: the executor inside the target is not used here (it runs code
+ * the fake cannot); everything goes call by call. */
+extern const struct tracee_ops fake;
