@@ -25,8 +25,6 @@
 
 volatile sig_atomic_t act_interrupted;
 
-#define PROC_ROOT "/proc"
-
 /* What the engine must do inside the target for one row. */
 enum step { STEP_NONE, STEP_INSIDE };
 
@@ -42,6 +40,7 @@ struct fdjob {
 struct job {
 	struct plan *p;
 	const struct options *o;
+	const struct act_ops *ops;
 	const struct method_info *m;
 	size_t *idx;          /* rows of this process, by fd */
 	enum step *step;      /* per row of idx */
@@ -131,7 +130,7 @@ static void outside_steps(struct job *j)
 		if (j->m->outside != OUTSIDE_SHUTDOWN || j->o->inject)
 			continue;
 		const struct owner *ow = owner_of(j->p, rw);
-		int r = pidfd_shutdown(ow->pid, ow->fd, sock_k(j, k)->cookie, j->o->how);
+		int r = j->ops->shutdown(ow->pid, ow->fd, sock_k(j, k)->cookie, j->o->how);
 		if (r == 0 || r == -ENOTCONN) { /* ENOTCONN: already shut, e.g. through another owner */
 			set_result(rw, RES_DONE, 0, NULL);
 			j->step[k] = STEP_NONE;
@@ -160,7 +159,7 @@ static void read_before_stop(struct job *j)
 	for (size_t k = 0; k < j->n; k++) {
 		j->fj[k].flags = 0;
 		if (j->step[k] != STEP_NONE)
-			procfd_fd_flags(PROC_ROOT, j->pid, fd_k(j, k), &j->fj[k].flags);
+			procfd_fd_flags(j->ops->proc_root, j->pid, fd_k(j, k), &j->fj[k].flags);
 	}
 	_cleanup_free_ int *epfds = malloc((j->p->owners.nep + 1) * sizeof(*epfds));
 	size_t nep = 0;
@@ -168,17 +167,17 @@ static void read_before_stop(struct job *j)
 		if (j->p->owners.ep[e].pid == j->pid)
 			epfds[nep++] = j->p->owners.ep[e].fd;
 	if (nep)
-		procfd_epoll_watches(PROC_ROOT, j->pid, epfds, nep, &j->ep);
+		procfd_epoll_watches(j->ops->proc_root, j->pid, epfds, nep, &j->ep);
 	uint64_t nopen, limit;
-	j->tight = procfd_fd_headroom(PROC_ROOT, j->pid, &nopen, &limit) == 0 && nopen >= limit;
+	j->tight = procfd_fd_headroom(j->ops->proc_root, j->pid, &nopen, &limit) == 0 && nopen >= limit;
 }
 
 /* Killed, or exiting: its fds are gone with it. While we hold it, a live
  * target is in "t (tracing stop)"; a SIGKILL wakes it to exit. */
-static bool target_gone(pid_t pid)
+static bool target_gone(const struct job *j)
 {
 	char state[32];
-	return tracee_real.status_field(pid, "State", state, sizeof(state)) < 0 || state[0] != 't';
+	return j->ops->tracee->status_field(j->pid, "State", state, sizeof(state)) < 0 || state[0] != 't';
 }
 
 /* Mark the rows from k on that the engine still had to do. */
@@ -422,17 +421,13 @@ static int check_fds(struct job *j, size_t from, size_t to)
 	for (size_t k = from; k < to; k++) {
 		if (j->step[k] == STEP_NONE)
 			continue;
-		int c;
-		if (j->fj[k].pfd >= 0) {
-			c = (int)syscall(SYS_kcmp, getpid(), j->pid, KCMP_FILE, j->fj[k].pfd, fd_k(j, k));
-			c = c == 0 ? 1 : c > 0 ? 0 : -errno;
-		} else
-			c = procfd_fd_check(PROC_ROOT, j->pid, fd_k(j, k), sock_k(j, k)->inode);
+		int c = j->fj[k].pfd >= 0 ? j->ops->same_file(j->fj[k].pfd, j->pid, fd_k(j, k))
+			: procfd_fd_check(j->ops->proc_root, j->pid, fd_k(j, k), sock_k(j, k)->inode);
 		if (c == 1)
 			continue;
 		/* Every thread is stopped: an fd can only vanish now because
 		 * the process is being killed and its files torn down. */
-		if (c < 0 && target_gone(j->pid))
+		if (c < 0 && target_gone(j))
 			return abandon(j, from, ESRCH, "the target exited"), -ESRCH;
 		set_result(row_k(j, k), RES_SKIPPED, 0,
 			   c < 0 ? "the fd was closed meanwhile" : "fd reused: the fd is no longer this socket");
@@ -452,7 +447,7 @@ static void take_dups(struct job *j, size_t from, size_t to)
 		j->fj[k].pfd = -1;
 		if (j->step[k] == STEP_NONE)
 			continue;
-		int r = pidfd_dup_socket(j->pid, fd_k(j, k), sock_k(j, k)->cookie, &j->fj[k].pfd);
+		int r = j->ops->dup_socket(j->pid, fd_k(j, k), sock_k(j, k)->cookie, &j->fj[k].pfd);
 		if (r == -ESTALE) {
 			set_result(row_k(j, k), RES_SKIPPED, 0, "fd reused: the fd is no longer this socket");
 			j->step[k] = STEP_NONE;
@@ -606,7 +601,7 @@ static void act_process(struct job *j)
 	 * first interrupt, an upper bound */
 	uint64_t stop_begin = now_ns();
 	/* the process the plan saw, not one that got its pid since */
-	r = inj_attach_checked(&t, &tracee_real, j->pid, owner_of(j->p, row_k(j, 0))->start_time);
+	r = inj_attach_checked(&t, j->ops->tracee, j->pid, owner_of(j->p, row_k(j, 0))->start_time);
 	uint64_t stop_ns = now_ns() - stop_begin; /* what stopping every thread costs */
 	if (r < 0) {
 		drop_dups(j, 0, j->n);
@@ -617,8 +612,8 @@ static void act_process(struct job *j)
 		fprintf(stderr, "sockreap: pid %d: stopped %zu threads in %.3f ms\n", (int)j->pid, t.nth,
 			(double)(now_ns() - stop_begin) / 1e6);
 	struct unwind_bt *bt = NULL;
-	if (j->o->backtrace)
-		bt = unwind_collect(j->pid, BACKTRACE_BUDGET_NS);
+	if (j->o->backtrace && j->ops->stacks)
+		bt = j->ops->stacks(j->pid, BACKTRACE_BUDGET_NS);
 	double max_stall = 0, total_stall = 0;
 	for (;;) {
 		size_t to = MIN(from + batch, j->n);
@@ -679,7 +674,7 @@ static void act_process(struct job *j)
 	}
 }
 
-int act_run(struct plan *p, const struct options *o, struct audit *a)
+int act_run(struct plan *p, const struct options *o, struct audit *a, const struct act_ops *ops)
 {
 	if (o->method == METHOD_DESTROY)
 		return act_destroy_run(p, o, a);
@@ -702,14 +697,14 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 		size_t end = k;
 		while (end < n && owner_of(p, &p->rows[idx[end]])->pid == pid)
 			end++;
-		struct job j = { .p = p, .o = o, .m = method_info(o->method), .idx = idx + k, .step = step + k,
-				 .fj = fj + k, .n = end - k, .pid = pid };
+		struct job j = { .p = p, .o = o, .ops = ops, .m = method_info(o->method), .idx = idx + k,
+				 .step = step + k, .fj = fj + k, .n = end - k, .pid = pid };
 
 		/* A pid reused since the scan is another process: nothing of
 		 * it is recorded or touched (the engine checks again, once
 		 * every thread is seized). */
 		uint64_t st = 0, want = owner_of(p, &p->rows[idx[k]])->start_time;
-		if (want && tracee_real.start_time(pid, &st) == 0 && st != want) {
+		if (want && ops->tracee->start_time(pid, &st) == 0 && st != want) {
 			for (size_t i = k; i < end; i++)
 				set_result(&p->rows[idx[i]], RES_SKIPPED, 0,
 					   "process exited (PID reused: %d is now another process)", (int)pid);
@@ -741,10 +736,28 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 			err = w;
 		k = end;
 	}
-	/* The kernel's view afterwards (one dump for the whole run) */
-	verify_rows(p, o);
-	for (size_t k = 0; k < n; k++)
-		audit_record(a, p, &p->rows[idx[k]], o, "verify");
-	int r = audit_flush(a);
-	return err ? err : r;
+	return err;
 }
+
+size_t act_acted_rows(const struct plan *p, const struct options *o, size_t *idx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->rows[i].acted)
+			idx[n++] = i;
+	if (o->method != METHOD_DESTROY)
+		qsort_r(idx, n, sizeof(*idx), by_pid_fd, (void *)p);
+	return n;
+}
+
+/* Is our duplicate mine the same open file as pid's fd? One kcmp(). */
+static int kcmp_file(int mine, pid_t pid, int fd)
+{
+	long c = syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, mine, fd);
+	return c == 0 ? 1 : c > 0 ? 0 : -errno;
+}
+
+const struct act_ops act_real = {
+	.tracee = &tracee_real, .proc_root = "/proc", .dup_socket = pidfd_dup_socket, .shutdown = pidfd_shutdown,
+	.same_file = kcmp_file, .stacks = unwind_collect,
+};
