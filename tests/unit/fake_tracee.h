@@ -22,6 +22,17 @@
 /* What kind of stop a fake thread is in (the kernel's view). */
 enum fstop { F_RUNNING, F_SIGNAL_PATH, F_ENTRY, F_EXIT, F_EVENT };
 
+#define FAKE_CALLS 4096
+
+/* One injected system call as the fake saw it enter: its number, which
+ * engine call that is (ASYS__MAX: none), its arguments, its result. */
+struct fake_call {
+	long nr;
+	enum arch_sys sys;
+	uint64_t a[6];
+	long ret;
+};
+
 struct fake {
 	int nth;
 	pid_t tid[NTH_MAX];
@@ -51,22 +62,28 @@ struct fake {
 	bool setregs_fails;
 	bool exit_on_call;
 	int interrupts_before_exec; /* event stops before the syscall runs */
-	long ret;                   /* result of every injected call */
+	long ret;                   /* result of every injected call ... */
+	long (*on_call)(struct fake_call *c); /* ... or what this says (fake_result) */
+	void (*between_batches)(void); /* run when the threads are stopped again
+					* after they all ran (inj_pause, inj_restop) */
 	const char *sigpnd;         /* SigPnd of every thread */
 	const char *status_missing; /* a /proc/PID/status field that cannot be read */
 	const char *state;          /* State: (default "S (sleeping)") */
 	/* record */
 	unsigned long seize_opts;
 	int nseize, nsetregs, ncalls, nresume;
-	long call_nr[16];
-	uint64_t call_arg0[16];
+	struct fake_call call[FAKE_CALLS]; /* the first FAKE_CALLS of them */
+	int npause, nrestop;        /* times every thread ran, and was stopped again */
+	bool free_run[NTH_MAX];     /* resumed to run on its own, not to a stop of ours */
 	bool mask_blocked_during_call, own_sigint_blocked_during_call;
 	char log[512];              /* "R" setregs, "M" setsigmask, in order */
 	const char *maps;
-	/* data memory: [mem_addr, mem_addr + sizeof(mem)); reads of
-	 * [bad_addr, bad_addr + 4096) fail */
+	/* data memory: [mem_addr, mem_addr + sizeof(mem)), read and written
+	 * by the engine and by fake_result's mmap; reads of [bad_addr,
+	 * bad_addr + 4096) fail */
 	uint64_t mem_addr, bad_addr;
-	uint8_t mem[8192];
+	uint8_t mem[65536];
+	int next_fd;                /* fake_result's socket()/socketpair() fds */
 	int open_fds[8];            /* list_fds: these, nopen of them */
 	int nopen;
 };
@@ -77,3 +94,13 @@ extern struct fake F;
  * getregset: the executor inside the target is not used here (it runs code
  * the fake cannot); everything goes call by call. */
 extern const struct tracee_ops fake;
+
+/* What a process would return for c: socket() a new fd (F.next_fd on),
+ * socketpair() two of them stored at its fds argument, dup3() its target,
+ * mmap() F.mem_addr (-ENOMEM beyond F.mem), every other call 0. On
+ * on_call hooks build from it. */
+long fake_result(struct fake_call *c);
+
+/* The process is killed (SIGKILL) now: every thread exits and reports
+ * its death; it can no longer be stopped, resumed or detached. */
+void fake_kill(void);

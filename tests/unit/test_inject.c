@@ -64,8 +64,9 @@ static void test_call_and_restore(void **state)
 	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
 	assert_int_equal(ret, 0);
 	assert_int_equal(F.ncalls, 1);
-	assert_int_equal(F.call_nr[0], 3); /* __NR_close */
-	assert_int_equal(F.call_arg0[0], 5);
+	assert_int_equal(F.call[0].nr, 3); /* __NR_close */
+	assert_int_equal(F.call[0].sys, ASYS_CLOSE);
+	assert_int_equal(F.call[0].a[0], 5);
 	assert_true(F.mask_blocked_during_call);
 	assert_true(F.own_sigint_blocked_during_call);
 	assert_int_equal(inj_release(&t), 0);
@@ -90,7 +91,7 @@ static void test_finished_call_restored_exactly(void **state)
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
 	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
 	assert_int_equal(inj_call(&t, ASYS_SHUTDOWN, args, &ret), 0);
-	assert_int_equal(F.call_nr[1], 48); /* __NR_shutdown */
+	assert_int_equal(F.call[1].nr, 48); /* __NR_shutdown */
 	assert_int_equal(inj_release(&t), 0);
 	assert_memory_equal(&F.regs[0], &before, sizeof(before));
 	assert_all_detached_once();
@@ -553,7 +554,10 @@ static void test_pause_and_restop(void **state)
 	for (int i = 0; i < F.nth; i++)
 		assert_int_equal(F.stop[i], F_RUNNING);
 	assert_int_equal(F.delivered[2], SIGUSR2);
+	assert_int_equal(F.npause, 1);
+	assert_int_equal(F.nrestop, 0);
 	assert_int_equal(inj_restop(&t), 0);
+	assert_int_equal(F.nrestop, 1);
 	for (int i = 0; i < F.nth; i++)
 		assert_int_equal(F.stop[i], F_SIGNAL_PATH);
 	assert_int_equal(inj_call(&t, ASYS_SHUTDOWN, args, &ret), 0);
