@@ -135,7 +135,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS)
 # Code shared by unit tests (the fake tracee): tests/unit/NAME.c without the
 # test_ prefix, an object linked into the tests that name it here.
 UNIT_SHARED := $(BUILD)/tests/fake_tracee.o
-$(BUILD)/tests/test_inject: $(BUILD)/tests/fake_tracee.o
+$(BUILD)/tests/test_inject $(BUILD)/tests/test_act: $(BUILD)/tests/fake_tracee.o
 $(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(SR_CPPFLAGS) $(SR_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c -o $@ $<

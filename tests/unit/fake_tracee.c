@@ -2,6 +2,7 @@
 
 #include "unit.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -197,7 +198,15 @@ static int f_list_threads(pid_t pid, pid_t **tids, size_t *n)
 	return 0;
 }
 
-static int f_read_maps(pid_t pid, char **text) { *text = strdup(F.maps); return 0; }
+static int f_read_maps(pid_t pid, char **text)
+{
+	if (!F.mapped_len)
+		*text = strdup(F.maps);
+	else if (asprintf(text, "%s%08" PRIx64 "-%08" PRIx64 " rw-p 00000000 00:00 0 \n", F.maps, F.mem_addr,
+			  F.mem_addr + F.mapped_len) < 0)
+		*text = NULL;
+	return *text ? 0 : -ENOMEM;
+}
 
 static int f_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
@@ -309,9 +318,16 @@ long fake_result(struct fake_call *c)
 		return 0;
 	}
 	case ASYS_DUP3:
-		return (long)c->a[1];
+		return c->a[0] == c->a[1] ? -EINVAL : (long)c->a[1];
 	case ASYS_MMAP:
-		return F.mem_addr && c->a[1] <= sizeof(F.mem) ? (long)F.mem_addr : -ENOMEM;
+		if (!F.mem_addr || c->a[1] > sizeof(F.mem))
+			return -ENOMEM;
+		F.mapped_len = c->a[1];
+		return (long)F.mem_addr;
+	case ASYS_MUNMAP:
+		if (c->a[0] == F.mem_addr)
+			F.mapped_len = 0;
+		return 0;
 	default:
 		return 0;
 	}

@@ -84,6 +84,7 @@ struct fake {
 	uint64_t mem_addr, bad_addr;
 	uint8_t mem[65536];
 	int next_fd;                /* fake_result's socket()/socketpair() fds */
+	uint64_t mapped_len;        /* fake_result's mmap at mem_addr, in the maps; 0: none */
 	int open_fds[8];            /* list_fds: these, nopen of them */
 	int nopen;
 };
@@ -96,9 +97,9 @@ extern struct fake F;
 extern const struct tracee_ops fake;
 
 /* What a process would return for c: socket() a new fd (F.next_fd on),
- * socketpair() two of them stored at its fds argument, dup3() its target,
- * mmap() F.mem_addr (-ENOMEM beyond F.mem), every other call 0. On
- * on_call hooks build from it. */
+ * socketpair() two of them stored at its fds argument, dup3() its target
+ * (EINVAL onto itself), mmap() F.mem_addr (-ENOMEM beyond F.mem; listed in
+ * the maps until munmap()), every other call 0. on_call hooks build on it. */
 long fake_result(struct fake_call *c);
 
 /* The process is killed (SIGKILL) now: every thread exits and reports
