@@ -132,6 +132,14 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS)
 	$(CC) $(SR_CPPFLAGS) $(SR_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -o $@ $< $(filter %.o,$^) \
 		$(SR_LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
 
+# Code shared by unit tests (the fake tracee): tests/unit/NAME.c without the
+# test_ prefix, an object linked into the tests that name it here.
+UNIT_SHARED := $(BUILD)/tests/fake_tracee.o
+$(BUILD)/tests/test_inject $(BUILD)/tests/test_act: $(BUILD)/tests/fake_tracee.o
+$(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(SR_CPPFLAGS) $(SR_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c -o $@ $<
+
 # Small developer tools linked with the library objects (e.g. the recorder
 # of tests/fixtures): tests/tools/NAME.c -> $(BUILD)/tools/NAME
 $(BUILD)/tools/%: tests/tools/%.c $(LIBOBJS)
@@ -187,7 +195,7 @@ uninstall:
 clean:
 	rm -rf build tests/bin sockreap
 
--include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(UNIT_SHARED:.o=.d) $(TOOL_BINS:=.d)
 
 # ---- Fuzzing (libFuzzer, needs clang) and valgrind: apart from the build ----
 # `make fuzz` builds tests/fuzz/fuzz_*.c with every library source under

@@ -23,8 +23,6 @@
 
 volatile sig_atomic_t act_interrupted;
 
-#define PROC_ROOT "/proc"
-
 /* What the engine must do inside the target for one row. */
 enum step { STEP_NONE, STEP_INSIDE };
 
@@ -40,6 +38,7 @@ struct fdjob {
 struct job {
 	struct plan *p;
 	const struct options *o;
+	const struct act_ops *ops;
 	const struct method_info *m;
 	size_t *idx;          /* rows of this process, by fd */
 	enum step *step;      /* per row of idx */
@@ -129,7 +128,7 @@ static void outside_steps(struct job *j)
 		if (j->m->outside != OUTSIDE_SHUTDOWN || j->o->inject)
 			continue;
 		const struct owner *ow = owner_of(j->p, rw);
-		int r = pidfd_shutdown(ow->pid, ow->fd, sock_k(j, k)->cookie, j->o->how);
+		int r = j->ops->shutdown(ow->pid, ow->fd, sock_k(j, k)->cookie, j->o->how);
 		if (r == 0 || r == -ENOTCONN) { /* ENOTCONN: already shut, e.g. through another owner */
 			set_result(rw, RES_DONE, 0, NULL);
 			j->step[k] = STEP_NONE;
@@ -158,7 +157,7 @@ static void read_before_stop(struct job *j)
 	for (size_t k = 0; k < j->n; k++) {
 		j->fj[k].flags = 0;
 		if (j->step[k] != STEP_NONE)
-			procfd_fd_flags(PROC_ROOT, j->pid, fd_k(j, k), &j->fj[k].flags);
+			procfd_fd_flags(j->ops->proc_root, j->pid, fd_k(j, k), &j->fj[k].flags);
 	}
 	_cleanup_free_ int *epfds = malloc((j->p->owners.nep + 1) * sizeof(*epfds));
 	size_t nep = 0;
@@ -166,9 +165,9 @@ static void read_before_stop(struct job *j)
 		if (j->p->owners.ep[e].pid == j->pid)
 			epfds[nep++] = j->p->owners.ep[e].fd;
 	if (nep)
-		procfd_epoll_watches(PROC_ROOT, j->pid, epfds, nep, &j->ep);
+		procfd_epoll_watches(j->ops->proc_root, j->pid, epfds, nep, &j->ep);
 	uint64_t nopen, limit;
-	j->tight = procfd_fd_headroom(PROC_ROOT, j->pid, &nopen, &limit) == 0 && nopen >= limit;
+	j->tight = procfd_fd_headroom(j->ops->proc_root, j->pid, &nopen, &limit) == 0 && nopen >= limit;
 }
 
 /* Mark the rows from k on that the engine still had to do. */
@@ -574,8 +573,10 @@ static int run_batch(struct job *j, struct inj *t, struct batch *b, uint64_t sto
 			continue;
 		}
 		if (r < 0 && hi > next) {
-			/* the engine stopped inside this row's calls or before */
-			if (lo >= next)
+			/* the engine stopped inside this row's calls or before
+			 * (a row half done by a process that died is nothing:
+			 * its fds went with it) */
+			if (lo >= next || r == -ESRCH)
 				abandon(j, k, -r, t->why);
 			else
 				set_result(row_k(j, k), RES_FAILED, -r, "the engine failed midway through this fd: %s",
@@ -631,7 +632,7 @@ static void act_process(struct job *j)
 	 * first interrupt, an upper bound */
 	uint64_t stop_begin = now_ns();
 	/* the process the plan saw, not one that got its pid since */
-	r = inj_attach_checked(&t, &tracee_real, j->pid, owner_of(j->p, row_k(j, 0))->start_time);
+	r = inj_attach_checked(&t, j->ops->tracee, j->pid, owner_of(j->p, row_k(j, 0))->start_time);
 	uint64_t stop_ns = now_ns() - stop_begin; /* what stopping every thread costs */
 	if (r < 0) {
 		batch_free(&b);
@@ -642,8 +643,8 @@ static void act_process(struct job *j)
 		fprintf(stderr, "sockreap: pid %d: stopped %zu threads in %.3f ms\n", (int)j->pid, t.nth,
 			(double)(now_ns() - stop_begin) / 1e6);
 	struct unwind_bt *bt = NULL;
-	if (j->o->backtrace)
-		bt = unwind_collect(j->pid, BACKTRACE_BUDGET_NS);
+	if (j->o->backtrace && j->ops->stacks)
+		bt = j->ops->stacks(j->pid, BACKTRACE_BUDGET_NS);
 	double max_stall = 0, total_stall = 0;
 	for (;;) {
 		size_t next;
@@ -718,7 +719,7 @@ static void act_process(struct job *j)
 	}
 }
 
-int act_run(struct plan *p, const struct options *o, struct audit *a)
+int act_run(struct plan *p, const struct options *o, struct audit *a, const struct act_ops *ops)
 {
 	if (o->method == METHOD_DESTROY)
 		return act_destroy_run(p, o, a);
@@ -741,14 +742,14 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 		size_t end = k;
 		while (end < n && owner_of(p, &p->rows[idx[end]])->pid == pid)
 			end++;
-		struct job j = { .p = p, .o = o, .m = method_info(o->method), .idx = idx + k, .step = step + k,
-				 .fj = fj + k, .n = end - k, .pid = pid };
+		struct job j = { .p = p, .o = o, .ops = ops, .m = method_info(o->method), .idx = idx + k,
+				 .step = step + k, .fj = fj + k, .n = end - k, .pid = pid };
 
 		/* A pid reused since the scan is another process: nothing of
 		 * it is recorded or touched (the engine checks again, once
 		 * every thread is seized). */
 		uint64_t st = 0, want = owner_of(p, &p->rows[idx[k]])->start_time;
-		if (want && tracee_real.start_time(pid, &st) == 0 && st != want) {
+		if (want && ops->tracee->start_time(pid, &st) == 0 && st != want) {
 			for (size_t i = k; i < end; i++)
 				set_result(&p->rows[idx[i]], RES_SKIPPED, 0,
 					   "process exited (PID reused: %d is now another process)", (int)pid);
@@ -780,10 +781,20 @@ int act_run(struct plan *p, const struct options *o, struct audit *a)
 			err = w;
 		k = end;
 	}
-	/* The kernel's view afterwards (one dump for the whole run) */
-	verify_rows(p, o);
-	for (size_t k = 0; k < n; k++)
-		audit_record(a, p, &p->rows[idx[k]], o, "verify");
-	int r = audit_flush(a);
-	return err ? err : r;
+	return err;
 }
+
+size_t act_acted_rows(const struct plan *p, const struct options *o, size_t *idx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->rows[i].acted)
+			idx[n++] = i;
+	if (o->method != METHOD_DESTROY)
+		qsort_r(idx, n, sizeof(*idx), by_pid_fd, (void *)p);
+	return n;
+}
+
+const struct act_ops act_real = {
+	.tracee = &tracee_real, .proc_root = "/proc", .shutdown = pidfd_shutdown, .stacks = unwind_collect,
+};

@@ -27,6 +27,7 @@
 #include "procinfo.h"
 #include "report.h"
 #include "util.h"
+#include "verify.h"
 
 enum { EXIT_MATCH = 0, EXIT_NOMATCH = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_ENV = 4 };
 
@@ -123,6 +124,22 @@ static int record_all(struct audit *a, const struct plan *p, const struct option
 		if (r < 0)
 			return r;
 	}
+	return audit_flush(a);
+}
+
+/* After acting: the kernel's view (verify.h), recorded after every other
+ * record of the run: the verify records, or for --destroy, whose outcome
+ * that view decides, its result records. 0 or -errno of the write. */
+static int verify_and_record(struct plan *p, const struct options *o, struct audit *a)
+{
+	_cleanup_free_ size_t *idx = malloc((p->n + 1) * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	verify_rows(p, o);
+	size_t n = act_acted_rows(p, o, idx);
+	const char *phase = o->method == METHOD_DESTROY ? "result" : "verify";
+	for (size_t k = 0; k < n; k++)
+		audit_record(a, p, &p->rows[idx[k]], o, phase);
 	return audit_flush(a);
 }
 
@@ -458,7 +475,10 @@ static int run(const struct options *o)
 	r = 0;
 	if (acting) {
 		install_signal_handlers();
-		r = act_run(&plan, o, &audit);
+		r = act_run(&plan, o, &audit, &act_real);
+		int w = verify_and_record(&plan, o, &audit);
+		if (!r)
+			r = w;
 		if (act_interrupted)
 			fprintf(stderr, "sockreap: interrupted by signal %d: every target was restored and detached\n",
 				(int)act_interrupted);

@@ -1,12 +1,13 @@
 /* verify: after acting, read the kernel's view again and say what really
  * happened to each row: the fd freed or not, the socket gone, closing, or
  * alive because other owners hold it; for shutdown the new state. */
+#include "verify.h"
+
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "act.h"
 #include "netns.h"
 #include "procfd.h"
 #include "util.h"

@@ -10,303 +10,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "fake_tracee.h"
 #include "inject.h"
 #include "util.h"
-
-#define VDSO 0x7000ull
-#define INSN (VDSO + 0x10)
-#define NTH_MAX 4
-#define EV_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_STOP << 16)
-#define CLONE_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_CLONE << 16)
-#define SYSCALL_STOP (0x7f | (SIGTRAP | 0x80) << 8)
-#define SIG_STOP(s) (0x7f | (s) << 8)
-
-/* What kind of stop a fake thread is in (the kernel's view). */
-enum fstop { F_RUNNING, F_SIGNAL_PATH, F_ENTRY, F_EXIT, F_EVENT };
-
-static struct fake {
-	int nth;
-	pid_t tid[NTH_MAX];
-	struct arch_regs regs[NTH_MAX];
-	uint64_t mask[NTH_MAX];
-	int queued[NTH_MAX];        /* status to report, 0: none */
-	enum fstop stop[NTH_MAX];
-	bool interrupt_pending[NTH_MAX];
-	bool attached[NTH_MAX], exited[NTH_MAX];
-	int detached[NTH_MAX], detach_sig[NTH_MAX];
-	enum fstop detach_stop[NTH_MAX];
-	int delivered[NTH_MAX];     /* a signal passed on from its own signal-delivery stop */
-	int ignored_sig[NTH_MAX];   /* a signal passed on from another stop (the kernel drops it) */
-	/* script */
-	long tracer;
-	int seccomp;
-	int seize_err;              /* for every seize of the main thread */
-	int stop_sig[NTH_MAX];      /* the attach's interrupt reports this signal stop instead */
-	int attach_stop[NTH_MAX];   /* ... or this status (e.g. CLONE_STOP) */
-	long clone_ret;             /* what clone() returns when a clone stop is left */
-	bool zombie;                /* every seize fails EPERM, State: Z */
-	uint64_t start_time;        /* of the process now holding pid 100 */
-	bool reused_at_seize;       /* the pid changes hands at the first seize */
-	bool exec_event[NTH_MAX];   /* interrupt reports PTRACE_EVENT_EXEC instead */
-	bool killed[NTH_MAX];       /* dies (SIGKILL) once stopped: reap_exited reaps it */
-	bool never_stops[NTH_MAX];
-	bool setregs_fails;
-	bool exit_on_call;
-	int interrupts_before_exec; /* event stops before the syscall runs */
-	long ret;                   /* result of every injected call */
-	const char *sigpnd;         /* SigPnd of every thread */
-	const char *status_missing; /* a /proc/PID/status field that cannot be read */
-	const char *state;          /* State: (default "S (sleeping)") */
-	/* record */
-	unsigned long seize_opts;
-	int nseize, nsetregs, ncalls, nresume;
-	long call_nr[16];
-	uint64_t call_arg0[16];
-	bool mask_blocked_during_call, own_sigint_blocked_during_call;
-	char log[512];              /* "R" setregs, "M" setsigmask, in order */
-	const char *maps;
-	/* data memory: [mem_addr, mem_addr + sizeof(mem)); reads of
-	 * [bad_addr, bad_addr + 4096) fail */
-	uint64_t mem_addr, bad_addr;
-	uint8_t mem[8192];
-	int open_fds[8];            /* list_fds: these, nopen of them */
-	int nopen;
-} F;
-
-static int idx(pid_t tid)
-{
-	for (int i = 0; i < F.nth; i++)
-		if (F.tid[i] == tid)
-			return i;
-	fail_msg("unknown tid %d", (int)tid);
-	return -1;
-}
-
-static void logc(char c)
-{
-	size_t n = strlen(F.log);
-	if (n + 1 < sizeof(F.log))
-		F.log[n] = c;
-}
-
-static int f_seize(pid_t tid, unsigned long opts)
-{
-	F.seize_opts = opts;
-	if (F.reused_at_seize && F.nseize == 0)
-		F.start_time++;
-	if (F.zombie)
-		return -EPERM;
-	F.nseize++;
-	if (F.seize_err && tid == F.tid[0]) /* the main thread, however often asked */
-		return F.seize_err;
-	F.attached[idx(tid)] = true;
-	return 0;
-}
-
-static int f_interrupt(pid_t tid)
-{
-	int i = idx(tid);
-	if (F.never_stops[i])
-		return 0;
-	if (F.stop[i] != F_RUNNING) {
-		F.interrupt_pending[i] = true; /* taken when it next leaves its stop */
-		return 0;
-	}
-	if (F.exec_event[i])
-		F.queued[i] = 0x7f | SIGTRAP << 8 | PTRACE_EVENT_EXEC << 16;
-	else
-		F.queued[i] = F.attach_stop[i] ? F.attach_stop[i] : F.stop_sig[i] ? SIG_STOP(F.stop_sig[i]) : EV_STOP;
-	F.attach_stop[i] = F.stop_sig[i] = 0;
-	return 0;
-}
-
-static int f_wait(pid_t tid, int *status, uint64_t deadline)
-{
-	int i = idx(tid);
-	if (!F.queued[i])
-		return F.exited[i] ? -ECHILD : -ETIMEDOUT;
-	*status = F.queued[i];
-	F.queued[i] = 0;
-	if (WIFSTOPPED(*status))
-		F.stop[i] = *status == SYSCALL_STOP ? (F.regs[i].r.orig_rax == (uint64_t)-1 ? F_EXIT : F_ENTRY)
-			  : (*status >> 16) == PTRACE_EVENT_CLONE ? F_EVENT : F_SIGNAL_PATH;
-	return 0;
-}
-
-static int f_getregs(pid_t tid, struct arch_regs *r) { *r = F.regs[idx(tid)]; return 0; }
-
-static int f_setregs(pid_t tid, const struct arch_regs *r)
-{
-	F.nsetregs++;
-	logc('R');
-	if (F.setregs_fails)
-		return -EIO;
-	F.regs[idx(tid)] = *r;
-	return 0;
-}
-
-static int f_getsigmask(pid_t tid, uint64_t *m) { *m = F.mask[idx(tid)]; return 0; }
-static int f_setsigmask(pid_t tid, uint64_t m) { logc('M'); F.mask[idx(tid)] = m; return 0; }
-
-/* PTRACE_SYSCALL at the syscall instruction: its entry stop; from the
- * entry stop: the call runs, its exit stop. PTRACE_CONT with an interrupt
- * pending: the interrupt's stop (leaving a clone stop finishes clone()).
- * A signal passed from a signal-delivery stop is delivered; from any other
- * stop the kernel ignores it. */
-static int f_resume(pid_t tid, bool to_syscall, int sig)
-{
-	int i = idx(tid);
-	struct arch_regs *r = &F.regs[i];
-	enum fstop was = F.stop[i];
-
-	F.nresume++;
-	if (sig && was == F_SIGNAL_PATH && F.queued[i] == 0)
-		F.delivered[i] = sig;
-	else if (sig)
-		F.ignored_sig[i] = sig;
-	F.stop[i] = F_RUNNING;
-	if (was == F_EVENT)
-		r->r.rax = (uint64_t)F.clone_ret; /* clone() returns as it resumes */
-	if (F.exit_on_call && r->r.rip == INSN) {
-		F.exited[i] = true;
-		F.queued[i] = SIGKILL; /* WIFSIGNALED */
-		return 0;
-	}
-	if (F.interrupts_before_exec > 0) {
-		F.interrupts_before_exec--;
-		F.queued[i] = EV_STOP;
-		return 0;
-	}
-	if (to_syscall && was == F_ENTRY) {
-		sigset_t own;
-		sigprocmask(SIG_BLOCK, NULL, &own);
-		F.own_sigint_blocked_during_call = sigismember(&own, SIGINT);
-		F.mask_blocked_during_call = F.mask[i] == ~0ull;
-		F.call_nr[F.ncalls] = (long)r->r.orig_rax;
-		F.call_arg0[F.ncalls++] = r->r.rdi;
-		r->r.rax = (uint64_t)F.ret;
-		r->r.orig_rax = (uint64_t)-1; /* marks the exit stop for f_wait */
-		F.queued[i] = SYSCALL_STOP;
-		return 0;
-	}
-	if (to_syscall) {
-		assert_int_equal(r->r.rip, INSN);
-		assert_int_equal((long)r->r.orig_rax, -1);
-		r->r.rip += 2;
-		r->r.orig_rax = r->r.rax;
-		F.queued[i] = SYSCALL_STOP;
-		return 0;
-	}
-	if (F.interrupt_pending[i]) {
-		F.interrupt_pending[i] = false;
-		F.queued[i] = EV_STOP;
-	}
-	return 0;
-}
-
-static int f_detach(pid_t tid, int sig)
-{
-	int i = idx(tid);
-	F.detached[i]++;
-	F.detach_sig[i] = sig;
-	F.detach_stop[i] = F.stop[i];
-	F.stop[i] = F_RUNNING;
-	F.interrupt_pending[i] = false;
-	return 0;
-}
-
-static int f_geteventmsg(pid_t tid, unsigned long *msg) { *msg = 0; return 0; }
-
-static int f_list_threads(pid_t pid, pid_t **tids, size_t *n)
-{
-	*tids = malloc(sizeof(pid_t) * (size_t)F.nth);
-	memcpy(*tids, F.tid, sizeof(pid_t) * (size_t)F.nth);
-	*n = (size_t)F.nth;
-	return 0;
-}
-
-static int f_read_maps(pid_t pid, char **text) { *text = strdup(F.maps); return 0; }
-
-static int f_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	if (F.bad_addr && addr < F.bad_addr + 4096 && addr + len > F.bad_addr)
-		return -EIO;
-	if (F.mem_addr && addr >= F.mem_addr && addr + len <= F.mem_addr + sizeof(F.mem)) {
-		memcpy(buf, F.mem + (addr - F.mem_addr), len);
-		return 0;
-	}
-	/* every executable byte is 0x90 except one syscall instruction in
-	 * the vdso at INSN and one in the "code" mapping at 0x500010 */
-	memset(buf, 0x90, len);
-	for (uint64_t at = 0; at < 2; at++) {
-		uint64_t insn = at ? 0x500010 : INSN;
-		if (insn >= addr && insn + 2 <= addr + len && (at == 0 || !strstr(F.maps, "[vdso]"))) {
-			((uint8_t *)buf)[insn - addr] = 0x0f;
-			((uint8_t *)buf)[insn - addr + 1] = 0x05;
-		}
-	}
-	return 0;
-}
-
-static int f_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len) { return -EPERM; }
-
-static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
-{
-	if (F.status_missing && !strcmp(name, F.status_missing))
-		return -ENOENT;
-	if (!strcmp(name, "State") && F.zombie)
-		snprintf(buf, size, "Z (zombie)");
-	else if (!strcmp(name, "State") && F.state)
-		snprintf(buf, size, "%s", F.state);
-	else if (!strcmp(name, "TracerPid"))
-		snprintf(buf, size, "%ld", F.tracer);
-	else if (!strcmp(name, "Seccomp"))
-		snprintf(buf, size, "%d", F.seccomp);
-	else if (!strcmp(name, "SigPnd"))
-		snprintf(buf, size, "%s", F.sigpnd ? F.sigpnd : "0000000000000000");
-	else if (!strcmp(name, "ShdPnd") || !strcmp(name, "SigBlk"))
-		snprintf(buf, size, "0000000000000000");
-	else
-		snprintf(buf, size, "S (sleeping)");
-	return 0;
-}
-
-static int f_list_fds(pid_t pid, int **fds, size_t *n)
-{
-	*fds = malloc(sizeof(int) * 8);
-	memcpy(*fds, F.open_fds, sizeof(F.open_fds));
-	*n = (size_t)F.nopen;
-	return 0;
-}
-
-static int f_reap_exited(pid_t tid)
-{
-	int i = idx(tid);
-	if (!F.killed[i] || F.exited[i] || F.queued[i])
-		return 0;
-	F.exited[i] = true;
-	return 1;
-}
-
-static int f_start_time(pid_t pid, uint64_t *t)
-{
-	*t = F.start_time;
-	return 0;
-}
-
-/* Designated: an op added to tracee_ops later is NULL here until a test
- * needs it (the engine copes with NULL for the optional ones). No
- * getregset: the executor inside the target is not used here (it runs code
- * the fake cannot); everything goes call by call. */
-static const struct tracee_ops fake = {
-	.seize = f_seize, .interrupt = f_interrupt, .wait = f_wait, .getregs = f_getregs,
-	.setregs = f_setregs, .getsigmask = f_getsigmask, .setsigmask = f_setsigmask,
-	.resume = f_resume, .detach = f_detach, .geteventmsg = f_geteventmsg,
-	.list_threads = f_list_threads, .read_maps = f_read_maps, .read_mem = f_read_mem,
-	.write_mem = f_write_mem, .status_field = f_status_field, .list_fds = f_list_fds,
-	.start_time = f_start_time,
-	.reap_exited = f_reap_exited,
-};
 
 /* A process of n threads; the main one (tid 100) blocked in read(). */
 static int setup(void **state)
@@ -358,8 +64,9 @@ static void test_call_and_restore(void **state)
 	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
 	assert_int_equal(ret, 0);
 	assert_int_equal(F.ncalls, 1);
-	assert_int_equal(F.call_nr[0], 3); /* __NR_close */
-	assert_int_equal(F.call_arg0[0], 5);
+	assert_int_equal(F.call[0].nr, 3); /* __NR_close */
+	assert_int_equal(F.call[0].sys, ASYS_CLOSE);
+	assert_int_equal(F.call[0].a[0], 5);
 	assert_true(F.mask_blocked_during_call);
 	assert_true(F.own_sigint_blocked_during_call);
 	assert_int_equal(inj_release(&t), 0);
@@ -384,7 +91,7 @@ static void test_finished_call_restored_exactly(void **state)
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
 	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
 	assert_int_equal(inj_call(&t, ASYS_SHUTDOWN, args, &ret), 0);
-	assert_int_equal(F.call_nr[1], 48); /* __NR_shutdown */
+	assert_int_equal(F.call[1].nr, 48); /* __NR_shutdown */
 	assert_int_equal(inj_release(&t), 0);
 	assert_memory_equal(&F.regs[0], &before, sizeof(before));
 	assert_all_detached_once();
@@ -847,7 +554,10 @@ static void test_pause_and_restop(void **state)
 	for (int i = 0; i < F.nth; i++)
 		assert_int_equal(F.stop[i], F_RUNNING);
 	assert_int_equal(F.delivered[2], SIGUSR2);
+	assert_int_equal(F.npause, 1);
+	assert_int_equal(F.nrestop, 0);
 	assert_int_equal(inj_restop(&t), 0);
+	assert_int_equal(F.nrestop, 1);
 	for (int i = 0; i < F.nth; i++)
 		assert_int_equal(F.stop[i], F_SIGNAL_PATH);
 	assert_int_equal(inj_call(&t, ASYS_SHUTDOWN, args, &ret), 0);

@@ -1,0 +1,343 @@
+#include "fake_tracee.h"
+
+#include "unit.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+struct fake F;
+
+
+static int idx(pid_t tid)
+{
+	for (int i = 0; i < F.nth; i++)
+		if (F.tid[i] == tid)
+			return i;
+	fail_msg("unknown tid %d", (int)tid);
+	return -1;
+}
+
+static void logc(char c)
+{
+	size_t n = strlen(F.log);
+	if (n + 1 < sizeof(F.log))
+		F.log[n] = c;
+}
+
+static int f_seize(pid_t tid, unsigned long opts)
+{
+	F.seize_opts = opts;
+	if (F.reused_at_seize && F.nseize == 0)
+		F.start_time++;
+	if (F.zombie)
+		return -EPERM;
+	F.nseize++;
+	if (F.seize_err && tid == F.tid[0]) /* the main thread, however often asked */
+		return F.seize_err;
+	F.attached[idx(tid)] = true;
+	return 0;
+}
+
+/* Stopped again after every thread ran between batches (the first
+ * interrupt of a thread that runs on its own): the test's hook first. */
+static void restop_seen(int i)
+{
+	if (!F.free_run[i])
+		return;
+	for (int k = 0; k < F.nth; k++)
+		F.free_run[k] = false;
+	F.nrestop++;
+	if (F.between_batches)
+		F.between_batches();
+}
+
+static int f_interrupt(pid_t tid)
+{
+	int i = idx(tid);
+	if (F.exited[i])
+		return -ESRCH;
+	restop_seen(i);
+	if (F.never_stops[i])
+		return 0;
+	if (F.stop[i] != F_RUNNING) {
+		F.interrupt_pending[i] = true; /* taken when it next leaves its stop */
+		return 0;
+	}
+	if (F.exec_event[i])
+		F.queued[i] = 0x7f | SIGTRAP << 8 | PTRACE_EVENT_EXEC << 16;
+	else
+		F.queued[i] = F.attach_stop[i] ? F.attach_stop[i] : F.stop_sig[i] ? SIG_STOP(F.stop_sig[i]) : EV_STOP;
+	F.attach_stop[i] = F.stop_sig[i] = 0;
+	return 0;
+}
+
+static int f_wait(pid_t tid, int *status, uint64_t deadline)
+{
+	int i = idx(tid);
+	if (!F.queued[i])
+		return F.exited[i] ? -ECHILD : -ETIMEDOUT;
+	*status = F.queued[i];
+	F.queued[i] = 0;
+	if (WIFSTOPPED(*status))
+		F.stop[i] = *status == SYSCALL_STOP ? (F.regs[i].r.orig_rax == (uint64_t)-1 ? F_EXIT : F_ENTRY)
+			  : (*status >> 16) == PTRACE_EVENT_CLONE ? F_EVENT : F_SIGNAL_PATH;
+	return 0;
+}
+
+static int f_getregs(pid_t tid, struct arch_regs *r) { *r = F.regs[idx(tid)]; return 0; }
+
+static int f_setregs(pid_t tid, const struct arch_regs *r)
+{
+	F.nsetregs++;
+	logc('R');
+	if (F.setregs_fails)
+		return -EIO;
+	F.regs[idx(tid)] = *r;
+	return 0;
+}
+
+static int f_getsigmask(pid_t tid, uint64_t *m) { *m = F.mask[idx(tid)]; return 0; }
+static int f_setsigmask(pid_t tid, uint64_t m) { logc('M'); F.mask[idx(tid)] = m; return 0; }
+
+/* PTRACE_SYSCALL at the syscall instruction: its entry stop; from the
+ * entry stop: the call runs, its exit stop. PTRACE_CONT with an interrupt
+ * pending: the interrupt's stop (leaving a clone stop finishes clone()).
+ * A signal passed from a signal-delivery stop is delivered; from any other
+ * stop the kernel ignores it. */
+static int f_resume(pid_t tid, bool to_syscall, int sig)
+{
+	int i = idx(tid);
+	struct arch_regs *r = &F.regs[i];
+	enum fstop was = F.stop[i];
+
+	F.nresume++;
+	if (F.exited[i])
+		return -ESRCH;
+	if (sig && was == F_SIGNAL_PATH && F.queued[i] == 0)
+		F.delivered[i] = sig;
+	else if (sig)
+		F.ignored_sig[i] = sig;
+	F.stop[i] = F_RUNNING;
+	if (was == F_EVENT)
+		r->r.rax = (uint64_t)F.clone_ret; /* clone() returns as it resumes */
+	if (F.exit_on_call && r->r.rip == INSN) {
+		F.exited[i] = true;
+		F.queued[i] = SIGKILL; /* WIFSIGNALED */
+		return 0;
+	}
+	if (F.interrupts_before_exec > 0) {
+		F.interrupts_before_exec--;
+		F.queued[i] = EV_STOP;
+		return 0;
+	}
+	if (to_syscall && was == F_ENTRY) {
+		sigset_t own;
+		sigprocmask(SIG_BLOCK, NULL, &own);
+		F.own_sigint_blocked_during_call = sigismember(&own, SIGINT);
+		F.mask_blocked_during_call = F.mask[i] == ~0ull;
+		struct fake_call c = { .nr = arch_current_syscall(r), .sys = ASYS__MAX };
+		for (int s = 0; s < ASYS__MAX; s++)
+			if (arch_sysno(r, (enum arch_sys)s) == c.nr)
+				c.sys = (enum arch_sys)s;
+		for (int k = 0; k < 6; k++)
+			c.a[k] = arch_syscall_arg(r, k);
+		c.ret = F.on_call ? F.on_call(&c) : F.ret;
+		if (F.ncalls < FAKE_CALLS)
+			F.call[F.ncalls] = c;
+		F.ncalls++;
+		if (F.exited[i])
+			return 0; /* killed in the call (fake_kill) */
+		r->r.rax = (uint64_t)c.ret;
+		r->r.orig_rax = (uint64_t)-1; /* marks the exit stop for f_wait */
+		F.queued[i] = SYSCALL_STOP;
+		return 0;
+	}
+	if (to_syscall) {
+		assert_int_equal(r->r.rip, INSN);
+		assert_int_equal((long)r->r.orig_rax, -1);
+		r->r.rip += 2;
+		r->r.orig_rax = r->r.rax;
+		F.queued[i] = SYSCALL_STOP;
+		return 0;
+	}
+	if (F.interrupt_pending[i]) {
+		F.interrupt_pending[i] = false;
+		F.queued[i] = EV_STOP;
+	} else if (!F.queued[i])
+		F.free_run[i] = true;
+	for (int k = 0; k < F.nth && F.free_run[i]; k++)
+		if (!F.free_run[k] && !F.exited[k])
+			return 0;
+	if (F.free_run[i])
+		F.npause++; /* the last thread of the process let go */
+	return 0;
+}
+
+static int f_detach(pid_t tid, int sig)
+{
+	int i = idx(tid);
+	if (F.exited[i])
+		return -ESRCH;
+	F.detached[i]++;
+	F.detach_sig[i] = sig;
+	F.detach_stop[i] = F.stop[i];
+	F.stop[i] = F_RUNNING;
+	F.interrupt_pending[i] = false;
+	return 0;
+}
+
+static int f_geteventmsg(pid_t tid, unsigned long *msg) { *msg = 0; return 0; }
+
+static int f_list_threads(pid_t pid, pid_t **tids, size_t *n)
+{
+	*tids = malloc(sizeof(pid_t) * (size_t)F.nth);
+	memcpy(*tids, F.tid, sizeof(pid_t) * (size_t)F.nth);
+	*n = (size_t)F.nth;
+	return 0;
+}
+
+static int f_read_maps(pid_t pid, char **text)
+{
+	if (!F.mapped_len)
+		*text = strdup(F.maps);
+	else if (asprintf(text, "%s%08" PRIx64 "-%08" PRIx64 " rw-p 00000000 00:00 0 \n", F.maps, F.mem_addr,
+			  F.mem_addr + F.mapped_len) < 0)
+		*text = NULL;
+	return *text ? 0 : -ENOMEM;
+}
+
+static int f_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	if (F.bad_addr && addr < F.bad_addr + 4096 && addr + len > F.bad_addr)
+		return -EIO;
+	if (F.mem_addr && addr >= F.mem_addr && addr + len <= F.mem_addr + sizeof(F.mem)) {
+		memcpy(buf, F.mem + (addr - F.mem_addr), len);
+		return 0;
+	}
+	/* every executable byte is 0x90 except one syscall instruction in
+	 * the vdso at INSN and one in the "code" mapping at 0x500010 */
+	memset(buf, 0x90, len);
+	for (uint64_t at = 0; at < 2; at++) {
+		uint64_t insn = at ? 0x500010 : INSN;
+		if (insn >= addr && insn + 2 <= addr + len && (at == 0 || !strstr(F.maps, "[vdso]"))) {
+			((uint8_t *)buf)[insn - addr] = 0x0f;
+			((uint8_t *)buf)[insn - addr + 1] = 0x05;
+		}
+	}
+	return 0;
+}
+
+static int f_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	if (!F.mem_addr || addr < F.mem_addr || addr + len > F.mem_addr + sizeof(F.mem))
+		return -EIO;
+	memcpy(F.mem + (addr - F.mem_addr), buf, len);
+	return 0;
+}
+
+/* "t (tracing stop)" while a thread is in a stop of ours; gone when every
+ * thread has exited. */
+static int f_state(char *buf, size_t size)
+{
+	bool alive = false, traced = false;
+	for (int i = 0; i < F.nth; i++) {
+		alive |= !F.exited[i];
+		traced |= !F.exited[i] && F.attached[i] && (F.stop[i] != F_RUNNING || WIFSTOPPED(F.queued[i]));
+	}
+	if (!alive)
+		return -ENOENT;
+	snprintf(buf, size, "%s", F.zombie ? "Z (zombie)" : F.state ? F.state : traced ? "t (tracing stop)"
+										  : "S (sleeping)");
+	return 0;
+}
+
+static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
+{
+	if (F.status_missing && !strcmp(name, F.status_missing))
+		return -ENOENT;
+	if (!strcmp(name, "State"))
+		return f_state(buf, size);
+	if (!strcmp(name, "TracerPid"))
+		snprintf(buf, size, "%ld", F.tracer);
+	else if (!strcmp(name, "Seccomp"))
+		snprintf(buf, size, "%d", F.seccomp);
+	else if (!strcmp(name, "SigPnd"))
+		snprintf(buf, size, "%s", F.sigpnd ? F.sigpnd : "0000000000000000");
+	else if (!strcmp(name, "ShdPnd") || !strcmp(name, "SigBlk"))
+		snprintf(buf, size, "0000000000000000");
+	else
+		snprintf(buf, size, "S (sleeping)");
+	return 0;
+}
+
+static int f_list_fds(pid_t pid, int **fds, size_t *n)
+{
+	*fds = malloc(sizeof(int) * 8);
+	memcpy(*fds, F.open_fds, sizeof(F.open_fds));
+	*n = (size_t)F.nopen;
+	return 0;
+}
+
+static int f_reap_exited(pid_t tid)
+{
+	int i = idx(tid);
+	if (!F.killed[i] || F.exited[i] || F.queued[i])
+		return 0;
+	F.exited[i] = true;
+	return 1;
+}
+
+static int f_start_time(pid_t pid, uint64_t *t)
+{
+	*t = F.start_time;
+	return 0;
+}
+
+const struct tracee_ops fake = {
+	.seize = f_seize, .interrupt = f_interrupt, .wait = f_wait, .getregs = f_getregs,
+	.setregs = f_setregs, .getsigmask = f_getsigmask, .setsigmask = f_setsigmask,
+	.resume = f_resume, .detach = f_detach, .geteventmsg = f_geteventmsg,
+	.list_threads = f_list_threads, .read_maps = f_read_maps, .read_mem = f_read_mem,
+	.write_mem = f_write_mem, .status_field = f_status_field, .list_fds = f_list_fds,
+	.start_time = f_start_time,
+	.reap_exited = f_reap_exited,
+};
+
+long fake_result(struct fake_call *c)
+{
+	switch (c->sys) {
+	case ASYS_SOCKET:
+		return F.next_fd++;
+	case ASYS_SOCKETPAIR: {
+		int32_t fds[2] = { F.next_fd, F.next_fd + 1 };
+		if (f_write_mem(0, c->a[3], fds, sizeof(fds)) < 0)
+			return -EFAULT;
+		F.next_fd += 2;
+		return 0;
+	}
+	case ASYS_DUP3:
+		return c->a[0] == c->a[1] ? -EINVAL : (long)c->a[1];
+	case ASYS_MMAP:
+		if (!F.mem_addr || c->a[1] > sizeof(F.mem))
+			return -ENOMEM;
+		F.mapped_len = c->a[1];
+		return (long)F.mem_addr;
+	case ASYS_MUNMAP:
+		if (c->a[0] == F.mem_addr)
+			F.mapped_len = 0;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void fake_kill(void)
+{
+	for (int i = 0; i < F.nth; i++) {
+		F.exited[i] = true;
+		F.stop[i] = F_RUNNING;
+		F.queued[i] = SIGKILL; /* WIFSIGNALED: its death, reported once */
+	}
+}

@@ -1,0 +1,107 @@
+/* A fake tracee for the engine's unit tests: a scripted process whose
+ * threads stop, run injected system calls, and record what the engine did
+ * to them. Shared by test_inject.c (the engine) and test_act.c (act on top
+ * of it); each test resets F in its setup. */
+#pragma once
+#include <linux/ptrace.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tracee.h"
+
+#define VDSO 0x7000ull
+#define INSN (VDSO + 0x10)
+#define NTH_MAX 4
+#define EV_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_STOP << 16)
+#define CLONE_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_CLONE << 16)
+#define SYSCALL_STOP (0x7f | (SIGTRAP | 0x80) << 8)
+#define SIG_STOP(s) (0x7f | (s) << 8)
+
+/* What kind of stop a fake thread is in (the kernel's view). */
+enum fstop { F_RUNNING, F_SIGNAL_PATH, F_ENTRY, F_EXIT, F_EVENT };
+
+#define FAKE_CALLS 4096
+
+/* One injected system call as the fake saw it enter: its number, which
+ * engine call that is (ASYS__MAX: none), its arguments, its result. */
+struct fake_call {
+	long nr;
+	enum arch_sys sys;
+	uint64_t a[6];
+	long ret;
+};
+
+struct fake {
+	int nth;
+	pid_t tid[NTH_MAX];
+	struct arch_regs regs[NTH_MAX];
+	uint64_t mask[NTH_MAX];
+	int queued[NTH_MAX];        /* status to report, 0: none */
+	enum fstop stop[NTH_MAX];
+	bool interrupt_pending[NTH_MAX];
+	bool attached[NTH_MAX], exited[NTH_MAX];
+	int detached[NTH_MAX], detach_sig[NTH_MAX];
+	enum fstop detach_stop[NTH_MAX];
+	int delivered[NTH_MAX];     /* a signal passed on from its own signal-delivery stop */
+	int ignored_sig[NTH_MAX];   /* a signal passed on from another stop (the kernel drops it) */
+	/* script */
+	long tracer;
+	int seccomp;
+	int seize_err;              /* for every seize of the main thread */
+	int stop_sig[NTH_MAX];      /* the attach's interrupt reports this signal stop instead */
+	int attach_stop[NTH_MAX];   /* ... or this status (e.g. CLONE_STOP) */
+	long clone_ret;             /* what clone() returns when a clone stop is left */
+	bool zombie;                /* every seize fails EPERM, State: Z */
+	uint64_t start_time;        /* of the process now holding pid 100 */
+	bool reused_at_seize;       /* the pid changes hands at the first seize */
+	bool exec_event[NTH_MAX];   /* interrupt reports PTRACE_EVENT_EXEC instead */
+	bool killed[NTH_MAX];       /* dies (SIGKILL) once stopped: reap_exited reaps it */
+	bool never_stops[NTH_MAX];
+	bool setregs_fails;
+	bool exit_on_call;
+	int interrupts_before_exec; /* event stops before the syscall runs */
+	long ret;                   /* result of every injected call ... */
+	long (*on_call)(struct fake_call *c); /* ... or what this says (fake_result) */
+	void (*between_batches)(void); /* run when the threads are stopped again
+					* after they all ran (inj_pause, inj_restop) */
+	const char *sigpnd;         /* SigPnd of every thread */
+	const char *status_missing; /* a /proc/PID/status field that cannot be read */
+	const char *state;          /* State: (default "S (sleeping)") */
+	/* record */
+	unsigned long seize_opts;
+	int nseize, nsetregs, ncalls, nresume;
+	struct fake_call call[FAKE_CALLS]; /* the first FAKE_CALLS of them */
+	int npause, nrestop;        /* times every thread ran, and was stopped again */
+	bool free_run[NTH_MAX];     /* resumed to run on its own, not to a stop of ours */
+	bool mask_blocked_during_call, own_sigint_blocked_during_call;
+	char log[512];              /* "R" setregs, "M" setsigmask, in order */
+	const char *maps;
+	/* data memory: [mem_addr, mem_addr + sizeof(mem)), read and written
+	 * by the engine and by fake_result's mmap; reads of [bad_addr,
+	 * bad_addr + 4096) fail */
+	uint64_t mem_addr, bad_addr;
+	uint8_t mem[65536];
+	int next_fd;                /* fake_result's socket()/socketpair() fds */
+	uint64_t mapped_len;        /* fake_result's mmap at mem_addr, in the maps; 0: none */
+	int open_fds[8];            /* list_fds: these, nopen of them */
+	int nopen;
+};
+extern struct fake F;
+
+/* Designated: an op added to tracee_ops later is NULL here until a test
+ * needs it (the engine copes with NULL for the optional ones). No
+ * getregset: the executor inside the target is not used here (it runs code
+ * the fake cannot); everything goes call by call. */
+extern const struct tracee_ops fake;
+
+/* What a process would return for c: socket() a new fd (F.next_fd on),
+ * socketpair() two of them stored at its fds argument, dup3() its target
+ * (EINVAL onto itself), mmap() F.mem_addr (-ENOMEM beyond F.mem; listed in
+ * the maps until munmap()), every other call 0. on_call hooks build on it. */
+long fake_result(struct fake_call *c);
+
+/* The process is killed (SIGKILL) now: every thread exits and reports
+ * its death; it can no longer be stopped, resumed or detached. */
+void fake_kill(void);
