@@ -705,6 +705,38 @@ static void test_target_killed_between_batches(void **state)
 	assert_dead_and_untouched((int)done);
 }
 
+static void exec_between_batches(void)
+{
+	if (F.nrestop == 1)
+		F.exec_event[0] = true;
+}
+
+/* The process executed a new program while it ran between batches: the
+ * rows were planned for the old one, so the later batches are skipped with
+ * the reason and nothing more is called; the threads are let go. */
+static void test_exec_between_batches(void **state)
+{
+	const int n = 300;
+	for (int k = 0; k < n; k++)
+		add_fd(10 + k, 6000 + (uint64_t)k);
+	F.between_batches = exec_between_batches;
+	assert_int_equal(run(), 0);
+	assert_int_equal(F.nrestop, 1);
+	size_t done = 0;
+	for (int k = 0; k < n; k++) {
+		if (plan.rows[k].result == RES_DONE) {
+			assert_int_equal(done, (size_t)k);
+			done++;
+			continue;
+		}
+		assert_row((size_t)k, RES_SKIPPED, "executed a new program");
+		assert_false(any_call_on(10 + k));
+	}
+	assert_true(done > 0 && done < (size_t)n);
+	for (int i = 0; i < F.nth; i++)
+		assert_int_equal(F.detached[i], 1);
+}
+
 /* ---- the part done from outside ---- */
 
 /* --shutdown on a pidfd duplicate settles the row without any attach;
@@ -768,6 +800,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_free_fd_busy_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_killed_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_killed_between_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_between_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_outside_then_injected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acted_rows_in_act_order, setup, teardown),
 	};
