@@ -21,8 +21,10 @@ const struct arch_regset arch_regsets[] = {
 };
 const size_t arch_nregsets = sizeof(arch_regsets) / sizeof(arch_regsets[0]);
 
-/* "syscall" as the assembler encodes it, in read-only data; the assembler
- * itself refuses to build if its length is not SYSCALL_INSN_LEN. */
+/* "syscall" as the assembler encodes it, in read-only data. The two .org
+ * lines check its length (the kernel's ALTERNATIVE trick, which gas and
+ * clang's assembler both evaluate): moving back is an error, so the build
+ * fails if it is longer or shorter than SYSCALL_INSN_LEN. */
 #define SYSCALL_INSN_LEN 2
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -33,10 +35,9 @@ __asm__(".pushsection .rodata\n"
 	"sockreap_x86_64_syscall:\n"
 	"	syscall\n"
 	"1:\n"
-	".size sockreap_x86_64_syscall, 1b - sockreap_x86_64_syscall\n"
-	".if 1b - sockreap_x86_64_syscall - " STR(SYSCALL_INSN_LEN) "\n"
-	".error \"x86_64.c: syscall is not SYSCALL_INSN_LEN bytes\"\n"
-	".endif\n"
+	".org . - (1b - sockreap_x86_64_syscall) + " STR(SYSCALL_INSN_LEN) "\n"
+	".org . - " STR(SYSCALL_INSN_LEN) " + (1b - sockreap_x86_64_syscall)\n"
+	".size sockreap_x86_64_syscall, " STR(SYSCALL_INSN_LEN) "\n"
 	".popsection\n");
 extern const uint8_t sockreap_x86_64_syscall[SYSCALL_INSN_LEN];
 
