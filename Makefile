@@ -25,6 +25,21 @@ WERROR  ?= $(if $(filter check,$(MAKECMDGOALS)),1,0)
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wshadow -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror)
 
+# The architecture: src/arch/$(ARCH).c, chosen from the compiler's target
+# (`$(CC) -dumpmachine`: x86_64-linux-gnu -> x86_64). A CPU without a file
+# of its own gets ARCH=none (src/arch/none.c): everything builds, and what
+# needs injection is refused at run time with the reason. `make ARCH=none`
+# forces it (an ARCH in the environment is ignored: kernel builders keep
+# ARCH=arm64 there, which means something else).
+CPU := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine 2>/dev/null)))
+ifneq ($(origin ARCH),command line)
+ARCH := $(if $(and $(CPU),$(wildcard src/arch/$(CPU).c)),$(CPU),none)
+endif
+ifeq ($(wildcard src/arch/$(ARCH).c),)
+$(error ARCH=$(ARCH): there is no src/arch/$(ARCH).c (ARCH=none builds without injection))
+endif
+ARCH_CPPFLAGS := -DSOCKREAP_ARCH_$(ARCH) $(if $(filter none,$(ARCH)),-DSOCKREAP_CPU='"$(or $(CPU),unknown)"')
+
 ifeq ($(SANITIZE),1)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 BUILD   := build/san
@@ -33,7 +48,7 @@ SAN     :=
 BUILD   := build/rel
 endif
 
-SR_CPPFLAGS = -D_GNU_SOURCE -DSOCKREAP_VERSION='"$(VERSION)"' -Isrc $(CPPFLAGS)
+SR_CPPFLAGS = -D_GNU_SOURCE -DSOCKREAP_VERSION='"$(VERSION)"' $(ARCH_CPPFLAGS) -Isrc $(CPPFLAGS)
 SR_CFLAGS   = -std=gnu11 -pthread $(WARN) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 SR_LDFLAGS  = -pthread $(SAN) $(CFLAGS) $(LDFLAGS)
 
@@ -57,11 +72,17 @@ LIBS          = $(eval LIBS := $(call pkg,--libs,$(PKGS)))$(LIBS)
 CMOCKA_CFLAGS = $(eval CMOCKA_CFLAGS := $(call pkg,--cflags,cmocka))$(CMOCKA_CFLAGS)
 CMOCKA_LIBS   = $(eval CMOCKA_LIBS := $(call pkg,--libs,cmocka))$(CMOCKA_LIBS)
 
-SRCS := $(wildcard src/*.c src/arch/*.c src/exec/*.c)
+# The in-target executor only where the architecture has its half of it.
+EXEC_SRCS := $(if $(wildcard src/arch/exec_$(ARCH).h),$(wildcard src/exec/*.c))
+SRCS := $(wildcard src/*.c) src/arch/$(ARCH).c $(EXEC_SRCS)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 LIBOBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# test_arch_NAME.c tests one architecture's file and builds for it only;
+# the engine's tests need an architecture that injects.
+UNIT_ENGINE := tests/unit/test_inject.c tests/unit/test_act.c tests/unit/test_syscalls.c
+UNIT_SRCS := $(filter-out $(filter-out tests/unit/test_arch_$(ARCH).c,$(wildcard tests/unit/test_arch_*.c)) \
+                          $(if $(filter none,$(ARCH)),$(UNIT_ENGINE)),$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -117,7 +138,7 @@ $(BUILD)/%.o: %.c $(BUILD)/flags
 # clang has none of them (and warns about the switches), so they are passed
 # only to a compiler that accepts them.
 cc_accepts = $(shell $(CC) -Werror $(1) -c -x c -o /dev/null /dev/null 2>/dev/null && echo $(1))
-EXEC_CPPFLAGS := -D_GNU_SOURCE -Isrc
+EXEC_CPPFLAGS := -D_GNU_SOURCE $(ARCH_CPPFLAGS) -Isrc
 EXEC_CFLAGS = -std=gnu11 -O2 $(WARN) -ffreestanding -fno-builtin -fno-stack-protector \
 	       -fno-stack-clash-protection -fpic -fno-plt -fno-jump-tables -fno-asynchronous-unwind-tables \
 	       -fno-unwind-tables -fno-exceptions -mgeneral-regs-only -fno-sanitize=all \

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "escape.h"
 #include "plan.h"
 #include "privs.h"
@@ -436,20 +437,24 @@ static int elf_kind(const char *path, uint8_t *cls, uint16_t *machine)
 	return 0;
 }
 
-/* The engine injects into processes of sockreap's own kind only. */
+/* The engine injects into processes of sockreap's own kind only, and not
+ * at all in a build without injection for its architecture (arch none.c). */
 static void check_arch(struct check_report *r, const char *proc_root)
 {
 	char path[128];
 	uint8_t c1, c2;
 	uint16_t m1, m2;
+	const char *no_inject = arch_inject_refusal();
 	snprintf(path, sizeof(path), "%s/%d/exe", proc_root, (int)r->pid);
-	if (elf_kind(path, &c2, &m2) < 0 || elf_kind("/proc/self/exe", &c1, &m1) < 0)
+	if (no_inject)
+		add(r, "architecture", CHECK_FAIL, "%s", no_inject);
+	else if (elf_kind(path, &c2, &m2) < 0 || elf_kind("/proc/self/exe", &c1, &m1) < 0)
 		add(r, "architecture", CHECK_INFO, "unknown (its executable cannot be read)");
 	else if (c1 != c2 || m1 != m2)
 		add(r, "architecture", CHECK_FAIL, "a %d-bit executable of machine %u: sockreap injects only into %d-bit "
 			"machine %u processes", c2 == ELFCLASS32 ? 32 : 64, m2, c1 == ELFCLASS32 ? 32 : 64, m1);
 	else
-		add(r, "architecture", CHECK_OK, "%d-bit, same as sockreap", c1 == ELFCLASS32 ? 32 : 64);
+		add(r, "architecture", CHECK_OK, "%d-bit %s, same as sockreap", c1 == ELFCLASS32 ? 32 : 64, arch_name);
 }
 
 int check_run(const char *proc_root, pid_t pid, const struct options *o, struct check_report *r)

@@ -356,6 +356,9 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 	int r;
 
 	*t = (struct inj){ .ops = ops, .pid = pid };
+	const char *no_inject = arch_inject_refusal();
+	if (no_inject)
+		return fail(t, -EOPNOTSUPP, "%s", no_inject); /* before any ptrace request */
 	r = ops->status_field(pid, "State", state, sizeof(state));
 	if (r == -ENOENT || r == -ESRCH)
 		return fail(t, -ESRCH, "process exited");
@@ -602,8 +605,26 @@ int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n)
 	return 0;
 }
 
-int inj_find_syscall_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, uint64_t *addr)
+/* The first occurrence of insn in buf (which starts at address base) at an
+ * address the CPU allows for it, or NULL. */
+static const uint8_t *find_aligned(const uint8_t *buf, size_t len, uint64_t base, const struct arch_insn *insn)
 {
+	for (const uint8_t *p = buf; (p = memmem(p, len - (size_t)(p - buf), insn->bytes, insn->len)); p++)
+		if ((base + (uint64_t)(p - buf)) % insn->align == 0)
+			return p;
+	return NULL;
+}
+
+int inj_find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
+		  uint64_t *addr)
+{
+	static uint8_t buf[65536];
+
+	if (!insn->len || insn->len > sizeof(buf) / 2 || !insn->align)
+		return -ENOENT; /* none.c: no instruction */
+	/* Consecutive chunks overlap by len - 1 bytes (an instruction across
+	 * their border), and start at addresses of the same alignment. */
+	const uint64_t step = (sizeof(buf) - insn->len + 1) / insn->align * insn->align;
 	/* Two passes: the vdso (always mapped, small, executable) first, then
 	 * any other executable mapping. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -617,12 +638,11 @@ int inj_find_syscall_insn(const struct tracee_ops *ops, pid_t pid, const char *m
 				bool vdso = name_at && !strncmp(line + name_at, "[vdso]", 6);
 				if (vdso == (pass == 0)) {
 					/* at most 1 MiB of a mapping, in chunks */
-					static uint8_t buf[65536];
-					for (uint64_t a = lo; a < hi && a < lo + (1u << 20); a += sizeof(buf) - 1) {
+					for (uint64_t a = lo; a < hi && a < lo + (1u << 20); a += step) {
 						size_t len = MIN(sizeof(buf), hi - a);
 						if (ops->read_mem(pid, a, buf, len) < 0)
 							break;
-						uint8_t *p = memmem(buf, len, arch_syscall_insn, arch_syscall_insn_len);
+						const uint8_t *p = find_aligned(buf, len, a, insn);
 						if (p) {
 							*addr = a + (uint64_t)(p - buf);
 							return 0;
@@ -634,6 +654,11 @@ int inj_find_syscall_insn(const struct tracee_ops *ops, pid_t pid, const char *m
 		}
 	}
 	return -ENOENT;
+}
+
+int inj_find_syscall_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, uint64_t *addr)
+{
+	return inj_find_insn(ops, pid, maps, &arch_syscall_insn, addr);
 }
 
 /* Is this a syscall-entry or -exit stop (PTRACE_O_TRACESYSGOOD)? */
@@ -929,7 +954,7 @@ static int unmap_scratch(struct inj *t)
 
 int inj_scratch(struct inj *t, uint64_t len, int prot, uint64_t *addr)
 {
-	const uint64_t page = 4096;
+	const uint64_t page = page_size();
 	long ret;
 	int r;
 

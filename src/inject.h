@@ -136,5 +136,8 @@ int inj_restop(struct inj *t);
 int inj_release(struct inj *t);
 
 /* Find a syscall instruction in maps text: the [vdso] first, then other
- * executable mappings, reading memory through ops. 0 and *addr, or -ENOENT. */
+ * executable mappings, reading memory through ops. 0 and *addr, or -ENOENT.
+ * inj_find_insn: any instruction, at an address its alignment allows. */
 int inj_find_syscall_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, uint64_t *addr);
+int inj_find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
+		  uint64_t *addr);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "act.h"
+#include "arch/arch.h"
 #include "audit.h"
 #include "check.h"
 #include "cli.h"
@@ -433,7 +434,7 @@ static int run(const struct options *o)
 	if (session_collect(PROC_ROOT, getpid(), anc, nanc, &sessions) < 0)
 		session_list_free(&sessions);
 	struct plan_env env = { .proc_root = PROC_ROOT, .self = getpid(), .ancestors = anc, .nancestors = nanc,
-				.sessions = &sessions };
+				.sessions = &sessions, .no_inject = arch_inject_refusal() };
 	r = plan_build(&plan, &disc.socks, &disc.owners, o, &env);
 	session_list_free(&sessions);
 	if (r < 0) {

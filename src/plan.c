@@ -81,6 +81,15 @@ static const char *refusal_server(const struct sock *s, const struct options *op
 	return NULL;
 }
 
+/* Must the method act inside the target, whatever happens outside? (A
+ * --shutdown does so only where pidfd_getfd is refused: the engine itself
+ * refuses then.) */
+static bool needs_inject(const struct options *opt)
+{
+	const struct method_info *m = method_info(opt->method);
+	return m->inside != INSIDE_NONE && (m->outside == OUTSIDE_NONE || opt->inject);
+}
+
 /* The safety policy: why this owner's socket must not be touched, or NULL. */
 static const char *refusal(const struct sock *s, const struct owner *o, const struct options *opt,
 			   const struct plan_env *env)
@@ -101,6 +110,8 @@ static const char *refusal(const struct sock *s, const struct owner *o, const st
 		return "excluded by --exclude-pid";
 	if (str_list_has(&opt->exclude_comm, o->comm))
 		return "excluded by --exclude-comm";
+	if (env->no_inject && needs_inject(opt))
+		return env->no_inject;
 	return NULL;
 }
 

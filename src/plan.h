@@ -49,6 +49,10 @@ struct plan_env {
 	const pid_t *ancestors;
 	size_t nancestors;
 	const struct session_list *sessions; /* SSH_CONNECTION/SSH_CLIENT of self and ancestors */
+	/* Why nothing can be injected in this build (arch_inject_refusal()),
+	 * NULL if it can: a method that must act inside the target is then
+	 * refused with this reason. */
+	const char *no_inject;
 };
 
 /* Build rows from sockets and owners matching the query, sorted by socket

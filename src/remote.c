@@ -11,9 +11,13 @@
 #include "exec_abi.h"
 #include "util.h"
 
-/* The executor's code, as linked into sockreap (src/exec/exec.c). */
-extern const uint8_t __start_sockreap_exec[], __stop_sockreap_exec[];
-extern const uint8_t exec_entry[];
+/* The executor's code, as linked into sockreap (src/exec/exec.c). Weak:
+ * an ARCH without an executor leaves src/exec/ out (the Makefile), its
+ * section is not there and these are NULL (arch_exec_refusal() says so
+ * before they are used). */
+extern const uint8_t __start_sockreap_exec[] __attribute__((weak));
+extern const uint8_t __stop_sockreap_exec[] __attribute__((weak));
+extern const uint8_t exec_entry[] __attribute__((weak));
 
 long rp_data(struct rprog *p, const void *src, size_t len)
 {
@@ -217,7 +221,7 @@ _Static_assert(EXEC_ESTALE == ESTALE, "the executor's ESTALE");
 
 static struct layout layout_of(const struct rprog *p, size_t xstate_len)
 {
-	const uint64_t page = 4096;
+	const uint64_t page = page_size(); /* the executor mprotects whole pages */
 	struct layout l = { .code_len = (size_t)(__stop_sockreap_exec - __start_sockreap_exec) };
 	l.rw = (l.code_len + page - 1) / page * page;
 	l.job = l.rw;
@@ -244,6 +248,9 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 		return -EAGAIN;
 	/* what the status says (a shadow stack) does not change between
 	 * batches: read once per thread */
+	const uint8_t *code = __start_sockreap_exec;
+	if (!code)
+		return -EAGAIN;
 	if (t->exec_ok_tid != tid) {
 		_cleanup_free_ char *status = NULL;
 		if (t->ops->read_status(tid, &status) < 0 || arch_exec_refusal(status))

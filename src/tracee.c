@@ -94,16 +94,35 @@ static int real_wait(pid_t tid, int *status, uint64_t deadline_ns)
 	}
 }
 
+/* The registers are the arch's register sets, each read whole (a short
+ * one would leave part of struct arch_regs undefined) and written back in
+ * the same order. */
 static int real_getregs(pid_t tid, struct arch_regs *r)
 {
-	struct iovec iov = { r, sizeof(*r) };
-	return ret_errno(ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov));
+	if (!arch_nregsets)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < arch_nregsets; i++) {
+		const struct arch_regset *rs = &arch_regsets[i];
+		struct iovec iov = { (uint8_t *)r + rs->offset, rs->size };
+		if (ptrace(PTRACE_GETREGSET, tid, (void *)(long)rs->type, &iov) < 0)
+			return -errno;
+		if (iov.iov_len != rs->size)
+			return -EIO;
+	}
+	return 0;
 }
 
 static int real_setregs(pid_t tid, const struct arch_regs *r)
 {
-	struct iovec iov = { (void *)r, sizeof(*r) };
-	return ret_errno(ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov));
+	if (!arch_nregsets)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < arch_nregsets; i++) {
+		const struct arch_regset *rs = &arch_regsets[i];
+		struct iovec iov = { (void *)((const uint8_t *)r + rs->offset), rs->size };
+		if (ptrace(PTRACE_SETREGSET, tid, (void *)(long)rs->type, &iov) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 static int real_getsigmask(pid_t tid, uint64_t *mask)

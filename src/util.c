@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "escape.h"
 
@@ -45,6 +46,12 @@ uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t page_size(void)
+{
+	long n = sysconf(_SC_PAGESIZE);
+	return n > 0 ? (uint64_t)n : 4096; /* POSIX requires it; never fails on Linux */
 }
 
 /* Valid UTF-8 JSON whatever the bytes: see escape.h. */

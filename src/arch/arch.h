@@ -1,8 +1,38 @@
-/* The architecture interface of the injection engine: register layout,
- * system call numbers, the syscall instruction, and the kernel's syscall
- * restart rules. The engine (inject.c) uses only what is declared here;
- * a new architecture (aarch64) or target mode (ia32 compat) adds a file
- * here, not code in the engine. */
+/* The architecture interface of the injection engine: register layout and
+ * the register sets that hold it, system call numbers, the syscall
+ * instruction, and the kernel's syscall restart rules. The engine
+ * (inject.c, remote.c, tracee.c) uses only what is declared here; a new
+ * architecture (aarch64) or target mode (ia32 compat) adds a file here,
+ * not code in the engine.
+ *
+ * The Makefile picks the file: ARCH from the compiler's target
+ * (`$(CC) -dumpmachine`), src/arch/$(ARCH).c, and -DSOCKREAP_ARCH_$(ARCH)
+ * for the register struct below. An architecture without a file of its
+ * own gets none.c: everything builds and links, discovery, the dry run,
+ * the pidfd methods and --destroy work, and arch_inject_refusal() says why
+ * nothing is injected (plan and engine refuse at run time).
+ *
+ * What the seam deliberately does not carry:
+ * - a stack red zone: nothing is ever written to the target's stack (the
+ *   executor runs on a stack of its own in the scratch mapping, where its
+ *   signal frame lives too, and data for calls made one by one goes to
+ *   the scratch mapping as well);
+ * - the page size: the kernel's, at run time (page_size() in util.h), the
+ *   same for sockreap and the target (aarch64 kernels use 4K, 16K or 64K).
+ *
+ * The restart model. The engine puts the registers back at a stop inside
+ * signal delivery and relies on the kernel to apply the restart rules when
+ * the task leaves it, as x86_64 does (arch_do_signal_or_restart() decides
+ * after get_signal(), where the ptrace stop is). aarch64 does not: its
+ * do_signal() rewinds pc and puts orig_x0 back into x0 BEFORE get_signal(),
+ * "so that a debugger will see the already changed PC", and clears the
+ * syscall number (NT_ARM_SYSTEM_CALL reads -1); only ERESTART_RESTARTBLOCK
+ * is finished after the stop (x8 = __NR_restart_syscall, if pc is still
+ * the restart address). So at an interrupt stop an aarch64 tracer no longer
+ * sees the -ERESTART* code in x0, which arch_interrupted_call() and
+ * arch_restart_fixup() read here; an aarch64 file must get that state
+ * elsewhere (e.g. a syscall-exit stop) before it can claim the engine's
+ * guarantees. That is why aarch64 builds with none.c today. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,13 +40,58 @@
 
 #include "syscalls.h"
 
-#if defined(__x86_64__)
+#if defined(SOCKREAP_ARCH_x86_64)
+#if !defined(__x86_64__)
+#error "sockreap: ARCH=x86_64 needs a compiler for x86_64 (64-bit); ARCH=none builds without injection"
+#endif
 #include <sys/user.h>
 /* Exactly what PTRACE_GETREGSET NT_PRSTATUS returns for the tracee. */
 struct arch_regs { struct user_regs_struct r; };
+#elif defined(SOCKREAP_ARCH_none)
+/* No injection: the engine links, but never holds a thread's registers. */
+struct arch_regs { uint64_t unused; };
 #else
-#error "sockreap: no injection support for this architecture yet (see src/arch/arch.h)"
+#error "sockreap: no SOCKREAP_ARCH_*: build with the Makefile, which picks src/arch/$(ARCH).c"
 #endif
+
+/* The architecture of this build ("x86_64"; for none.c, the compiler's
+ * target CPU), for messages and --check. */
+extern const char arch_name[];
+
+/* Why this build cannot inject into any process (none.c: no injection
+ * for this architecture), one line naming the architecture; NULL where the
+ * engine works. */
+const char *arch_inject_refusal(void);
+
+/* The register sets (PTRACE_GETREGSET/SETREGSET types) that make up
+ * struct arch_regs, each at its offset and with its exact size; the engine
+ * reads all of them and writes all of them back, in this order, and a set
+ * the kernel returns shorter than size is an error. x86_64: NT_PRSTATUS
+ * alone (orig_rax, the current syscall, is in it). aarch64 would need two:
+ * NT_PRSTATUS (struct user_pt_regs: x0-x30, sp, pc, pstate) and
+ * NT_ARM_SYSTEM_CALL (an int: the number of the call the task is in,
+ * which writing x8 at a syscall stop does not change), as reptyr's aarch64 hook does.
+ * none.c: no set (getregs fails with EOPNOTSUPP). */
+struct arch_regset {
+	int type;      /* NT_* */
+	size_t offset; /* in struct arch_regs */
+	size_t size;
+};
+extern const struct arch_regset arch_regsets[];
+extern const size_t arch_nregsets;
+
+/* An instruction as the engine searches for it in the target's executable
+ * mappings: its bytes, its length, and the alignment the CPU requires of
+ * its address (a match elsewhere is not that instruction). x86_64:
+ * "syscall", 0f 05, 2 bytes, any address. aarch64: "svc #0", d4000001
+ * (bytes 01 00 00 d4), 4 bytes, 4-aligned. The bytes come from the
+ * assembler, with a check of their length (x86_64.c). */
+struct arch_insn {
+	const uint8_t *bytes;
+	size_t len, align;
+};
+/* The instruction that enters the kernel. */
+extern const struct arch_insn arch_syscall_insn;
 
 /* The system calls the engine injects, independent of numbering. */
 enum arch_sys {
@@ -25,11 +100,6 @@ enum arch_sys {
 	ASYS_SIGALTSTACK, ASYS_EPOLL_WAIT, ASYS_EPOLL_PWAIT, ASYS_EPOLL_PWAIT2, ASYS_CLOCK_GETTIME,
 	ASYS__MAX
 };
-
-/* The instruction that enters the kernel ("0f 05" on x86_64), searched for
- * in the target's executable mappings. */
-extern const uint8_t arch_syscall_insn[];
-extern const size_t arch_syscall_insn_len;
 
 /* Number of sys in the mode the stopped task runs in (64-bit or compat),
  * or -1 if the engine cannot inject into that mode yet. */
@@ -48,12 +118,12 @@ long arch_syscall_ret(const struct arch_regs *r);
 uint64_t arch_ip(const struct arch_regs *r);
 /* The system call a stopped task is in, or -1. */
 long arch_current_syscall(const struct arch_regs *r);
-uint64_t arch_sp(const struct arch_regs *r);
 /* Argument i (0-5) of the system call a stopped task is in. */
 uint64_t arch_syscall_arg(const struct arch_regs *r, int i);
 /* Make a call that returned (an error) enter again when the task resumes:
- * its number back in the return register, the ip back over the syscall
- * instruction, and no current syscall left for the kernel to restart. */
+ * its registers as at its entry (x86_64: the number back in rax, from
+ * orig_rax), the ip back over the syscall instruction, and no current
+ * syscall left for the kernel to restart. */
 void arch_reenter_syscall(struct arch_regs *r);
 
 /* The in-target executor (src/exec/exec.c, crash-only injection).

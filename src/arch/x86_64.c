@@ -8,8 +8,40 @@
 #include <stddef.h>
 #include <string.h>
 
-const uint8_t arch_syscall_insn[] = { 0x0f, 0x05 };
-const size_t arch_syscall_insn_len = sizeof(arch_syscall_insn);
+const char arch_name[] = "x86_64";
+
+const char *arch_inject_refusal(void)
+{
+	return NULL;
+}
+
+/* orig_rax, the number of the current call, is part of NT_PRSTATUS. */
+const struct arch_regset arch_regsets[] = {
+	{ NT_PRSTATUS, offsetof(struct arch_regs, r), sizeof(struct user_regs_struct) },
+};
+const size_t arch_nregsets = sizeof(arch_regsets) / sizeof(arch_regsets[0]);
+
+/* "syscall" as the assembler encodes it, in read-only data. The two .org
+ * lines check its length (the kernel's ALTERNATIVE trick, which gas and
+ * clang's assembler both evaluate): moving back is an error, so the build
+ * fails if it is longer or shorter than SYSCALL_INSN_LEN. */
+#define SYSCALL_INSN_LEN 2
+#define STR_(x) #x
+#define STR(x) STR_(x)
+__asm__(".pushsection .rodata\n"
+	".globl sockreap_x86_64_syscall\n"
+	".hidden sockreap_x86_64_syscall\n"
+	".type sockreap_x86_64_syscall, @object\n"
+	"sockreap_x86_64_syscall:\n"
+	"	syscall\n"
+	"1:\n"
+	".org . - (1b - sockreap_x86_64_syscall) + " STR(SYSCALL_INSN_LEN) "\n"
+	".org . - " STR(SYSCALL_INSN_LEN) " + (1b - sockreap_x86_64_syscall)\n"
+	".size sockreap_x86_64_syscall, " STR(SYSCALL_INSN_LEN) "\n"
+	".popsection\n");
+extern const uint8_t sockreap_x86_64_syscall[SYSCALL_INSN_LEN];
+
+const struct arch_insn arch_syscall_insn = { sockreap_x86_64_syscall, SYSCALL_INSN_LEN, 1 };
 
 #define X86_64_USER_CS 0x33
 
@@ -68,11 +100,6 @@ long arch_current_syscall(const struct arch_regs *r)
 	return (long)r->r.orig_rax;
 }
 
-uint64_t arch_sp(const struct arch_regs *r)
-{
-	return r->r.rsp;
-}
-
 uint64_t arch_syscall_arg(const struct arch_regs *r, int i)
 {
 	const uint64_t a[6] = { r->r.rdi, r->r.rsi, r->r.rdx, r->r.r10, r->r.r8, r->r.r9 };
@@ -82,7 +109,7 @@ uint64_t arch_syscall_arg(const struct arch_regs *r, int i)
 void arch_reenter_syscall(struct arch_regs *r)
 {
 	r->r.rax = r->r.orig_rax;
-	r->r.rip -= arch_syscall_insn_len;
+	r->r.rip -= SYSCALL_INSN_LEN;
 	r->r.orig_rax = (uint64_t)-1;
 }
 
@@ -97,11 +124,11 @@ bool arch_restart_fixup(struct arch_regs *r)
 	case -K_ERESTARTNOINTR:
 	case -K_ERESTARTNOHAND:
 		r->r.rax = r->r.orig_rax;
-		r->r.rip -= arch_syscall_insn_len;
+		r->r.rip -= SYSCALL_INSN_LEN;
 		break;
 	case -K_ERESTART_RESTARTBLOCK:
 		r->r.rax = __NR_restart_syscall;
-		r->r.rip -= arch_syscall_insn_len;
+		r->r.rip -= SYSCALL_INSN_LEN;
 		break;
 	default:
 		return false; /* the call finished: leave every register as it was */

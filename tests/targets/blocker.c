@@ -567,7 +567,11 @@ static void run_call(struct outcome *o)
 		FD_SET(L.leak_first, &ex);
 		int nfds = (L.fifo_fd > L.leak_first ? L.fifo_fd : L.leak_first) + 1;
 		if (opt.call == C_SELECT)
+#ifdef SYS_select
 			r = syscall(SYS_select, nfds, &rd, NULL, &ex, NULL);
+#else
+			r = -1, errno = ENOSYS; /* aarch64 has pselect6 only */
+#endif
 		else
 			r = syscall(SYS_pselect6, nfds, &rd, NULL, &ex, NULL, NULL);
 		fifo_ready = r > 0 && FD_ISSET(L.fifo_fd, &rd);
@@ -581,7 +585,11 @@ static void run_call(struct outcome *o)
 			many[i] = (struct pollfd){ .fd = -1 };
 		many[0] = (struct pollfd){ .fd = L.fifo_fd, .events = POLLIN };
 		many[80] = (struct pollfd){ .fd = L.leak_first, .events = POLLPRI };
+#ifdef SYS_poll
 		r = syscall(SYS_poll, many, 100, -1);
+#else
+		r = -1, errno = ENOSYS; /* aarch64 has ppoll only */
+#endif
 		fifo_ready = r > 0 && (many[0].revents & POLLIN);
 		sock_revents = many[80].revents;
 		break;

@@ -221,10 +221,8 @@ static int f_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	memset(buf, 0x90, len);
 	for (uint64_t at = 0; at < 2; at++) {
 		uint64_t insn = at ? 0x500010 : INSN;
-		if (insn >= addr && insn + 2 <= addr + len && (at == 0 || !strstr(F.maps, "[vdso]"))) {
-			((uint8_t *)buf)[insn - addr] = 0x0f;
-			((uint8_t *)buf)[insn - addr + 1] = 0x05;
-		}
+		if (insn >= addr && insn + arch_syscall_insn.len <= addr + len && (at == 0 || !strstr(F.maps, "[vdso]")))
+			memcpy((uint8_t *)buf + (insn - addr), arch_syscall_insn.bytes, arch_syscall_insn.len);
 	}
 	return 0;
 }

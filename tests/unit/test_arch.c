@@ -1,196 +1,189 @@
-/* x86_64: the kernel's restart rules as the engine applies them on restore,
- * and injected-call register setup that touches only what it must. */
+/* The architecture seam, on every architecture: the syscall-instruction
+ * search honours the instruction's size and alignment (against a fixture
+ * address space), the register sets describe struct arch_regs, the page
+ * size is the kernel's, and a build without injection (none.c) refuses
+ * before any ptrace request. x86_64's own file: test_arch_x86_64.c. */
 #include "unit.h"
 
-#include <asm/unistd_64.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch/arch.h"
+#include "inject.h"
+#include "util.h"
 
-static struct arch_regs sample(long orig, long rax)
+/* The fixture's memory: zeros everywhere, but the patterns placed. */
+#define MAX_PUT 4
+static struct { uint64_t addr; uint8_t bytes[8]; size_t len; } put[MAX_PUT];
+static size_t nput;
+static int nread;
+
+static void place(uint64_t addr, const uint8_t *bytes, size_t len)
 {
-	struct arch_regs r;
-	uint64_t *w = (uint64_t *)&r.r;
-	for (size_t k = 0; k < sizeof(r.r) / 8; k++)
-		w[k] = 0x0101010101010101ull * (uint64_t)(k + 1);
-	r.r.cs = 0x33;
-	r.r.orig_rax = (uint64_t)orig;
-	r.r.rax = (uint64_t)rax;
-	r.r.rip = 0x401002;
-	return r;
+	assert_true(nput < MAX_PUT && len <= sizeof(put[0].bytes));
+	put[nput].addr = addr;
+	memcpy(put[nput].bytes, bytes, len);
+	put[nput++].len = len;
 }
 
-static void test_restart_table(void **state)
+static int f_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-	static const struct { long orig, rax; bool changes; long new_rax; } cases[] = {
-		{ __NR_read, -K_ERESTARTSYS, true, __NR_read },
-		{ __NR_accept, -K_ERESTARTNOINTR, true, __NR_accept },
-		{ __NR_pause, -K_ERESTARTNOHAND, true, __NR_pause },
-		{ __NR_nanosleep, -K_ERESTART_RESTARTBLOCK, true, __NR_restart_syscall },
-		{ __NR_ioctl, -K_ENOIOCTLCMD, false, 0 },
-		{ __NR_read, -EINTR, false, 0 },
-		{ __NR_read, 0, false, 0 },
-		{ __NR_read, 42, false, 0 },
-		{ -1, -K_ERESTARTSYS, false, 0 }, /* not in a system call */
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct arch_regs r = sample(cases[i].orig, cases[i].rax), before = r;
-		assert_int_equal(arch_restart_fixup(&r), cases[i].changes);
-		if (!cases[i].changes) {
-			assert_memory_equal(&r, &before, sizeof(r));
-			continue;
-		}
-		assert_int_equal((long)r.r.rax, cases[i].new_rax);
-		assert_int_equal(r.r.rip, 0x401000);
-		assert_int_equal((long)r.r.orig_rax, -1);
-		/* nothing else moved */
-		before.r.rax = r.r.rax;
-		before.r.rip = r.r.rip;
-		before.r.orig_rax = r.r.orig_rax;
-		assert_memory_equal(&r, &before, sizeof(r));
-		/* applying it twice changes nothing more */
-		assert_false(arch_restart_fixup(&r));
+	nread++;
+	memset(buf, 0, len);
+	for (size_t i = 0; i < nput; i++)
+		for (size_t k = 0; k < put[i].len; k++)
+			if (put[i].addr + k >= addr && put[i].addr + k < addr + len)
+				((uint8_t *)buf)[put[i].addr + k - addr] = put[i].bytes[k];
+	return 0;
+}
+
+static const struct tracee_ops fake = { .read_mem = f_read_mem };
+
+static const char maps[] = "400000-420000 r-xp 00000000 08:01 1234 /usr/bin/app\n"
+			   "7000-8000 r-xp 00000000 00:00 0 [vdso]\n"
+			   "9000-a000 rw-p 00000000 00:00 0 [heap]\n";
+
+static int reset(void **state)
+{
+	nput = 0;
+	nread = 0;
+	return 0;
+}
+
+/* aarch64's "svc #0" (d4000001), as the seam describes it: 4 bytes, 4-aligned. */
+static const uint8_t svc[] = { 0x01, 0x00, 0x00, 0xd4 };
+static const struct arch_insn svc_insn = { svc, sizeof(svc), 4 };
+static const uint8_t sysc[] = { 0x0f, 0x05 };
+static const struct arch_insn syscall_insn = { sysc, sizeof(sysc), 1 };
+
+static void test_find_aligned(void **state)
+{
+	uint64_t at = 0;
+	/* bytes that look like svc at an address no instruction can start at
+	 * are not one: the vdso has none, the program's code has one */
+	place(0x7002, svc, sizeof(svc));
+	place(0x400106, svc, sizeof(svc));
+	place(0x400204, svc, sizeof(svc));
+	assert_int_equal(inj_find_insn(&fake, 1, maps, &svc_insn, &at), 0);
+	assert_int_equal(at, 0x400204);
+	/* an aligned one in the vdso comes first */
+	place(0x7010, svc, sizeof(svc));
+	assert_int_equal(inj_find_insn(&fake, 1, maps, &svc_insn, &at), 0);
+	assert_int_equal(at, 0x7010);
+}
+
+static void test_find_unaligned(void **state)
+{
+	uint64_t at = 0;
+	/* x86_64's syscall may start anywhere */
+	place(0x7003, sysc, sizeof(sysc));
+	assert_int_equal(inj_find_insn(&fake, 1, maps, &syscall_insn, &at), 0);
+	assert_int_equal(at, 0x7003);
+}
+
+/* The mapping is read in 64 KiB chunks: an instruction across a chunk's
+ * end is found, and a 4-byte one that only matches across two chunks at
+ * an unaligned address is not. */
+static void test_find_across_chunks(void **state)
+{
+	uint64_t at = 0;
+	place(0x400000 + 65535, sysc, sizeof(sysc));
+	assert_int_equal(inj_find_insn(&fake, 1, "400000-420000 r-xp 0 0 0 /app\n", &syscall_insn, &at), 0);
+	assert_int_equal(at, 0x400000 + 65535);
+	reset(state);
+	place(0x400000 + 65534, svc, sizeof(svc));
+	assert_int_equal(inj_find_insn(&fake, 1, "400000-420000 r-xp 0 0 0 /app\n", &svc_insn, &at), -ENOENT);
+	place(0x400000 + 65536 + 8, svc, sizeof(svc));
+	assert_int_equal(inj_find_insn(&fake, 1, "400000-420000 r-xp 0 0 0 /app\n", &svc_insn, &at), 0);
+	assert_int_equal(at, 0x400000 + 65536 + 8);
+}
+
+/* Nothing executable holds it; non-executable memory is not read. */
+static void test_find_none(void **state)
+{
+	uint64_t at = 0;
+	place(0x9000, sysc, sizeof(sysc));
+	assert_int_equal(inj_find_insn(&fake, 1, "9000-a000 rw-p 0 0 0 [heap]\n", &syscall_insn, &at), -ENOENT);
+	assert_int_equal(nread, 0);
+	/* an architecture without an instruction (none.c) finds nothing */
+	static const struct arch_insn empty = { NULL, 0, 1 };
+	assert_int_equal(inj_find_insn(&fake, 1, maps, &empty, &at), -ENOENT);
+}
+
+/* The arch's own instruction: found where it is, at its alignment. */
+static void test_find_arch_insn(void **state)
+{
+	uint64_t at = 0;
+	if (!arch_syscall_insn.len) {
+		assert_non_null(arch_inject_refusal()); /* only a build that cannot inject has none */
+		assert_int_equal(inj_find_syscall_insn(&fake, 1, maps, &at), -ENOENT);
+		return;
 	}
+	uint64_t where = 0x7000 + 4 * arch_syscall_insn.align;
+	place(where, arch_syscall_insn.bytes, arch_syscall_insn.len);
+	assert_int_equal(inj_find_syscall_insn(&fake, 1, maps, &at), 0);
+	assert_int_equal(at, where);
 }
 
-static void test_set_syscall(void **state)
+/* The register sets lie inside struct arch_regs without overlapping and,
+ * where the engine injects, cover it exactly. */
+static void test_regsets(void **state)
 {
-	struct arch_regs r = sample(__NR_read, -K_ERESTARTSYS), before = r;
-	static const uint64_t args[6] = { 1, 2, 3, 4, 5, 6 };
-	arch_set_syscall(&r, 0x7000, __NR_close, args);
-	assert_int_equal(r.r.rip, 0x7000);
-	assert_int_equal(r.r.rax, __NR_close);
-	assert_int_equal((long)r.r.orig_rax, -1);
-	assert_int_equal(r.r.rdi, 1);
-	assert_int_equal(r.r.rsi, 2);
-	assert_int_equal(r.r.rdx, 3);
-	assert_int_equal(r.r.r10, 4);
-	assert_int_equal(r.r.r8, 5);
-	assert_int_equal(r.r.r9, 6);
-	before.r.rip = r.r.rip;
-	before.r.rax = r.r.rax;
-	before.r.orig_rax = r.r.orig_rax;
-	before.r.rdi = r.r.rdi;
-	before.r.rsi = r.r.rsi;
-	before.r.rdx = r.r.rdx;
-	before.r.r10 = r.r.r10;
-	before.r.r8 = r.r.r8;
-	before.r.r9 = r.r.r9;
-	assert_memory_equal(&r, &before, sizeof(r)); /* rsp, rbx, rbp, r12-15, flags, segments kept */
+	size_t total = 0;
+	for (size_t i = 0; i < arch_nregsets; i++) {
+		const struct arch_regset *a = &arch_regsets[i];
+		assert_true(a->size > 0);
+		assert_true(a->offset + a->size <= sizeof(struct arch_regs));
+		for (size_t k = 0; k < i; k++) {
+			const struct arch_regset *b = &arch_regsets[k];
+			assert_true(a->offset >= b->offset + b->size || b->offset >= a->offset + a->size);
+			assert_int_not_equal(a->type, b->type);
+		}
+		total += a->size;
+	}
+	if (arch_inject_refusal())
+		assert_int_equal(arch_nregsets, 0);
+	else
+		assert_int_equal(total, sizeof(struct arch_regs));
+	assert_true(arch_name[0] != '\0');
 }
 
-static void test_sysno_and_mode(void **state)
+static void test_page_size(void **state)
 {
-	struct arch_regs r = sample(-1, 0);
-	assert_int_equal(arch_sysno(&r, ASYS_CLOSE), __NR_close);
-	assert_int_equal(arch_sysno(&r, ASYS_SHUTDOWN), __NR_shutdown);
-	assert_int_equal(arch_sysno(&r, ASYS_CLOSE_RANGE), 436);
-	r.r.cs = 0x23; /* ia32 compat task */
-	assert_int_equal(arch_sysno(&r, ASYS_CLOSE), -1);
-	assert_non_null(strstr(arch_mode_name(&r), "32-bit"));
+	uint64_t p = page_size();
+	assert_int_equal(p, (uint64_t)sysconf(_SC_PAGESIZE));
+	assert_true(p >= 4096 && (p & (p - 1)) == 0);
 }
 
-/* A thread inside a call the kernel will restart: its number and args;
- * what those mean is in the arch-neutral table (test_syscalls.c). */
-static void test_interrupted_call(void **state)
+/* A build without injection refuses before any ptrace request or /proc
+ * read, naming the architecture; elsewhere nothing is refused. The fake
+ * has no operation at all: calling one would crash the test. */
+static void test_refusal(void **state)
 {
-	long nr = -1;
-	uint64_t args[6];
-	struct arch_regs r = sample(__NR_splice, -K_ERESTARTSYS);
-	r.r.rdi = 3;
-	r.r.rsi = 4;
-	r.r.rdx = 9;
-	r.r.r10 = 10;
-	r.r.r8 = 11;
-	r.r.r9 = 12;
-	assert_true(arch_interrupted_call(&r, &nr, args));
-	assert_int_equal(nr, __NR_splice);
-	assert_int_equal(args[0], 3);
-	assert_int_equal(args[1], 4);
-	assert_int_equal(args[2], 9);
-	assert_int_equal(args[3], 10); /* the fourth argument is r10, not rcx */
-	assert_int_equal(args[4], 11);
-	assert_int_equal(args[5], 12);
-	assert_int_equal(arch_sc(&r, nr), SC_SPLICE);
-	r = sample(__NR_read, 5); /* finished: nothing will be looked up */
-	assert_false(arch_interrupted_call(&r, &nr, args));
-	r = sample(__NR_ioctl, -K_ENOIOCTLCMD); /* never restarted */
-	assert_false(arch_interrupted_call(&r, &nr, args));
-	r = sample(-1, -K_ERESTARTSYS); /* not in a system call */
-	assert_false(arch_interrupted_call(&r, &nr, args));
-	r = sample(__NR_poll, -K_ERESTART_RESTARTBLOCK);
-	assert_true(arch_interrupted_call(&r, &nr, args));
-	assert_int_equal(arch_sc(&r, nr), SC_POLL);
-	r.r.cs = 0x23; /* ia32 numbers mean other calls: unknown, not misread */
-	assert_int_equal(arch_sc(&r, __NR_poll), SC_UNKNOWN);
-}
-
-/* The frame rt_sigreturn reads in the crash path: the registers at their
- * sigcontext offsets, the mask, 64-byte aligned XSAVE state with both
- * magic words, the stack pointer 8 bytes into the frame. */
-static void test_exec_frame(void **state)
-{
-	struct arch_regs r;
-	uint8_t xs[832], buf[2048];
-	uint64_t sp, alt, base = 0x100008;
-	memset(&r, 0, sizeof(r));
-	r.r.rax = 0x1111, r.r.rip = 0x401000, r.r.rsp = 0x7ffe0000, r.r.r15 = 0xf15, r.r.cs = 0x33, r.r.ss = 0x2b;
-	r.r.eflags = 0x246;
-	memset(xs, 0xab, sizeof(xs));
-	const uint64_t xcr0 = 0xe7;
-	memcpy(xs + 464, &xcr0, sizeof(xcr0));
-	assert_true(arch_exec_frame_size(sizeof(xs)) <= sizeof(buf));
-	assert_int_equal(arch_exec_build_frame(buf, sizeof(buf), base, &r, 0x4000, xs, sizeof(xs), &sp, &alt), 0);
-	uint64_t frame = sp - 8;
-	assert_int_equal(frame % 16, 0);
-	const uint8_t *f = buf + (frame - base);
-	uint64_t v;
-	/* ucontext at +8: uc_flags, uc_link, uc_stack (24), then sigcontext */
-	const uint8_t *sc = f + 8 + 8 + 8 + 24;
-	memcpy(&v, sc + 13 * 8, 8); assert_int_equal(v, 0x1111);       /* rax */
-	memcpy(&v, sc + 16 * 8, 8); assert_int_equal(v, 0x401000);     /* rip */
-	memcpy(&v, sc + 15 * 8, 8); assert_int_equal(v, 0x7ffe0000);   /* rsp */
-	memcpy(&v, sc + 7 * 8, 8); assert_int_equal(v, 0xf15);         /* r15 */
-	memcpy(&v, sc + 17 * 8, 8); assert_int_equal(v, 0x246);        /* eflags */
-	uint16_t seg[4];
-	memcpy(seg, sc + 18 * 8, sizeof(seg));
-	assert_int_equal(seg[0], 0x33); /* cs */
-	assert_int_equal(seg[3], 0x2b); /* ss */
-	uint64_t fp;
-	memcpy(&fp, sc + 18 * 8 + 8 + 4 * 8, 8);
-	assert_int_equal(fp % 64, 0);
-	memcpy(&v, sc + 256, 8); assert_int_equal(v, 0x4000);          /* uc_sigmask */
-	assert_int_equal(alt, frame + 8 + 16);                          /* uc_stack */
-	const uint8_t *x = buf + (fp - base);
-	uint32_t m1, ext, xsize, m2;
-	memcpy(&m1, x + 464, 4);
-	memcpy(&ext, x + 468, 4);
-	memcpy(&v, x + 472, 8);
-	memcpy(&xsize, x + 480, 4);
-	memcpy(&m2, x + sizeof(xs), 4);
-	assert_int_equal(m1, 0x46505853);
-	assert_int_equal(ext, sizeof(xs) + 4);
-	assert_int_equal(v, xcr0);
-	assert_int_equal(xsize, sizeof(xs));
-	assert_int_equal(m2, 0x46505845);
-	assert_int_equal(x[0], 0xab); /* the state itself, as ptrace gave it */
-	/* too small a buffer: refused, not overrun */
-	assert_int_equal(arch_exec_build_frame(buf, 600, base, &r, 0, xs, sizeof(xs), &sp, &alt), -EINVAL);
-}
-
-static void test_exec_refusal(void **state)
-{
-	assert_null(arch_exec_refusal("Name:\tx\nx86_Thread_features:\t\nx86_Thread_features_locked:\tshstk\n"));
-	assert_non_null(arch_exec_refusal("x86_Thread_features:\tshstk wrss\n"));
-	assert_null(arch_exec_refusal("Name:\tx\n"));
+	static const struct tracee_ops nothing = { 0 };
+	const char *why = arch_inject_refusal();
+	if (!why)
+		return; /* this architecture injects: the engine's tests are test_inject.c */
+	assert_non_null(strstr(why, arch_name));
+	assert_null(strchr(why, '\n'));
+	struct inj t;
+	assert_int_equal(inj_attach(&t, &nothing, 1234), -EOPNOTSUPP);
+	assert_string_equal(t.why, why);
+	assert_int_equal(t.nth, 0);
+	assert_int_equal(inj_release(&t), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_restart_table), cmocka_unit_test(test_set_syscall),
-		cmocka_unit_test(test_sysno_and_mode), cmocka_unit_test(test_interrupted_call),
-		cmocka_unit_test(test_exec_frame), cmocka_unit_test(test_exec_refusal),
+		cmocka_unit_test_setup(test_find_aligned, reset),
+		cmocka_unit_test_setup(test_find_unaligned, reset),
+		cmocka_unit_test_setup(test_find_across_chunks, reset),
+		cmocka_unit_test_setup(test_find_none, reset),
+		cmocka_unit_test_setup(test_find_arch_insn, reset),
+		cmocka_unit_test(test_regsets),
+		cmocka_unit_test(test_page_size),
+		cmocka_unit_test(test_refusal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

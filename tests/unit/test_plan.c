@@ -325,10 +325,40 @@ static void test_ancestors(void **state)
 	free(v);
 }
 
+/* A build that cannot inject (arch none.c): methods that must act inside
+ * the target are refused with its reason; --shutdown (pidfd first) and
+ * --destroy are not. */
+static void test_no_inject(void **state)
+{
+	static const struct { enum method m; bool inject; bool refused; } cases[] = {
+		{ METHOD_CLOSE, false, true },    { METHOD_FREE_FD, false, true }, { METHOD_RESET, false, true },
+		{ METHOD_SHUTDOWN, true, true },  { METHOD_SHUTDOWN, false, false },
+		{ METHOD_DESTROY, false, false },
+	};
+	struct world *w = *state;
+	w->env.no_inject = "this build of sockreap cannot inject into processes on testarch";
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sock(w, SK_CLOSE_WAIT, 100);
+		owner(w, 0, 10, 3, "a");
+		owner(w, 0, 11, 3, "b");
+		w->o.method = cases[i].m;
+		w->o.inject = cases[i].inject;
+		struct plan p = build(w);
+		if (cases[i].refused) {
+			expect(&p, 10, 3, RES_REFUSED, "testarch");
+			expect(&p, 11, 3, RES_REFUSED, "testarch");
+			assert_int_equal(p.nsockets_acting, 0);
+		} else
+			assert_int_equal(row_of(&p, 10, 3)->result, RES_PLANNED);
+		plan_free(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_inject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allow_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ownerless, setup, teardown),
