@@ -697,6 +697,11 @@ static void act_process(struct job *j)
 			break;
 		}
 	}
+	/* Whatever ended the loop early, every row still to do is settled
+	 * with its reason: run_batch settles only the rows of its batch (a
+	 * target killed after its batch's last call left the rest planned). */
+	if (r < 0)
+		abandon(j, 0, -r == ESRCH ? ESRCH : -r, t.why[0] ? t.why : "the engine stopped");
 	batch_free(&b);
 	r = inj_release(&t);
 	double stall = (double)(t.released_at_ns - stop_begin) / 1e6;

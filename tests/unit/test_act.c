@@ -673,6 +673,47 @@ static void test_target_killed_midway(void **state)
 	assert_dead_and_untouched(3);
 }
 
+static int kill_at_close;
+
+static long kill_at_a_close(struct fake_call *c)
+{
+	long r = on_call(c);
+	if (c->sys == ASYS_CLOSE && --kill_at_close == 0)
+		fake_kill();
+	return r;
+}
+
+/* Killed in the last call of a row (the 32nd row's close ends the first
+ * batch when the budget does not cut it): that row and every row after it
+ * are skipped with the reason, none left planned. (Call by call, the death
+ * shows in the call itself; the executor's path, where the target can die
+ * after its batch's last call, with rows of later batches still to do, is
+ * t_inject_edge's test_edge_target_exits_midway.) */
+static void test_target_killed_after_a_batch(void **state)
+{
+	static const int at[] = { 32, 1, 31, 33, 64 };
+	const int n = 100;
+	for (size_t a = 0; a < ARRAY_SIZE(at); a++) {
+		if (a) {
+			teardown(state);
+			setup(state);
+		}
+		for (int k = 0; k < n; k++)
+			add_fd(10 + k, 6000 + (uint64_t)k);
+		kill_at_close = at[a];
+		F.on_call = kill_at_a_close;
+		assert_int_equal(run(), 0);
+		for (int k = 0; k < n; k++) {
+			if (k < at[a] - 1) { /* the row in hand when it died is skipped too */
+				assert_row((size_t)k, RES_DONE, NULL);
+				continue;
+			}
+			assert_row((size_t)k, RES_SKIPPED, NULL);
+			assert_int_equal(plan.rows[k].err, 0);
+		}
+	}
+}
+
 static void kill_between_batches(void)
 {
 	if (F.nrestop == 1)
@@ -800,6 +841,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_free_fd_busy_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_killed_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_killed_between_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_killed_after_a_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_between_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_outside_then_injected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acted_rows_in_act_order, setup, teardown),
