@@ -709,9 +709,12 @@ static void act_process(struct job *j)
 	max_stall = MAX(max_stall, stall);
 	total_stall += stall;
 	if (j->o->verbose)
-		fprintf(stderr, "sockreap: pid %d: %zu stop%s, longest %.3f ms, %.3f ms in all, %lu injected call%s%s%s\n",
+		fprintf(stderr, "sockreap: pid %d: %zu stop%s, longest %.3f ms, %.3f ms in all, %lu injected call%s%s%s%s\n",
 			(int)j->pid, nbatch, nbatch == 1 ? "" : "s", max_stall, total_stall, t.ncalls,
-			t.ncalls == 1 ? "" : "s", r < 0 ? "; release: " : "", r < 0 ? t.why : "");
+			t.ncalls == 1 ? "" : "s",
+			t.self_restored ? "; sockreap was held up past the executor's timeout, which had restored "
+					  "the thread itself" : "",
+			r < 0 ? "; release: " : "", r < 0 ? t.why : "");
 	if (bt) {
 		/* once per process: its first row carries the stacks, the
 		 * others name that row's fd (500 rows x 200 threads made 32 MB

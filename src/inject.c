@@ -752,6 +752,12 @@ int inj_prepare(struct inj *t)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
+	/* and the stops a terminal sends (Ctrl-Z): a stopped sockreap would
+	 * leave the target frozen (SIGSTOP itself cannot be blocked; the
+	 * executor's timeout covers it) */
+	sigaddset(&block, SIGTSTP);
+	sigaddset(&block, SIGTTIN);
+	sigaddset(&block, SIGTTOU);
 	sigprocmask(SIG_BLOCK, &block, &t->own_mask);
 	t->prepared = true;
 	return 0;
@@ -870,7 +876,8 @@ static bool thread_dead(struct inj *t, pid_t tid)
 	return t->ops->status_field(tid, "State", state, sizeof(state)) < 0 || state[0] == 'Z' || state[0] == 'X';
 }
 
-int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, uint64_t progress_addr)
+int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, uint64_t progress_addr,
+	     uint64_t code, uint64_t code_len)
 {
 	struct inj_thread *th = &t->th[t->it];
 	uint64_t progress = 0, moved_at = now_ns();
@@ -936,6 +943,23 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 			return th->gone = true, fail(t, -ESRCH, "target exited while running our code");
 		if (r < 0 || (r = note_status(t, th, status)) < 0)
 			return r;
+	}
+	/* In the executor's final wait, unless sockreap was held up longer
+	 * than that wait's timeout (SIGSTOP, a frozen cgroup): the executor
+	 * has then restored the thread from its frame, registers and mask,
+	 * and it runs its own code again. Writing the saved registers back
+	 * (at release, or after a later call such as the munmap) would rewind
+	 * it: what it is now, stopped in its own code, is what must go back. */
+	struct arch_regs now;
+	uint64_t mask;
+	if (t->ops->getregs(th->tid, &now) == 0 &&
+	    (arch_ip(&now) < code || arch_ip(&now) >= code + code_len)) {
+		if ((r = t->ops->getsigmask(th->tid, &mask)) < 0)
+			return fail(t, r, "cannot read the signal mask: %s", strerror(-r));
+		t->saved = now;
+		t->saved_mask = mask;
+		t->modified = t->masked = false;
+		t->self_restored++;
 	}
 	t->ncalls++;
 	return 0;

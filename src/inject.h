@@ -61,6 +61,7 @@ struct inj {
 	uint64_t scratch, scratch_len; /* our mapping in the target, 0: none */
 	int scratch_prot;
 	pid_t exec_ok_tid;      /* rp_run_inside: this thread may run the executor (its status was read) */
+	unsigned self_restored; /* batches whose thread the executor had already restored (sockreap held up) */
 	char why[200];          /* the reason of the last failure, for reports */
 	/* inj_attach only: an execve() seen while attaching (PTRACE_EVENT_EXEC,
 	 * or the reaper had to reap threads while a seize was blocked), and
@@ -114,8 +115,13 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
  * signals blocked, runs every call of its job, and sets the 32-bit word at
  * done_addr; the engine then stops it inside the executor's final wait.
  * progress_addr counts the calls run (a call that blocks too long is
- * interrupted, and the executor goes on). 0, or -errno (why says why). */
-int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, uint64_t progress_addr);
+ * interrupted, and the executor goes on). The executor's code is at
+ * [code, code + code_len): a thread stopped outside it after the job has
+ * already restored itself (sockreap was held up past the wait's timeout),
+ * and its registers and mask are not touched again. 0, or -errno (why
+ * says why). */
+int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, uint64_t progress_addr,
+	     uint64_t code, uint64_t code_len);
 
 /* A scratch mapping of at least len bytes (read+write) in the target,
  * mapped on first use and unmapped by inj_release(). 0 and *addr, or -errno

@@ -322,7 +322,7 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 	arch_exec_set_regs(&start, base + (uint64_t)(exec_entry - __start_sockreap_exec), base + l.stack_top,
 			   base + l.rw, l.end - l.rw, base + l.job);
 	r = inj_exec(t, &start, base + l.job + offsetof(struct exec_job, done),
-		     base + l.job + offsetof(struct exec_job, progress));
+		     base + l.job + offsetof(struct exec_job, progress), base, l.code_len);
 	/* what ran, even after an error: the results are in the target */
 	uint64_t progress = 0, stopped_at = UINT64_MAX;
 	p->reached = p->n;

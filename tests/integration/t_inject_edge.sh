@@ -466,3 +466,51 @@ test_edge_seccomp_close_static() { seccomp_case blocker-static; }
 test_edge_seccomp_close() { seccomp_case blocker; }
 test_edge_seccomp_shutdown_inject() { seccomp_case blocker --shutdown --inject; }
 test_edge_seccomp_reset_inject() { seccomp_case blocker --reset --inject; }
+
+# ---- sockreap held up past the executor's timeout ----
+
+# freeze_tracer: SIGSTOP sockreap ($TRACER) for 1.2 s while it has the
+# target; 0.7 s in, the peer sends the byte the target's read() waits for.
+freeze_tracer() {
+	kill -STOP "$TRACER"
+	after_ms 700 kill -USR1 "$PEER_PID"
+	after_ms 500 kill -CONT "$TRACER"
+}
+
+# Stopped (SIGSTOP, a frozen cgroup) longer than the executor's final wait
+# (0.5 s), sockreap finds the thread already restored by the executor's
+# frame and running its own code: its read() got the peer's byte, it
+# reported and went on to read the FIFO. Writing the saved registers back
+# then would rewind it into the read() it has finished, for ever.
+test_edge_held_up_past_the_executor_timeout() {
+	need_root
+	local try seen=0
+	for ((try = 0; try < 6 && !seen; try++)); do
+		BLK=b$try start_blocker blocker --leak 2000 --threads 2 --block readsock --linger
+		spawn when_traced "$BPID" after_ms 3 freeze_tracer
+		WATCHER=$SPAWNED
+		SR_TIMEOUT=30 reap --port "$PORT" --state close-wait --single-stop -v
+		assert_sane_exit
+		stop_watcher
+		kill -CONT "$(jobs -p)" 2>/dev/null
+		if grep -q 'restored the thread itself' "$ERR"; then
+			seen=1
+			wait_for_file "$REPORT" 10
+			report_is '.ok == true'
+			echo bye 1<>"$FIFO" # the linger: its read of the FIFO ends, it exits
+			local i
+			for ((i = 0; i < 500; i++)); do
+				kill -0 "$BPID" 2>/dev/null || break
+				sleep 0.01
+			done
+			kill -0 "$BPID" 2>/dev/null && fail "the target did not go on after its read (rewound?): \
+$(cat /proc/"$BPID"/task/*/wchan 2>/dev/null | tr '\0' ' ')"
+			wait "$BPID"
+		else
+			echo "try $try: the stop did not land while the executor waited" >&2
+			kill -KILL "$BPID" 2>/dev/null
+			wait "$BPID" 2>/dev/null
+		fi
+	done
+	((seen)) || fail "sockreap was never held up inside the executor's wait: the test did not test"
+}
