@@ -577,7 +577,7 @@ static int run_batch(struct job *j, struct inj *t, struct batch *b, uint64_t sto
 			 * (a row half done by a process that died is nothing:
 			 * its fds went with it) */
 			if (lo >= next || r == -ESRCH)
-				abandon(j, k, -r, t->why);
+				abandon(j, k, t->exec_seen ? ESRCH : -r, t->why);
 			else
 				set_result(row_k(j, k), RES_FAILED, -r, "the engine failed midway through this fd: %s",
 					   t->why);
@@ -636,7 +636,7 @@ static void act_process(struct job *j)
 	uint64_t stop_ns = now_ns() - stop_begin; /* what stopping every thread costs */
 	if (r < 0) {
 		batch_free(&b);
-		abandon(j, 0, -r == ESRCH ? ESRCH : -r, t.why);
+		abandon(j, 0, -r == ESRCH || t.exec_seen ? ESRCH : -r, t.why);
 		return;
 	}
 	if (j->o->verbose > 1)
@@ -686,14 +686,10 @@ static void act_process(struct job *j)
 		r = inj_restop(&t);
 		stop_ns = now_ns() - stop_begin;
 		if (r < 0) {
-			abandon(j, b.from, -r == ESRCH ? ESRCH : -r, t.why);
-			break;
-		}
-		if (t.exec_seen) {
-			/* another program now: what was planned was for the
-			 * one the plan saw, as when it happens while attaching */
-			abandon(j, b.from, ESRCH, "the process executed a new program (execve) between two batches: "
-				"nothing more is done to it");
+			/* after an exec: another program now; what was planned
+			 * was for the one the plan saw (skipped, as when that
+			 * happens while attaching) */
+			abandon(j, b.from, -r == ESRCH || t.exec_seen ? ESRCH : -r, t.why);
 			break;
 		}
 	}
@@ -701,7 +697,7 @@ static void act_process(struct job *j)
 	 * with its reason: run_batch settles only the rows of its batch (a
 	 * target killed after its batch's last call left the rest planned). */
 	if (r < 0)
-		abandon(j, 0, -r == ESRCH ? ESRCH : -r, t.why[0] ? t.why : "the engine stopped");
+		abandon(j, 0, -r == ESRCH || t.exec_seen ? ESRCH : -r, t.why[0] ? t.why : "the engine stopped");
 	batch_free(&b);
 	r = inj_release(&t);
 	double stall = (double)(t.released_at_ns - stop_begin) / 1e6;

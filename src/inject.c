@@ -287,9 +287,11 @@ static void detach_all(struct inj *t)
 	for (size_t i = 0; i < t->nth; i++) {
 		struct inj_thread *th = &t->th[i];
 		if (!th->gone && !th->stopped) {
-			/* Seized but not stopped yet: PTRACE_DETACH needs a
-			 * stopped tracee, so wait (bounded) for the stop. */
+			/* Seized but not stopped: PTRACE_DETACH needs a stopped
+			 * tracee, so ask for the stop (a thread resumed between
+			 * batches has no interrupt pending) and wait (bounded). */
 			int status;
+			t->ops->interrupt(th->tid);
 			if (t->ops->wait(th->tid, &status, now_ns() + INJ_ATTACH_TIMEOUT_NS) == 0)
 				note_status(t, th, status);
 		}
@@ -306,6 +308,21 @@ static void detach_all(struct inj *t)
 		}
 		th->stopped = false;
 	}
+}
+
+/* No thread of ours is left: the process exited, or, when it lives on
+ * (not a zombie), it executed a new program (de_thread() killed the
+ * others and the exec'ing one took the leader's id). */
+static bool process_exited(struct inj *t);
+
+static int fail_gone(struct inj *t)
+{
+	if (!process_exited(t)) {
+		t->exec_seen = true;
+		return fail(t, -EAGAIN, "the process executed a new program (execve) while sockreap held it; "
+					"nothing more is done to it (run sockreap again)");
+	}
+	return fail(t, -ESRCH, "process exited");
 }
 
 /* Is pid still the process that started at start_time? 0 yes, -ESRCH no
@@ -330,12 +347,35 @@ static int same_process(struct inj *t, uint64_t start_time)
 /* Give up the attach when the process executed a new program or had its
  * threads killed under us: what was planned no longer holds, and an
  * exec must not be kept waiting. */
-static int exec_or_kill_seen(struct inj *t)
+/* Has the process exited? Its leader's state says Z or X, or nothing,
+ * and no other thread is left: while an execve() from another thread runs,
+ * de_thread() makes the old leader a zombie for a moment, with the
+ * exec'ing thread still listed. */
+static bool process_exited(struct inj *t)
 {
 	char state[32];
+	if (t->ops->status_field(t->pid, "State", state, sizeof(state)) < 0)
+		return true;
+	if (state[0] != 'Z' && state[0] != 'X')
+		return false;
+	_cleanup_free_ pid_t *tids = NULL;
+	size_t n = 0;
+	if (t->ops->list_threads(t->pid, &tids, &n) < 0)
+		return true;
+	/* a thread that is not dying too: the exec'ing one (or, with a
+	 * leader that called pthread_exit(), the process living on) */
+	for (size_t i = 0; i < n; i++)
+		if (tids[i] != t->pid && t->ops->status_field(tids[i], "State", state, sizeof(state)) == 0 &&
+		    state[0] != 'Z' && state[0] != 'X')
+			return false;
+	return true;
+}
+
+static int exec_or_kill_seen(struct inj *t)
+{
 	if (!t->exec_seen && !t->threads_killed)
 		return 0;
-	if (t->ops->status_field(t->pid, "State", state, sizeof(state)) < 0 || state[0] == 'Z' || state[0] == 'X')
+	if (process_exited(t))
 		return fail(t, -ESRCH, "process exited while sockreap attached");
 	if (t->exec_seen)
 		return fail(t, -EAGAIN, "the target executed a new program (execve) while sockreap attached; "
@@ -426,7 +466,7 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 		for (size_t i = 0; i < t->nth; i++)
 			any |= t->th[i].stopped;
 		if (!any)
-			r = fail(t, -ESRCH, "process exited");
+			r = fail_gone(t);
 		else
 			r = same_process(t, start_time); /* reused between the check and the seize? */
 	}
@@ -726,7 +766,7 @@ int inj_prepare(struct inj *t)
 			pick = i;
 	}
 	if (pick == t->nth)
-		return fail(t, -ESRCH, "process exited");
+		return fail_gone(t);
 	t->it = pick;
 	if ((r = to_signal_path(t, &t->th[pick], now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
 		return r;
@@ -1139,18 +1179,31 @@ int inj_restop(struct inj *t)
 			return fail(t, r, "cannot interrupt thread %d: %s", (int)t->th[i].tid, strerror(-r));
 	if ((r = wait_all_stopped(t, now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
 		return r;
+	bool alive = false;
+	for (size_t i = 0; i < t->nth; i++)
+		alive |= t->th[i].stopped && !t->th[i].gone;
+	if (!alive)
+		r = fail_gone(t); /* its exec event may not have been seen */
+	else if (t->exec_seen)
+		r = fail(t, -EAGAIN, "the process executed a new program (execve) between two batches: nothing "
+				     "more is done to it");
 	if (t->exec_seen) /* a new address space: our mapping is not in it */
 		t->scratch = t->scratch_len = 0;
-	for (size_t i = 0; i < t->nth; i++)
-		if (t->th[i].stopped)
-			return t->stopped_at_ns = now_ns(), 0;
-	return fail(t, -ESRCH, "process exited");
+	return alive && !t->exec_seen ? (t->stopped_at_ns = now_ns(), 0) : r;
 }
 
 int inj_release(struct inj *t)
 {
 	int first = 0, r;
 
+	/* Threads left running (released between batches, then an error):
+	 * stopped again, so the mapping can go and every one can be detached
+	 * (PTRACE_DETACH needs a stop). */
+	bool running = false;
+	for (size_t i = 0; i < t->nth; i++)
+		running |= !t->th[i].gone && !t->th[i].stopped;
+	if (running && t->scratch)
+		inj_restop(t);
 	/* from any stopped thread (inj_call picks one) */
 	if (t->scratch && t->nth && (r = unmap_scratch(t)) < 0)
 		first = r;
@@ -1159,6 +1212,13 @@ int inj_release(struct inj *t)
 	for (size_t i = 0; i < t->nth; i++)
 		unmask_eintr(t, &t->th[i]);
 	detach_all(t);
+	/* threads we lost track of (an exec, a leader that looked dead while
+	 * de_thread() ran) may still be traced by us: never leave one */
+	bool lost = t->exec_seen;
+	for (size_t i = 0; i < t->nth; i++)
+		lost |= t->th[i].gone;
+	if (lost)
+		detach_strays(t);
 	for (size_t i = 0; i < t->nth; i++)
 		if (t->th[i].resend_sig && !t->th[i].gone)
 			syscall(SYS_tgkill, t->pid, t->th[i].tid, t->th[i].resend_sig);

@@ -98,6 +98,12 @@ static void install_signal_handlers(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* The engine sleeps until the kernel's SIGCHLD for a tracee's stop
+	 * (tracee.c): an ignored SIGCHLD inherited from the caller would make
+	 * every such wait its full timeout. */
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, NULL);
 }
 
 /* 0 when every planned action was done; 3 when something was refused,

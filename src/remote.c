@@ -261,6 +261,21 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 		return -EAGAIN;
 
 	struct layout l = layout_of(p, xlen);
+	/* Still ours, now that every thread is stopped? The maps were checked
+	 * while the target ran (inj_pause); between that and this stop the
+	 * application could have mapped something else there. Our code must
+	 * still be at its start, and the end still mapped; if not, the range
+	 * is forgotten (never unmapped: it is not ours) and a new one made. */
+	if (t->scratch && t->scratch_prot == (PROT_READ | PROT_EXEC)) {
+		_cleanup_free_ uint8_t *back = malloc(l.code_len);
+		uint8_t last;
+		if (!back)
+			return -ENOMEM;
+		if (t->ops->read_mem(t->pid, t->scratch, back, l.code_len) < 0 ||
+		    memcmp(back, __start_sockreap_exec, l.code_len) ||
+		    t->ops->read_mem(t->pid, t->scratch + t->scratch_len - 1, &last, 1) < 0)
+			t->scratch = t->scratch_len = 0;
+	}
 	bool fresh = !t->scratch || t->scratch_prot != (PROT_READ | PROT_EXEC) || t->scratch_len < l.end;
 	/* room for the batches that follow (a new mapping costs a stop
 	 * several injected calls): untouched pages cost the target nothing */
@@ -299,8 +314,10 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 		}
 	}
 	long madv = arch_sysno(&t->saved, ASYS_MADVISE);
-	ops[p->n] = (struct exec_op){ .nr = madv, .a = { base, l.end, MADV_DONTFORK }, .ret = EXEC_NOT_RUN };
-	ops[p->n + 1] = (struct exec_op){ .nr = madv, .a = { base, l.end, MADV_DONTDUMP }, .ret = EXEC_NOT_RUN };
+	/* over the whole mapping, which may be larger than this layout */
+	ops[p->n] = (struct exec_op){ .nr = madv, .a = { base, t->scratch_len, MADV_DONTFORK }, .ret = EXEC_NOT_RUN };
+	ops[p->n + 1] = (struct exec_op){ .nr = madv, .a = { base, t->scratch_len, MADV_DONTDUMP },
+					  .ret = EXEC_NOT_RUN };
 	/* what is left of the stop's time; at least 1 ns (0 means none) */
 	uint64_t now = now_ns(), budget = !p->deadline_ns ? 0 : p->deadline_ns > now ? p->deadline_ns - now : 1;
 	struct exec_job job = {
@@ -336,6 +353,10 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 		*ran = r == 0 ? p->n : (size_t)MIN(progress, p->n);
 		if (r == 0 && stopped_at < p->n)
 			p->reached = (size_t)stopped_at;
+	} else if (r == 0) {
+		/* it ran, but what it did is not known */
+		snprintf(t->why, sizeof(t->why), "the results of the calls could not be read back from the target");
+		r = -EIO;
 	}
 	return r;
 }

@@ -384,7 +384,7 @@ gen_of() {
 # next.
 test_engine_2_exec_while_attaching() {
 	need_root
-	local ready=$TMP/e.ready runs acted=0 gaveup=0 nothing=0 pid port g1 g2 i
+	local ready=$TMP/e.ready runs acted=0 gaveup=0 nothing=0 execs=0 pid port g1 g2 i
 	spawn "$BIN/execer" --ready "$ready" --report "$TMP/e.report" --gens 1000000 --threads 16
 	pid=$SPAWNED
 	wait_for_file "$ready" 10
@@ -403,8 +403,11 @@ test_engine_2_exec_while_attaching() {
 		*) fail "exit status $RC" ;;
 		esac
 		assert_alive "$pid"
+		# it never exits: an exec between two batches is said as such
+		assert_eq "$(json_count '(.reason // "") | test("process exited")')" 0 "rows blaming an exit"
+		execs=$((execs + $(json_count '(.reason // "") | test("new program")')))
 	done
-	echo "15 runs: $acted acted, $gaveup gave up (or skipped rows), $nothing found nothing" >&2
+	echo "15 runs: $acted acted, $gaveup gave up (or skipped rows), $nothing found nothing; $execs rows ended by an exec" >&2
 	((acted + gaveup > 0)) || fail "no run found anything to do: the test did not test"
 	for ((i = 0; i < 300; i++)); do # (unreadable for an instant while it execs)
 		g1=$(gen_of "$pid")
