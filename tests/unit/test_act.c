@@ -714,6 +714,27 @@ static void test_target_killed_after_a_batch(void **state)
 	}
 }
 
+/* The rows of the first batch done, in order; every later one (fds from
+ * first_fd on) skipped with err 0, a reason containing why, and no call
+ * on its fd. Returns how many were done. */
+static size_t first_batch_only(int n, int first_fd, const char *why)
+{
+	size_t done = 0;
+	for (int k = 0; k < n; k++) {
+		const struct row *rw = &plan.rows[k];
+		if (rw->result == RES_DONE) {
+			assert_int_equal(done, (size_t)k);
+			done++;
+			continue;
+		}
+		assert_row((size_t)k, RES_SKIPPED, why);
+		assert_int_equal(rw->err, 0);
+		assert_false(any_call_on(first_fd + k));
+	}
+	assert_true(done > 0 && done < (size_t)n);
+	return done;
+}
+
 static void kill_between_batches(void)
 {
 	if (F.nrestop == 1)
@@ -730,20 +751,7 @@ static void test_target_killed_between_batches(void **state)
 	F.between_batches = kill_between_batches;
 	assert_int_equal(run(), 0);
 	assert_int_equal(F.nrestop, 1);
-	size_t done = 0;
-	for (int k = 0; k < n; k++) {
-		const struct row *rw = &plan.rows[k];
-		if (rw->result == RES_DONE) {
-			assert_int_equal(done, (size_t)k); /* the first batch, in order */
-			done++;
-			continue;
-		}
-		assert_row((size_t)k, RES_SKIPPED, "exited");
-		assert_int_equal(rw->err, 0);
-		assert_false(any_call_on(10 + k));
-	}
-	assert_true(done > 0 && done < (size_t)n);
-	assert_dead_and_untouched((int)done);
+	assert_dead_and_untouched((int)first_batch_only(n, 10, "exited"));
 }
 
 static void exec_between_batches(void)
@@ -763,17 +771,7 @@ static void test_exec_between_batches(void **state)
 	F.between_batches = exec_between_batches;
 	assert_int_equal(run(), 0);
 	assert_int_equal(F.nrestop, 1);
-	size_t done = 0;
-	for (int k = 0; k < n; k++) {
-		if (plan.rows[k].result == RES_DONE) {
-			assert_int_equal(done, (size_t)k);
-			done++;
-			continue;
-		}
-		assert_row((size_t)k, RES_SKIPPED, "executed a new program");
-		assert_false(any_call_on(10 + k));
-	}
-	assert_true(done > 0 && done < (size_t)n);
+	first_batch_only(n, 10, "executed a new program");
 	for (int i = 0; i < F.nth; i++)
 		assert_int_equal(F.detached[i], 1);
 }
