@@ -535,7 +535,8 @@ static int run_batch(struct job *j, struct inj *t, struct batch *b, uint64_t sto
 	if (r == 0 && rows_to_do(j, from, to) != before)
 		r = build_batch(j, b);
 	if (r < 0) {
-		abandon(j, from, -r, r == -EINTR ? "sockreap was interrupted before acting on this process"
+		abandon(j, from, -r, r == -EINTR ? (from ? "sockreap was interrupted: nothing more is done to this process"
+						     : "sockreap was interrupted before acting on this process")
 			: r == -ENOMEM ? "out of memory" : t->why);
 		return r;
 	}
