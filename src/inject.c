@@ -351,7 +351,7 @@ static int same_process(struct inj *t, uint64_t start_time)
  * and no other thread is left: while an execve() from another thread runs,
  * de_thread() makes the old leader a zombie for a moment, with the
  * exec'ing thread still listed. */
-static bool process_exited(struct inj *t)
+static bool looks_exited(struct inj *t)
 {
 	char state[32];
 	if (t->ops->status_field(t->pid, "State", state, sizeof(state)) < 0)
@@ -368,6 +368,19 @@ static bool process_exited(struct inj *t)
 		if (tids[i] != t->pid && t->ops->status_field(tids[i], "State", state, sizeof(state)) == 0 &&
 		    state[0] != 'Z' && state[0] != 'X')
 			return false;
+	return true;
+}
+
+/* ... and so it stays: while the exec'ing thread takes the leader's id,
+ * /proc/PID can be unreadable for a moment (longer on a loaded machine).
+ * Asked a few times over about 20 ms; only on paths that give up. */
+static bool process_exited(struct inj *t)
+{
+	for (int i = 0; i < 5; i++) {
+		if (!looks_exited(t))
+			return false;
+		nanosleep(&(struct timespec){ 0, 4 * 1000 * 1000 }, NULL);
+	}
 	return true;
 }
 
