@@ -351,8 +351,10 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 		for (size_t i = 0; i < p->n; i++)
 			p->c[i].ret = ops[i].ret == EXEC_NOT_RUN ? RP_NOT_RUN : ops[i].ret;
 		*ran = r == 0 ? p->n : (size_t)MIN(progress, p->n);
-		if (r == 0 && stopped_at < p->n)
+		if (stopped_at < p->n) { /* stopped by its budget: nothing ran after */
 			p->reached = (size_t)stopped_at;
+			*ran = MIN(*ran, p->reached);
+		}
 	} else if (r == 0) {
 		/* it ran, but what it did is not known */
 		snprintf(t->why, sizeof(t->why), "the results of the calls could not be read back from the target");

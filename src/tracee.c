@@ -223,8 +223,8 @@ static int real_read_maps(pid_t pid, char **text)
 }
 
 /* /proc/PID/mem works for a traced (stopped) process and reads across
- * pages in one call; process_vm_readv would refuse non-readable mappings. */
-/* /proc/PID/mem, opened once per target and kept: the engine reads the
+ * pages in one call; process_vm_readv would refuse non-readable mappings.
+ * It is opened once per target and kept: the engine reads the
  * executor's progress words in a tight loop, and an open() of it costs
  * more than the read (access checks, the mm). The fd holds no memory of
  * the target's (only its mm_struct, not its pages). It sees the address
