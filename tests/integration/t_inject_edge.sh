@@ -469,9 +469,15 @@ test_edge_seccomp_reset_inject() { seccomp_case blocker --reset --inject; }
 
 # ---- sockreap held up past the executor's timeout ----
 
-# freeze_tracer: SIGSTOP sockreap ($TRACER) for 1.2 s while it has the
-# target; 0.7 s in, the peer sends the byte the target's read() waits for.
+# freeze_tracer: once the target's main thread runs our executor (it is
+# traced and no longer in a tracing stop), SIGSTOP sockreap ($TRACER) for
+# 1.2 s; 0.7 s in, the peer sends the byte the target's read() waits for.
 freeze_tracer() {
+	local st end=$((SECONDS + 20))
+	while ((SECONDS < end)); do
+		st=$(sed 's/.*) //' "/proc/$BPID/task/$BPID/stat" 2>/dev/null) || return
+		[[ ${st%% *} == [RS] ]] && break
+	done
 	kill -STOP "$TRACER"
 	after_ms 700 kill -USR1 "$PEER_PID"
 	after_ms 500 kill -CONT "$TRACER"
@@ -487,7 +493,7 @@ test_edge_held_up_past_the_executor_timeout() {
 	local try seen=0
 	for ((try = 0; try < 6 && !seen; try++)); do
 		BLK=b$try start_blocker blocker --leak 2000 --threads 2 --block readsock --linger
-		spawn when_traced "$BPID" after_ms 3 freeze_tracer
+		spawn when_traced "$BPID" freeze_tracer
 		WATCHER=$SPAWNED
 		SR_TIMEOUT=30 reap --port "$PORT" --state close-wait --single-stop -v
 		assert_sane_exit
