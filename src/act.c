@@ -595,8 +595,8 @@ static int run_batch(struct job *j, struct inj *t, struct batch *b, uint64_t sto
  * in batches, every thread resumed between batches and each batch's fds
  * checked again at its stop. Each batch's program stops itself when the
  * stop's budget (STALL_TARGET_NS, from the first interrupt) is spent; the
- * batch size, which follows the measured cost per row, only bounds what
- * is checked and built while stopped. */
+ * batch size (what fitted last time, with room to spare) only bounds what
+ * is built before and checked while stopped. */
 /* --backtrace walks stacks while every thread is stopped */
 #define BACKTRACE_BUDGET_NS (50ull * 1000 * 1000)
 #define BATCH_FIRST 32
