@@ -308,12 +308,16 @@ static void census_line(pid_t pid, const char *comm, bool acted)
 	struct fd_census c;
 	if (placeholders_census(PROC_ROOT, pid, &c) < 0 || (!acted && !c.placeholders))
 		return;
+	char ecomm[80];
+	esc_term_buf(ecomm, sizeof(ecomm), comm); /* comm is the process's own choice: escaped like every name */
+	if (!c.counted) {
+		fprintf(stderr, "sockreap: pid %d (%s): %llu open fds; how many are sockreap placeholders cannot be "
+				"told here (no pidfd_getfd)\n", (int)pid, ecomm, (unsigned long long)c.open);
+		return;
+	}
 	char limit[32] = "unlimited";
 	if (c.limit != UINT64_MAX)
 		snprintf(limit, sizeof(limit), "%llu", (unsigned long long)c.limit);
-	/* comm is the process's own choice: escaped like every name */
-	char ecomm[80];
-	esc_term_buf(ecomm, sizeof(ecomm), comm);
 	fprintf(stderr, "sockreap: pid %d (%s): %llu of its %llu open fds (limit %s) are sockreap placeholders: "
 			"they read EOF until the application closes them\n", (int)pid, ecomm,
 		(unsigned long long)c.placeholders, (unsigned long long)c.open, limit);
