@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diag.h"
 #include "util.h"
 
 static void set_timeout(struct mnl_socket *nl)
@@ -26,16 +26,10 @@ static void set_timeout(struct mnl_socket *nl)
 
 int destroy_open_fd(int nlfd, struct mnl_socket **ret)
 {
-	/* libmnl closes the fd it wraps: a duplicate, the caller keeps nlfd */
-	int fd = fcntl(nlfd, F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	struct mnl_socket *nl = mnl_socket_fdopen(fd);
-	if (!nl) {
-		int r = -errno;
-		close(fd);
+	struct mnl_socket *nl;
+	int r = diag_mnl_dup(nlfd, &nl);
+	if (r < 0)
 		return r;
-	}
 	set_timeout(nl);
 	*ret = nl;
 	return 0;

@@ -308,13 +308,8 @@ int diag_dump_req(const void *req, size_t reqlen, uint8_t proto, struct sock_lis
 	return r;
 }
 
-int diag_dump_req_fd(int nlfd, const void *req, size_t reqlen, uint8_t proto, struct sock_list *out,
-		     FILE *record)
+int diag_mnl_dup(int nlfd, struct mnl_socket **ret)
 {
-	if (nlfd < 0)
-		return diag_dump_req(req, reqlen, proto, out, record);
-	/* libmnl closes the fd it wraps: give it a duplicate, the caller
-	 * keeps the socket for the next dump */
 	int fd = fcntl(nlfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -324,7 +319,21 @@ int diag_dump_req_fd(int nlfd, const void *req, size_t reqlen, uint8_t proto, st
 		close(fd);
 		return r;
 	}
-	int r = dump_retrying(nl, req, reqlen, proto, out, record);
+	*ret = nl;
+	return 0;
+}
+
+int diag_dump_req_fd(int nlfd, const void *req, size_t reqlen, uint8_t proto, struct sock_list *out,
+		     FILE *record)
+{
+	if (nlfd < 0)
+		return diag_dump_req(req, reqlen, proto, out, record);
+	/* the caller keeps the socket for the next dump */
+	struct mnl_socket *nl;
+	int r = diag_mnl_dup(nlfd, &nl);
+	if (r < 0)
+		return r;
+	r = dump_retrying(nl, req, reqlen, proto, out, record);
 	mnl_socket_close(nl);
 	return r;
 }

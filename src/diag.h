@@ -10,6 +10,11 @@
 #include "sock.h"
 
 struct sock_list { size_t n, cap; struct sock *v; };
+struct mnl_socket;
+
+/* A libmnl socket over a duplicate of the netlink socket nlfd (libmnl
+ * closes the fd it wraps; the caller keeps nlfd). 0 or -errno. */
+int diag_mnl_dup(int nlfd, struct mnl_socket **ret);
 
 /* Do the attributes after the hdrlen-byte family header fill the message
  * exactly, each inside nlmsg_len (not just its aligned length)? Checked
