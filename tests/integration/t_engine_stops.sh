@@ -225,7 +225,7 @@ test_engine_fd_reused_before_the_stop() {
 	for ((fd = LEAK_FIRST; fd <= LEAK_LAST; fd++)); do old+=("$(fd_link "$BPID" "$fd")"); done
 	mkfifo "$TMP/answer"
 	exec 7<>"$TMP/answer"
-	script -qec "timeout -k 5 60 $SOCKREAP --port $PORT --state close-wait --json --audit-log $TMP/audit.log" \
+	script -qec "timeout --foreground -k 5 60 $SOCKREAP --port $PORT --state close-wait --json --audit-log $TMP/audit.log" \
 		/dev/null <&7 >"$TMP/tty.out" 2>&1 &
 	local spid=$!
 	for ((i = 0; i < 3000; i++)); do
