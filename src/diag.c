@@ -310,6 +310,7 @@ int diag_dump_req(const void *req, size_t reqlen, uint8_t proto, struct sock_lis
 
 int diag_mnl_dup(int nlfd, struct mnl_socket **ret)
 {
+	*ret = NULL; /* on every path: gcc -O3 cannot tell that r < 0 means failure */
 	int fd = fcntl(nlfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
