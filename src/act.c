@@ -47,6 +47,7 @@ struct job {
 	pid_t pid;
 	struct epoll_watches ep; /* the process's epoll registrations */
 	bool tight;           /* no free fd slot: close first, placeholder after */
+	uint64_t reserve_ns;  /* what ends a stop after its program: see RESERVE_* */
 };
 
 static void set_result(struct row *rw, enum result res, int err, const char *fmt, ...)
@@ -462,9 +463,13 @@ static int skip_busy(struct job *j, struct inj *t, size_t from, size_t to)
  * stopping every thread cost (hundreds of threads: milliseconds), or
  * batches would be all stop and no work */
 #define EXEC_MIN_NS (200ull * 1000)
-/* what stopping the executor and resuming every thread takes after the
- * program: not the program's */
-#define RELEASE_RESERVE_NS (150ull * 1000)
+/* What stopping the executor and resuming every thread takes after the
+ * program: not the program's. It grows with the thread count (resuming
+ * 50 threads takes about 0.4 ms here), so it is learnt: each stop that
+ * its budget ended moves it half way to what that stop really needed. */
+#define RESERVE_FIRST_NS (150ull * 1000)
+#define RESERVE_MIN_NS (100ull * 1000)
+#define RESERVE_MAX_NS (STALL_TARGET_NS / 2)
 
 /* One batch: rows [from, to) and their program, built while the target
  * runs; first[k - from] is row k's first call (first[to - from]: the end). */
@@ -541,7 +546,7 @@ static int run_batch(struct job *j, struct inj *t, struct batch *b, uint64_t sto
 		return r;
 	}
 	uint64_t data = 0, t0 = now_ns();
-	prog->deadline_ns = j->o->single_stop ? 0 : MAX(stop_begin + STALL_TARGET_NS - RELEASE_RESERVE_NS,
+	prog->deadline_ns = j->o->single_stop ? 0 : MAX(stop_begin + STALL_TARGET_NS - j->reserve_ns,
 							 t0 + MAX(EXEC_MIN_NS, stop_ns / 2));
 	if (j->o->verbose > 1)
 		fprintf(stderr, "sockreap: pid %d: rows %zu-%zu checked in %.3f ms\n", (int)j->pid, from, to,
@@ -629,11 +634,14 @@ static void act_process(struct job *j)
 		abandon(j, 0, -r, "out of memory");
 		return;
 	}
-	/* the stall counts from the first thread's stop: from before the
-	 * first interrupt, an upper bound */
-	uint64_t stop_begin = now_ns();
 	/* the process the plan saw, not one that got its pid since */
+	uint64_t stop_begin = now_ns();
 	r = inj_attach_checked(&t, j->ops->tracee, j->pid, owner_of(j->p, row_k(j, 0))->start_time);
+	/* the stall counts from the first thread's stop: from right before
+	 * the first interrupt (the checks and seizes before it stop
+	 * nothing), an upper bound */
+	if (r == 0 && t.interrupted_at_ns)
+		stop_begin = t.interrupted_at_ns;
 	uint64_t stop_ns = now_ns() - stop_begin; /* what stopping every thread costs */
 	if (r < 0) {
 		batch_free(&b);
@@ -647,22 +655,36 @@ static void act_process(struct job *j)
 	if (j->o->backtrace && j->ops->stacks)
 		bt = j->ops->stacks(j->pid, BACKTRACE_BUDGET_NS);
 	double max_stall = 0, total_stall = 0;
+	j->reserve_ns = RESERVE_FIRST_NS;
+	/* The first stop also seized every thread and makes the executor's
+	 * mapping: when that leaves too little of its budget, it ends there
+	 * and the rows begin at the next stop. */
+	bool ready_only = !j->o->single_stop && b.prog.n && rp_ready(&t, &b.prog) == 0 &&
+			  now_ns() + EXEC_MIN_NS + j->reserve_ns > stop_begin + STALL_TARGET_NS;
 	for (;;) {
-		size_t next;
+		size_t next = b.from;
 		uint64_t exec_ns;
-		r = run_batch(j, &t, &b, stop_begin, stop_ns, &exec_ns, &next);
 		nbatch++;
-		if (r < 0 || next == j->n)
-			break;
-		if (next <= b.from) /* cannot be: the first row always runs */
-			next = b.to;
-		/* The program stops itself when the stop's budget is spent;
-		 * the batch's size only bounds what is checked while stopped
-		 * and built before: about what fitted this time, or twice as
-		 * much when everything did. */
-		batch = next < b.to ? MAX((next - b.from) * 3 / 2, BATCH_MIN) : MIN(2 * batch, BATCH_MAX);
+		if (!ready_only) {
+			r = run_batch(j, &t, &b, stop_begin, stop_ns, &exec_ns, &next);
+			if (r < 0 || next == j->n)
+				break;
+			if (next <= b.from) /* cannot be: the first row always runs */
+				next = b.to;
+			/* The program stops itself when the stop's budget is
+			 * spent; the batch's size only bounds what is checked
+			 * while stopped and built before: about what fitted
+			 * this time, or twice as much when everything did. */
+			batch = next < b.to ? MAX((next - b.from) * 3 / 2, BATCH_MIN) : MIN(2 * batch, BATCH_MAX);
+		}
 		r = inj_pause(&t);
 		double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
+		if (!ready_only && next < b.to) {
+			/* ended by its budget: how far off was the reserve? */
+			int64_t off = (int64_t)(t.released_at_ns - stop_begin) - (int64_t)STALL_TARGET_NS;
+			int64_t rs = (int64_t)j->reserve_ns + off / 2;
+			j->reserve_ns = (uint64_t)MIN(MAX(rs, (int64_t)RESERVE_MIN_NS), (int64_t)RESERVE_MAX_NS);
+		}
 		set_stall(j, b.from, next, stall);
 		max_stall = MAX(max_stall, stall);
 		total_stall += stall;
@@ -673,14 +695,17 @@ static void act_process(struct job *j)
 		/* while the application runs (about three quarters of the
 		 * time): the next batch's program */
 		uint64_t run_until = t.released_at_ns + MAX((uint64_t)(stall * 1e6) / 3, 200000ull);
-		b.from = next;
-		b.to = MIN(next + batch, j->n);
-		free(b.first);
-		b.first = NULL;
-		if ((r = build_batch(j, &b)) < 0) {
-			abandon(j, b.from, -r, "out of memory");
-			break;
+		if (!ready_only) { /* else the first batch is still to do, as built */
+			b.from = next;
+			b.to = MIN(next + batch, j->n);
+			free(b.first);
+			b.first = NULL;
+			if ((r = build_batch(j, &b)) < 0) {
+				abandon(j, b.from, -r, "out of memory");
+				break;
+			}
 		}
+		ready_only = false;
 		while (now_ns() < run_until)
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
 		stop_begin = now_ns();

@@ -41,13 +41,20 @@ struct exec_job {
 	uint64_t progress;   /* ops run so far */
 	/* The stop's budget: once budget_ns (CLOCK_MONOTONIC, measured by the
 	 * executor itself from its start, so a time namespace does not
-	 * matter) have passed, the executor starts no further row; it goes on
-	 * at op tail (the ops that always run) and stores in stopped_at the
-	 * op it did not start (~0: it ran every row). 0: no budget. */
+	 * matter) have passed, or CLOCK_REALTIME reads deadline_rt or later,
+	 * the executor starts no further row; it goes on at op tail (the ops
+	 * that always run) and stores in stopped_at the op it did not start
+	 * (~0: it ran every row). 0: no budget.
+	 *
+	 * deadline_rt is the stop's end on the one clock no time namespace
+	 * changes, so the time between sockreap's resume and the executor's
+	 * start (a wakeup, often 0.1-0.3 ms) counts too; a step of the clock
+	 * only moves it, and budget_ns still bounds the run. */
 	uint64_t budget_ns;
 	int64_t nr_clock;    /* clock_gettime */
 	uint64_t tail;
 	uint64_t stopped_at;
+	uint64_t deadline_rt; /* CLOCK_REALTIME ns; 0: none */
 };
 
 /* Offsets the entry code uses. */

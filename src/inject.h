@@ -37,6 +37,7 @@ struct inj_thread {
 	bool in_signal_path; /* the stop is inside signal delivery (a signal
 			      * or group/interrupt stop), where the kernel
 			      * applies the restart rules when it resumes */
+	bool eintr_seen; /* unmask_eintr looked at this stop already */
 };
 
 struct inj {
@@ -54,7 +55,9 @@ struct inj {
 	bool modified;          /* registers differ from saved */
 	bool masked;            /* the thread's signals are blocked by us */
 	uint64_t insn;          /* address of a syscall instruction in the target */
+	bool insn_checked;      /* insn was read back at a stop (found before the attach) */
 	sigset_t own_mask;      /* sockreap's own mask before the window */
+	uint64_t interrupted_at_ns; /* right before the first thread was interrupted */
 	uint64_t stopped_at_ns; /* when the last thread stopped */
 	uint64_t released_at_ns;
 	unsigned long ncalls;

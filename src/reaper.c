@@ -17,7 +17,12 @@ struct reaper {
 	const struct tracee_ops *ops;
 	pid_t pid;
 	pthread_t thread;
-	atomic_bool stop;
+	/* its naps end early when it is told to stop: reaper_stop() runs
+	 * while every thread of the target is stopped, and must not wait out
+	 * a nap */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
 	atomic_uint_fast64_t seize_since; /* 0: not in a seize */
 	atomic_uint reaped;
 };
@@ -32,13 +37,19 @@ static void reap_pass(struct reaper *rp)
 static void *reaper_main(void *arg)
 {
 	struct reaper *rp = arg;
-	const struct timespec nap = { 0, REAPER_NAP_NS };
-	while (!atomic_load(&rp->stop)) {
+	pthread_mutex_lock(&rp->lock);
+	while (!rp->stop) {
 		uint64_t since = atomic_load(&rp->seize_since);
-		if (since && now_ns() - since > REAPER_GRACE_NS)
+		if (since && now_ns() - since > REAPER_GRACE_NS) {
+			pthread_mutex_unlock(&rp->lock);
 			reap_pass(rp);
-		nanosleep(&nap, NULL);
+			pthread_mutex_lock(&rp->lock);
+		}
+		uint64_t until = now_ns() + REAPER_NAP_NS;
+		struct timespec ts = { (time_t)(until / 1000000000u), (long)(until % 1000000000u) };
+		pthread_cond_timedwait(&rp->wake, &rp->lock, &ts);
 	}
+	pthread_mutex_unlock(&rp->lock);
 	return NULL;
 }
 
@@ -51,6 +62,12 @@ struct reaper *reaper_start(const struct tracee_ops *ops, pid_t pid)
 		return NULL;
 	rp->ops = ops;
 	rp->pid = pid;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* now_ns()'s clock */
+	pthread_cond_init(&rp->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&rp->lock, NULL);
 	/* Signals (SIGINT, SIGTERM, ...) stay the main thread's business. */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -58,6 +75,8 @@ struct reaper *reaper_start(const struct tracee_ops *ops, pid_t pid)
 	int e = pthread_create(&rp->thread, NULL, reaper_main, rp);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e) {
+		pthread_cond_destroy(&rp->wake);
+		pthread_mutex_destroy(&rp->lock);
 		free(rp);
 		return NULL;
 	}
@@ -84,7 +103,12 @@ void reaper_stop(struct reaper *rp)
 {
 	if (!rp)
 		return;
-	atomic_store(&rp->stop, true);
+	pthread_mutex_lock(&rp->lock);
+	rp->stop = true;
+	pthread_cond_signal(&rp->wake);
+	pthread_mutex_unlock(&rp->lock);
 	pthread_join(rp->thread, NULL);
+	pthread_cond_destroy(&rp->wake);
+	pthread_mutex_destroy(&rp->lock);
 	free(rp);
 }

@@ -233,14 +233,17 @@ static struct layout layout_of(const struct rprog *p, size_t xstate_len)
 	return l;
 }
 
-int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
+static uint8_t xstate[ARCH_XSTATE_MAX];
+
+/* Everything before p can run inside the target: the injection thread
+ * chosen and saved, its extended state read (into xstate, *xlen), the
+ * scratch mapping checked or made, the executor's code in it. */
+static int ready_inside(struct inj *t, const struct rprog *p, size_t *xlen, struct layout *lp, uint64_t *basep)
 {
-	static uint8_t xstate[ARCH_XSTATE_MAX];
-	size_t xlen = sizeof(xstate);
-	uint64_t base, frame_sp, altstack;
+	uint64_t base;
 	int r;
 
-	*ran = 0;
+	*xlen = sizeof(xstate);
 	if ((r = inj_prepare(t)) < 0)
 		return r;
 	pid_t tid = t->th[t->it].tid;
@@ -257,10 +260,10 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 			return -EAGAIN;
 		t->exec_ok_tid = tid;
 	}
-	if (t->ops->getregset(tid, arch_xstate_regset, xstate, &xlen) < 0)
+	if (t->ops->getregset(tid, arch_xstate_regset, xstate, xlen) < 0)
 		return -EAGAIN;
 
-	struct layout l = layout_of(p, xlen);
+	struct layout l = layout_of(p, *xlen);
 	/* Still ours, now that every thread is stopped? The maps were checked
 	 * while the target ran (inj_pause); between that and this stop the
 	 * application could have mapped something else there. Our code must
@@ -282,6 +285,29 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 	if ((r = inj_scratch(t, MAX(l.end, EXEC_MAP_MIN), PROT_READ | PROT_EXEC, &base)) < 0)
 		return r == -EACCES || r == -EPERM ? -EAGAIN : r;
 	if (fresh && (r = t->ops->write_mem(t->pid, base, __start_sockreap_exec, l.code_len)) < 0)
+		return r;
+	*lp = l;
+	*basep = base;
+	return 0;
+}
+
+int rp_ready(struct inj *t, const struct rprog *p)
+{
+	size_t xlen;
+	struct layout l;
+	uint64_t base;
+	return ready_inside(t, p, &xlen, &l, &base);
+}
+
+int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
+{
+	size_t xlen;
+	struct layout l;
+	uint64_t base, frame_sp, altstack;
+	int r;
+
+	*ran = 0;
+	if ((r = ready_inside(t, p, &xlen, &l, &base)) < 0)
 		return r;
 
 	/* the frame: the thread's registers in the form it must continue with
@@ -320,13 +346,15 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 					  .ret = EXEC_NOT_RUN };
 	/* what is left of the stop's time; at least 1 ns (0 means none) */
 	uint64_t now = now_ns(), budget = !p->deadline_ns ? 0 : p->deadline_ns > now ? p->deadline_ns - now : 1;
+	/* the same deadline on the clock the target reads as we do */
+	uint64_t deadline_rt = budget ? realtime_ns() + budget : 0;
 	struct exec_job job = {
 		.nops = nops, .ops = base + l.ops, .data = base + l.data, .frame_sp = frame_sp, .altstack = altstack,
 		.nr_wait = arch_sysno(&t->saved, ASYS_PPOLL), .nr_sigaltstack = arch_sysno(&t->saved, ASYS_SIGALTSTACK),
 		/* if sockreap is gone, the thread goes on after this long */
 		.timeout = { 0, 500 * 1000 * 1000 },
 		.budget_ns = budget, .nr_clock = arch_sysno(&t->saved, ASYS_CLOCK_GETTIME), .tail = p->n,
-		.stopped_at = UINT64_MAX,
+		.stopped_at = UINT64_MAX, .deadline_rt = deadline_rt,
 	};
 	_Static_assert(offsetof(struct exec_job, frame_sp) == EXEC_JOB_FRAME_SP, "exec_entry reads frame_sp");
 	if ((r = t->ops->write_mem(t->pid, base + l.job, &job, sizeof(job))) < 0 ||

@@ -55,6 +55,8 @@ size_t textf(char *buf, size_t size, const char *fmt, ...) __attribute__((format
 
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
+/* CLOCK_REALTIME in ns: the clock no time namespace changes */
+uint64_t realtime_ns(void);
 /* The kernel's page size (sysconf): 4 KiB on x86_64; 4, 16 or 64 KiB on
  * aarch64. The target runs on the same kernel, so it is its page size too. */
 uint64_t page_size(void);

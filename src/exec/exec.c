@@ -30,13 +30,27 @@ static inline __attribute__((always_inline)) int need_met(const struct exec_op *
 	return need > 0 ? r >= 0 : r < 0;
 }
 
-/* CLOCK_MONOTONIC in ns, or 0 when it cannot be read (then no budget). */
-static inline __attribute__((always_inline)) uint64_t exec_now(const struct exec_job *job)
+/* A clock in ns, or 0 when it cannot be read (then no budget). */
+static inline __attribute__((always_inline)) uint64_t exec_clock(const struct exec_job *job, uint64_t clock)
 {
 	int64_t ts[2] = { 0, 0 };
-	if (exec_syscall6(job->nr_clock, 1 /* CLOCK_MONOTONIC */, (uint64_t)ts, 0, 0, 0, 0) < 0)
+	if (exec_syscall6(job->nr_clock, clock, (uint64_t)ts, 0, 0, 0, 0) < 0)
 		return 0;
 	return (uint64_t)ts[0] * 1000000000u + (uint64_t)ts[1];
+}
+#define EXEC_CLOCK_REALTIME 0
+#define EXEC_CLOCK_MONOTONIC 1
+
+/* Is the stop's time up? (See struct exec_job.) */
+static inline __attribute__((always_inline)) int exec_time_up(const struct exec_job *job, uint64_t start)
+{
+	uint64_t now = exec_clock(job, EXEC_CLOCK_MONOTONIC);
+	if (now && now - start >= job->budget_ns)
+		return 1;
+	if (!job->deadline_rt)
+		return 0;
+	uint64_t rt = exec_clock(job, EXEC_CLOCK_REALTIME);
+	return rt && rt >= job->deadline_rt;
 }
 
 /* Called from exec_entry (arch/exec_*.h), in the same section: static, so
@@ -45,7 +59,7 @@ static EXEC void exec_main(struct exec_job *job)
 {
 	struct exec_op *ops = (struct exec_op *)job->ops;
 	volatile struct exec_job *vj = job;
-	uint64_t start = job->budget_ns ? exec_now(job) : 0;
+	uint64_t start = job->budget_ns ? exec_clock(job, EXEC_CLOCK_MONOTONIC) : 0;
 	int rows = 0;
 
 	exec_syscall6(job->nr_sigaltstack, 0, job->altstack, 0, 0, 0, 0);
@@ -53,13 +67,10 @@ static EXEC void exec_main(struct exec_job *job)
 		struct exec_op *op = &ops[i];
 		uint64_t a[6];
 		/* at a row's start, after the first row: is the stop's time up? */
-		if (i < job->tail && (op->flags & EXEC_OP_ROW) && rows++ && start) {
-			uint64_t now = exec_now(job);
-			if (now && now - start >= job->budget_ns) {
-				vj->stopped_at = i;
-				i = job->tail - 1;
-				continue;
-			}
+		if (i < job->tail && (op->flags & EXEC_OP_ROW) && rows++ && start && exec_time_up(job, start)) {
+			vj->stopped_at = i;
+			i = job->tail - 1;
+			continue;
 		}
 		if (!need_met(ops, op->need[0]) || !need_met(ops, op->need[1]))
 			continue;

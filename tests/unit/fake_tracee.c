@@ -155,7 +155,7 @@ static int f_resume(pid_t tid, bool to_syscall, int sig)
 		return 0;
 	}
 	if (to_syscall) {
-		assert_int_equal(r->r.rip, INSN);
+		assert_int_equal(r->r.rip, F.insn_moved ? F.insn_moved : INSN);
 		assert_int_equal((long)r->r.orig_rax, -1);
 		r->r.rip += 2;
 		r->r.orig_rax = r->r.rax;
@@ -219,6 +219,11 @@ static int f_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	/* every executable byte is 0x90 except one syscall instruction in
 	 * the vdso at INSN and one in the "code" mapping at 0x500010 */
 	memset(buf, 0x90, len);
+	if (F.insn_moved) {
+		if (F.insn_moved >= addr && F.insn_moved + arch_syscall_insn.len <= addr + len)
+			memcpy((uint8_t *)buf + (F.insn_moved - addr), arch_syscall_insn.bytes, arch_syscall_insn.len);
+		return 0;
+	}
 	for (uint64_t at = 0; at < 2; at++) {
 		uint64_t insn = at ? 0x500010 : INSN;
 		if (insn >= addr && insn + arch_syscall_insn.len <= addr + len && (at == 0 || !strstr(F.maps, "[vdso]")))

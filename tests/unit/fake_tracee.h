@@ -78,6 +78,7 @@ struct fake {
 	bool mask_blocked_during_call, own_sigint_blocked_during_call;
 	char log[512];              /* "R" setregs, "M" setsigmask, in order */
 	const char *maps;
+	uint64_t insn_moved;        /* the syscall instruction is only here now (0: at INSN and 0x500010) */
 	/* data memory: [mem_addr, mem_addr + sizeof(mem)), read and written
 	 * by the engine and by fake_result's mmap; reads of [bad_addr,
 	 * bad_addr + 4096) fail */

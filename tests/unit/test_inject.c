@@ -317,6 +317,30 @@ static size_t busy_of(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a
 	return n;
 }
 
+/* Once a call was injected in this stop, the injection thread's
+ * registers are ours: which fd its own blocked call uses again is read
+ * from the registers saved for it (a first stop makes the executor's
+ * mapping before the fds are looked at). */
+static void test_busy_fds_after_a_call(void **state)
+{
+	struct inj t;
+	struct inj_busy *b = NULL;
+	size_t n = 0;
+	static const uint64_t args[6] = { 9 };
+	long ret;
+	F.regs[0].r.orig_rax = 0; /* read(7, ...) */
+	F.regs[0].r.rax = (uint64_t)-512;
+	F.regs[0].r.rdi = 7;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(inj_busy_fds(&t, &b, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(b[0].fd, 7);
+	assert_int_equal(b[0].tid, 100);
+	free(b);
+	assert_int_equal(inj_release(&t), 0);
+}
+
 /* poll() with 100 entries: an fd at entry 80 counts as much as one at
  * entry 3 (only the first 64 were read before); negative fds are none. */
 static void test_busy_poll_large(void **state)
@@ -418,6 +442,27 @@ static void test_find_syscall_insn(void **state)
 	assert_int_equal(addr, 0x500010);
 	F.maps = "00600000-00601000 rw-p 00000000 00:00 0 [heap]\n";
 	assert_int_equal(inj_find_syscall_insn(&fake, 100, F.maps, &addr), -ENOENT);
+}
+
+/* The syscall instruction is looked for before the attach (the target
+ * still runs), and read back at the stop: when it is no longer there,
+ * another is found, and the call goes through that one. */
+static void test_insn_found_before_attach_checked_at_stop(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(t.insn, INSN);
+	F.maps = "00500000-00501000 r-xp 00000000 08:01 1 /bin/app\n"
+		 "00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n";
+	F.insn_moved = 0x500010;
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(t.insn, 0x500010);
+	assert_int_equal(F.ncalls, 1);
+	assert_int_equal(F.call[0].sys, ASYS_CLOSE);
+	assert_int_equal(inj_release(&t), 0);
+	assert_all_detached_once();
 }
 
 static void test_compat_task_refused(void **state)
@@ -591,6 +636,8 @@ int main(void)
 		cmocka_unit_test_setup(test_busy_restart_syscall, setup),
 		cmocka_unit_test_setup(test_busy_plain, setup),
 		cmocka_unit_test_setup(test_find_syscall_insn, setup),
+		cmocka_unit_test_setup(test_insn_found_before_attach_checked_at_stop, setup),
+		cmocka_unit_test_setup(test_busy_fds_after_a_call, setup),
 		cmocka_unit_test_setup(test_compat_task_refused, setup),
 		cmocka_unit_test_setup(test_mask_and_register_order, setup),
 		cmocka_unit_test_setup(test_clone_stop_left_first, setup),
