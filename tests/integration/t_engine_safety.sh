@@ -125,11 +125,14 @@ test_engine_4_capeff_long_status() {
 # too: the restarted call finds the placeholder (readable, hung up), never
 # EBADF or POLLNVAL. Freeing the number instead (--free-fd) would break the
 # restarted call: that fd is skipped with a reason naming the call.
+# The blocker lingers after its call (--linger): a placeholder ends the
+# call at once, and on a loaded machine the rows may take more than one
+# stop, so the process must still be there for the later ones.
 busy_set_case() {
 	local call=$1
 	shift
 	need_root
-	start_blocker blocker --leak 5 --threads 2 --block "$call"
+	start_blocker blocker --leak 5 --threads 2 --block "$call" --linger
 	wait_blocked "$BPID"
 	sleep 0.2
 	reap --port "$PORT" --state close-wait "$@"
