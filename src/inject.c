@@ -357,17 +357,20 @@ static int same_process(struct inj *t, uint64_t start_time)
 /* Give up the attach when the process executed a new program or had its
  * threads killed under us: what was planned no longer holds, and an
  * exec must not be kept waiting. */
-/* Has the process exited? Its leader's state says Z or X, or nothing,
- * and no other thread is left: while an execve() from another thread runs,
- * de_thread() makes the old leader a zombie for a moment, with the
- * exec'ing thread still listed. */
-static bool looks_exited(struct inj *t)
+/* Has the process exited? 1: its leader's state says Z or X, or nothing,
+ * and no other thread is left (while an execve() from another thread
+ * runs, de_thread() makes the old leader a zombie for a moment, with the
+ * exec'ing thread still listed). 0: it lives on (after an exec, the pid
+ * names the exec'ing thread). -1: not yet known: the leader is still on
+ * its way out (PF_EXITING: an exit, or killed by an exec's de_thread()),
+ * which takes a while with many sockets to close. */
+static int looks_exited(struct inj *t)
 {
 	char state[32];
 	if (t->ops->status_field(t->pid, "State", state, sizeof(state)) < 0)
-		return true;
+		return 1;
 	if (state[0] != 'Z' && state[0] != 'X')
-		return false;
+		return t->ops->exiting && t->ops->exiting(t->pid) == 1 ? -1 : 0;
 	_cleanup_free_ pid_t *tids = NULL;
 	size_t n = 0;
 	if (t->ops->list_threads(t->pid, &tids, &n) < 0)
@@ -377,21 +380,26 @@ static bool looks_exited(struct inj *t)
 	for (size_t i = 0; i < n; i++)
 		if (tids[i] != t->pid && t->ops->status_field(tids[i], "State", state, sizeof(state)) == 0 &&
 		    state[0] != 'Z' && state[0] != 'X')
-			return false;
-	return true;
+			return 0;
+	return 1;
 }
 
 /* ... and so it stays: while the exec'ing thread takes the leader's id,
  * /proc/PID can be unreadable for a moment (longer on a loaded machine).
- * Asked a few times over about 20 ms; only on paths that give up. */
+ * Asked a few times over about 20 ms, and while the leader is still
+ * exiting for up to a second more; only on paths that give up. */
 static bool process_exited(struct inj *t)
 {
-	for (int i = 0; i < 5; i++) {
-		if (!looks_exited(t))
+	int seen = 0;
+	for (int i = 0; i < 250; i++) {
+		int e = looks_exited(t);
+		if (e == 0)
 			return false;
+		if (e == 1 && ++seen == 5)
+			return true;
 		nanosleep(&(struct timespec){ 0, 4 * 1000 * 1000 }, NULL);
 	}
-	return true;
+	return true; /* still exiting after a second: it is not running on */
 }
 
 static int exec_or_kill_seen(struct inj *t)

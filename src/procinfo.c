@@ -90,9 +90,16 @@ const char *procinfo_stat_fields(const char *stat)
 
 int procinfo_stat_start_time(const char *stat, uint64_t *ret)
 {
+	return procinfo_stat_u64(stat, 22, ret);
+}
+
+int procinfo_stat_u64(const char *stat, int n, uint64_t *ret)
+{
 	const char *p = procinfo_stat_fields(stat);
-	/* p is field 3 (state); skip fields 3..21 */
-	for (int field = 3; p && field < 22; field++) {
+	if (n < 4)
+		return -EINVAL; /* 1, 2: pid and comm; 3: the state letter */
+	/* p is field 3 (state); skip fields 3..n-1 */
+	for (int field = 3; p && field < n; field++) {
 		p = strchr(p, ' ');
 		p = p ? p + 1 : NULL;
 	}

@@ -31,6 +31,9 @@ const char *procinfo_stat_fields(const char *stat);
  * 0 or -EINVAL if the line is malformed. */
 int procinfo_stat_start_time(const char *stat, uint64_t *ret);
 
+/* Numeric field n (4 or later) of a stat line: 0 or -EINVAL. */
+int procinfo_stat_u64(const char *stat, int n, uint64_t *ret);
+
 /* Start time and state letter of <proc_root>/<pid>/stat (state may be NULL).
  * -ENOENT (or -ESRCH) when the process is gone. */
 int procinfo_pid_start_time(const char *proc_root, pid_t pid, uint64_t *start_time, char *state);

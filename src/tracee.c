@@ -310,6 +310,20 @@ static int real_start_time(pid_t pid, uint64_t *ticks)
 	return procinfo_pid_start_time("/proc", pid, ticks, NULL);
 }
 
+static int real_exiting(pid_t pid)
+{
+	char path[64];
+	_cleanup_free_ char *text = NULL;
+	uint64_t flags;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int r = procinfo_read_file(AT_FDCWD, path, &text, NULL);
+	if (r < 0)
+		return r;
+	if (procinfo_stat_u64(text, 9, &flags) < 0)
+		return -EINVAL;
+	return (flags & 0x4) != 0; /* PF_EXITING (include/linux/sched.h) */
+}
+
 static int real_reap_exited(pid_t tid)
 {
 	siginfo_t si = { 0 };
@@ -365,4 +379,5 @@ const struct tracee_ops tracee_real = {
 	.start_time = real_start_time,
 	.reap_exited = real_reap_exited,
 	.reap_exited_threads = real_reap_exited_threads,
+	.exiting = real_exiting,
 };

@@ -55,6 +55,9 @@ struct tracee_ops {
 	/* reap_exited for every thread of pid: how many were reaped. Called
 	 * by the attach's reaper thread only (see reaper.h); NULL: no reaper. */
 	int (*reap_exited_threads)(pid_t pid);
+	/* Is pid's task exiting (PF_EXITING in field 9 of /proc/PID/stat)?
+	 * 1 yes, 0 no, -errno. NULL: not known. */
+	int (*exiting)(pid_t pid);
 };
 
 extern const struct tracee_ops tracee_real;

@@ -256,3 +256,26 @@ test_engine_fd_reused_before_the_stop() {
 	wait_report
 	assert_report_ok read 0
 }
+
+# ---- the target exits between two batches ----
+
+# A poll() whose set holds the first leaked fd: the first batch's
+# placeholder hangs it up, the poll returns and the blocker exits, with
+# about 2,000 sockets to close on its way out, while sockreap goes on with
+# its next batches. The rows not done are skipped because the process
+# exited, never blamed on an execve(): a leader still busy exiting is
+# neither running on nor a zombie yet, which looked like an exec.
+test_engine_exit_between_batches() {
+	need_root
+	start_blocker blocker --leak 2000 --threads 2 --block pollmany
+	wait_blocked "$BPID"
+	reap --port "$PORT" --state close-wait --pid "$BPID"
+	[[ $RC == 0 || $RC == 3 ]] || fail "exit status $RC: $(cat "$ERR")"
+	wait "$BPID" 2>/dev/null
+	echo "rows: $(jq -r '.result + " " + (.reason // "")' "$OUT" | sort | uniq -c | sort -rn | head -5)" >&2
+	assert_eq "$(json_count '(.reason // "") | test("new program")')" 0 "rows blaming an execve()"
+	(($(json_count '.result == "skipped" and ((.reason // "") | test("exited"))') > 0)) ||
+		fail "the blocker did not exit while sockreap was acting: the test did not test"
+	assert_eq "$(json_count '.result == "done" or (.result == "skipped" and ((.reason // "") | test("exited")))')" 2000 \
+		"rows done, or skipped because the process exited"
+}

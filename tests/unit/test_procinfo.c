@@ -113,6 +113,14 @@ static void test_stat_start_time(void **state)
 	assert_int_equal(procinfo_stat_start_time("4242 (srv) S 1 2 3", &st), -EINVAL);
 	assert_int_equal(procinfo_stat_start_time("4242 (srv) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 x1 9",
 						  &st), -EINVAL);
+	/* field 9, the task's flags (PF_EXITING is 0x4); 1-3 are no numbers */
+	uint64_t flags = 0;
+	assert_int_equal(procinfo_stat_u64(stat, 9, &flags), 0);
+	assert_int_equal(flags, 4194560ull);
+	assert_int_equal(procinfo_stat_u64("4242 (srv) R 1 2 3 4 5 4194564 1", 9, &flags), 0);
+	assert_true(flags & 0x4);
+	assert_int_equal(procinfo_stat_u64(stat, 3, &flags), -EINVAL);
+	assert_int_equal(procinfo_stat_u64("4242 (srv) S 1 2", 9, &flags), -EINVAL);
 }
 
 /* A live process's stat, read twice the same. A child of ours, not
