@@ -361,9 +361,10 @@ static int same_process(struct inj *t, uint64_t start_time)
  * and no other thread is left (while an execve() from another thread
  * runs, de_thread() makes the old leader a zombie for a moment, with the
  * exec'ing thread still listed). 0: it lives on (after an exec, the pid
- * names the exec'ing thread). -1: not yet known: the leader is still on
- * its way out (PF_EXITING: an exit, or killed by an exec's de_thread()),
- * which takes a while with many sockets to close. */
+ * names the exec'ing thread). -1: not yet known: the leader, or another
+ * thread, is still on its way out (PF_EXITING: an exit, or killed by an
+ * exec's de_thread()), which takes a while with many sockets to close or
+ * on a loaded machine. */
 static int looks_exited(struct inj *t)
 {
 	char state[32];
@@ -376,12 +377,16 @@ static int looks_exited(struct inj *t)
 	if (t->ops->list_threads(t->pid, &tids, &n) < 0)
 		return true;
 	/* a thread that is not dying too: the exec'ing one (or, with a
-	 * leader that called pthread_exit(), the process living on) */
-	for (size_t i = 0; i < n; i++)
+	 * leader that called pthread_exit(), the process living on); one
+	 * that is still on its way out (an exit_group() kills every thread,
+	 * and the leader is a zombie before the last is gone) says nothing
+	 * yet */
+	int e = 1;
+	for (size_t i = 0; i < n && e != 0; i++)
 		if (tids[i] != t->pid && t->ops->status_field(tids[i], "State", state, sizeof(state)) == 0 &&
 		    state[0] != 'Z' && state[0] != 'X')
-			return 0;
-	return 1;
+			e = t->ops->exiting && t->ops->exiting(tids[i]) == 1 ? -1 : 0;
+	return e;
 }
 
 /* ... and so it stays: while the exec'ing thread takes the leader's id,
