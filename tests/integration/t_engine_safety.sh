@@ -261,9 +261,15 @@ test_engine_7_zombie() {
 # the kernel hands out is ns_last_pid + 1; other processes on the machine
 # may take it first: retried). SPAWNED is set; fails if it never works.
 spawn_with_pid() {
-	local want=$1 try
+	local want=$1 try k
 	shift
 	for ((try = 0; try < 50; try++)); do
+		# a process of our own that took it in a failed try (a
+		# subshell of spawn's) may still be on its way out
+		for ((k = 0; k < 500; k++)); do
+			[[ -e /proc/$want ]] || break
+			sleep 0.01
+		done
 		[[ -e /proc/$want ]] && fail "pid $want is still taken"
 		echo $((want - 1)) >/proc/sys/kernel/ns_last_pid
 		spawn "$@"
