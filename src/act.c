@@ -642,9 +642,11 @@ static void act_process(struct job *j)
 	r = inj_attach_checked(&t, j->ops->tracee, j->pid, owner_of(j->p, row_k(j, 0))->start_time);
 	/* the stall counts from the first thread's stop: from right before
 	 * the first interrupt (the checks and seizes before it stop
-	 * nothing), an upper bound */
+	 * nothing); a thread that a signal stopped after its seize was
+	 * stopped a little earlier */
 	if (r == 0 && t.interrupted_at_ns)
 		stop_begin = t.interrupted_at_ns;
+	t.busy_checks = j->m->inside == INSIDE_CLOSE; /* skip_busy */
 	uint64_t stop_ns = now_ns() - stop_begin; /* what stopping every thread costs */
 	if (r < 0) {
 		batch_free(&b);
@@ -682,8 +684,10 @@ static void act_process(struct job *j)
 		}
 		r = inj_pause(&t);
 		double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
-		if (!ready_only && next < b.to) {
-			/* ended by its budget: how far off was the reserve? */
+		if (!ready_only && next < b.to && b.prog.deadline_ns == stop_begin + STALL_TARGET_NS - j->reserve_ns) {
+			/* ended by its budget, at the deadline the reserve set
+			 * (not at the floor, EXEC_MIN_NS or half the stop's
+			 * cost): how far off was the reserve? */
 			int64_t off = (int64_t)(t.released_at_ns - stop_begin) - (int64_t)STALL_TARGET_NS;
 			int64_t rs = (int64_t)j->reserve_ns + off / 2;
 			j->reserve_ns = (uint64_t)MIN(MAX(rs, (int64_t)RESERVE_MIN_NS), (int64_t)RESERVE_MAX_NS);
@@ -709,8 +713,16 @@ static void act_process(struct job *j)
 			}
 		}
 		ready_only = false;
-		while (now_ns() < run_until)
+		/* Threads that stop on their own meanwhile (a signal: every
+		 * signal stops a traced thread) are resumed, about every
+		 * millisecond, each pass a wait per thread. */
+		for (uint64_t tended = 0; now_ns() < run_until;) {
+			if (now_ns() >= tended + 1000000) {
+				inj_tend(&t);
+				tended = now_ns();
+			}
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+		}
 		stop_begin = now_ns();
 		r = inj_restop(&t);
 		stop_ns = now_ns() - stop_begin;

@@ -41,15 +41,19 @@ struct exec_job {
 	uint64_t progress;   /* ops run so far */
 	/* The stop's budget: once budget_ns (CLOCK_MONOTONIC, measured by the
 	 * executor itself from its start, so a time namespace does not
-	 * matter) have passed, or CLOCK_REALTIME reads deadline_rt or later,
-	 * the executor starts no further row; it goes on at op tail (the ops
-	 * that always run) and stores in stopped_at the op it did not start
-	 * (~0: it ran every row). 0: no budget.
+	 * matter) have passed, or half of that and CLOCK_REALTIME reads
+	 * deadline_rt or later, the executor starts no further row; it goes
+	 * on at op tail (the ops that always run) and stores in stopped_at the
+	 * op it did not start (~0: it ran every row). 0: no budget.
 	 *
 	 * deadline_rt is the stop's end on the one clock no time namespace
 	 * changes, so the time between sockreap's resume and the executor's
 	 * start (a wakeup, often 0.1-0.3 ms) counts too; a step of the clock
-	 * only moves it, and budget_ns still bounds the run. */
+	 * only moves it, and budget_ns still bounds the run. Half the budget
+	 * is the executor's whatever its start cost: a late start (a loaded
+	 * machine) must not shrink a stop to one row, as each stop costs the
+	 * target its whole overhead again (stops of one row each, 300 and more
+	 * for 2,000 fds, froze it far longer in all than fewer, fuller ones). */
 	uint64_t budget_ns;
 	int64_t nr_clock;    /* clock_gettime */
 	uint64_t tail;

@@ -163,12 +163,32 @@ static int seize_one(struct inj *t, pid_t tid, unsigned long opts)
 	}
 }
 
+/* Interrupt th, unless it has stopped on its own already (a signal, a
+ * clone or exec event since it was seized or resumed): an interrupt sent
+ * to a thread in a stop is owed, and it would stop again as soon as it is
+ * resumed, with nobody waiting for it. 0 or -errno. */
+static int interrupt_unless_stopped(struct inj *t, struct inj_thread *th)
+{
+	int status, r;
+	if (th->gone || th->stopped)
+		return 0;
+	if (t->ops->wait(th->tid, &status, 0) == 0) {
+		if ((r = note_status(t, th, status)) < 0)
+			return r;
+		if (th->stopped || th->gone)
+			return 0;
+	}
+	r = t->ops->interrupt(th->tid);
+	return r < 0 && r != -ESRCH ? r : 0;
+}
+
 /* Seize every thread not yet seized, then interrupt them: a seized thread
  * runs on until its interrupt, so the target's stall begins with the
  * first interrupt, not with the first seize (both cost about as much per
- * thread: with 50 threads, half a millisecond each). (A signal that comes
- * in between stops its thread a little earlier: its signal-delivery stop
- * is reported like any other.) Returns how many were new. */
+ * thread: with 50 threads, half a millisecond each). A thread that stops
+ * on its own in between (a signal) is not interrupted: its stop is the
+ * one we wait for, and it began a little before the stall's count.
+ * Returns how many were new. */
 static int seize_new_threads(struct inj *t, unsigned long opts)
 {
 	_cleanup_free_ pid_t *tids = NULL;
@@ -208,8 +228,8 @@ static int seize_new_threads(struct inj *t, unsigned long opts)
 	for (size_t i = 0; i < nseized; i++) {
 		if (!t->interrupted_at_ns)
 			t->interrupted_at_ns = now_ns();
-		r = t->ops->interrupt(tids[i]);
-		if (r < 0 && r != -ESRCH)
+		struct inj_thread *th = find_thread(t, tids[i]);
+		if (th && (r = interrupt_unless_stopped(t, th)) < 0)
 			return r;
 	}
 	return added;
@@ -420,6 +440,19 @@ static int exec_or_kill_seen(struct inj *t)
 				"executing a new program); gave up, target untouched");
 }
 
+/* Is addr inside the [vdso] mapping of this maps text? */
+static bool in_vdso(const char *maps, uint64_t addr)
+{
+	for (const char *line = maps; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		uint64_t lo, hi;
+		int name_at = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %*s %*s %*s %n", &lo, &hi, &name_at) >= 2 && name_at &&
+		    !strncmp(line + name_at, "[vdso]", 6) && addr >= lo && addr < hi)
+			return true;
+	}
+	return false;
+}
+
 /* The attach's reaper is of no use once every thread is seized. */
 static void drop_reaper(struct inj *t)
 {
@@ -464,11 +497,14 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 
 	/* The syscall instruction, looked for while the target still runs:
 	 * reading its maps and vdso is a good part of the first stop
-	 * otherwise. inj_prepare checks it is still there, and looks again
-	 * if it is not (or was not found). */
+	 * otherwise. Kept only in the vdso, which a program cannot unmap or
+	 * make writable as it can its own code (the read-back at the stop
+	 * goes through /proc/PID/mem, which sees bytes, not permissions);
+	 * inj_prepare checks it is still there, and looks again if it is not
+	 * (or was not found). */
 	_cleanup_free_ char *maps = NULL;
-	if (ops->read_maps && ops->read_maps(pid, &maps) == 0 &&
-	    inj_find_syscall_insn(ops, pid, maps, &t->insn) < 0)
+	if (!ops->read_maps || ops->read_maps(pid, &maps) < 0 || inj_find_syscall_insn(ops, pid, maps, &t->insn) < 0 ||
+	    !in_vdso(maps, t->insn))
 		t->insn = 0;
 
 	/* TRACEEXEC: an exec while we attach stops its thread with an event
@@ -483,6 +519,7 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 	for (;;) {
 		r = seize_new_threads(t, opts);
 		if (r == -EPERM && t->nth == 0) {
+			drop_reaper(t);
 			if (read_status_int(t, pid, "TracerPid", &tracer) == 0 && tracer != 0)
 				return already_traced(t, tracer);
 			if (t->suspend_seccomp)
@@ -642,8 +679,12 @@ static int busy_thread(struct inj *t, struct busy_acc *b, const struct arch_regs
 	int fds[6];
 	int r;
 
-	if (!arch_interrupted_call(regs, &b->nr, args))
-		return 0; /* not inside a call that will be restarted */
+	uint8_t at_ip[16];
+	if (!arch_interrupted_call(regs, &b->nr, args) &&
+	    !(arch_call_to_enter(regs, &b->nr, args) && arch_syscall_insn.len <= sizeof(at_ip) &&
+	      t->ops->read_mem(t->pid, arch_ip(regs), at_ip, arch_syscall_insn.len) == 0 &&
+	      !memcmp(at_ip, arch_syscall_insn.bytes, arch_syscall_insn.len)))
+		return 0; /* not inside a call that will be restarted, nor about to enter one */
 	enum sc id = arch_sc(regs, b->nr);
 	const struct sc_info *sc = sc_info(id);
 	b->call = sc->name;
@@ -679,13 +720,24 @@ int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n)
 	for (size_t i = 0; i < t->nth && r >= 0; i++) {
 		struct arch_regs regs;
 		/* the injection thread, once we used it in this stop, holds
-		 * our registers: its own are the saved ones */
-		if (t->prepared && i == t->it)
-			regs = t->saved;
+		 * our registers: its own are those it had at the stop (a
+		 * signal delivered since may have put the call's restart in a
+		 * frame on its stack, out of sight) */
+		bool it = t->prepared && i == t->it;
+		if (it)
+			regs = t->at_stop;
 		else if (!t->th[i].stopped || t->ops->getregs(t->th[i].tid, &regs) < 0)
 			continue;
 		b.tid = t->th[i].tid;
+		size_t before = b.n;
 		r = busy_thread(t, &b, &regs);
+		/* In its own code, not in a call: perhaps a signal handler,
+		 * which returns to the call it interrupted (SA_RESTART). */
+		struct arch_regs ctx;
+		if (r >= 0 && b.n == before && arch_current_syscall(&regs) < 0 &&
+		    (it ? t->at_stop_in_handler && (ctx = t->at_stop_ctx, true)
+			: t->ops->signal_context && t->ops->signal_context(b.tid, &regs, &ctx) == 1))
+			r = busy_thread(t, &b, &ctx);
 	}
 	if (r < 0) {
 		free(b.v);
@@ -826,6 +878,16 @@ int inj_prepare(struct inj *t)
 	if (pick == t->nth)
 		return fail_gone(t);
 	t->it = pick;
+	if ((r = t->ops->getregs(t->th[pick].tid, &t->at_stop)) < 0)
+		return r == -ESRCH ? fail(t, r, "target exited")
+				   : fail(t, r, "cannot read registers of thread %d: %s", (int)t->th[pick].tid,
+					  strerror(-r));
+	/* and, in its own code, where a signal handler it runs will return
+	 * to (inj_busy_fds): only now can its stack be walked. Only when the
+	 * fds of blocked calls are asked for: a walk costs about a
+	 * millisecond, inside the stop. */
+	t->at_stop_in_handler = t->busy_checks && arch_current_syscall(&t->at_stop) < 0 && t->ops->signal_context &&
+				t->ops->signal_context(t->th[pick].tid, &t->at_stop, &t->at_stop_ctx) == 1;
 	if ((r = to_signal_path(t, &t->th[pick], now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
 		return r;
 	pid_t tid = t->th[pick].tid;
@@ -1249,12 +1311,37 @@ int inj_pause(struct inj *t)
 	return first;
 }
 
+int inj_tend(struct inj *t)
+{
+	int resumed = 0;
+	for (size_t i = 0; i < t->nth; i++) {
+		struct inj_thread *th = &t->th[i];
+		int status;
+		if (th->gone || th->stopped || t->ops->wait(th->tid, &status, 0) < 0 || note_status(t, th, status) < 0 ||
+		    !th->stopped)
+			continue;
+		int event = status >> 16, sig = WSTOPSIG(status);
+		bool stale_trap = event == PTRACE_EVENT_STOP && sig == SIGTRAP; /* an owed interrupt, a new thread */
+		bool own_signal = event == 0 && sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU &&
+				  sig != (SIGTRAP | 0x80);
+		if (!stale_trap && !own_signal && event != PTRACE_EVENT_CLONE)
+			continue; /* a group stop, an exec: for inj_restop */
+		/* a signal-delivery stop's signal is delivered from it */
+		if (t->ops->resume(th->tid, false, own_signal ? th->pending_sig : 0) == 0) {
+			th->stopped = false;
+			th->pending_sig = 0;
+			resumed++;
+		}
+	}
+	return resumed;
+}
+
 int inj_restop(struct inj *t)
 {
 	int r;
 	t->why[0] = '\0';
 	for (size_t i = 0; i < t->nth; i++)
-		if (!t->th[i].gone && !t->th[i].stopped && (r = t->ops->interrupt(t->th[i].tid)) < 0 && r != -ESRCH)
+		if ((r = interrupt_unless_stopped(t, &t->th[i])) < 0)
 			return fail(t, r, "cannot interrupt thread %d: %s", (int)t->th[i].tid, strerror(-r));
 	if ((r = wait_all_stopped(t, now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
 		return r;

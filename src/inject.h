@@ -52,6 +52,10 @@ struct inj {
 	struct arch_regs saved;
 	uint64_t saved_mask;
 	bool prepared;          /* saved and saved_mask are valid */
+	struct arch_regs at_stop; /* its registers at the stop, before inj_prepare moved it (inj_busy_fds) */
+	bool at_stop_in_handler;  /* ... in a signal handler, which interrupted at_stop_ctx */
+	bool busy_checks;         /* set by the caller: inj_busy_fds will be asked (inj_prepare walks a handler's stack) */
+	struct arch_regs at_stop_ctx;
 	bool modified;          /* registers differ from saved */
 	bool masked;            /* the thread's signals are blocked by us */
 	uint64_t insn;          /* address of a syscall instruction in the target */
@@ -138,6 +142,12 @@ int inj_pause(struct inj *t);
 /* Stop every thread again (new ones included) after inj_pause(); the next
  * call prepares afresh. 0, -ETIMEDOUT, -ESRCH (t->why). */
 int inj_restop(struct inj *t);
+/* Between inj_pause() and inj_restop(): a thread that stopped on its own
+ * meanwhile (an interrupt still owed, a signal, a clone event, a new
+ * thread's first stop) is resumed, the signal delivered, so it is not
+ * frozen until the next batch; group stops and exec events are left for
+ * inj_restop. Returns how many were resumed. */
+int inj_tend(struct inj *t);
 
 /* Restore the injection thread's registers and signal mask and detach
  * every thread, delivering signals that arrived meanwhile. Always

@@ -17,12 +17,14 @@ struct reaper {
 	const struct tracee_ops *ops;
 	pid_t pid;
 	pthread_t thread;
-	/* its naps end early when it is told to stop: reaper_stop() runs
-	 * while every thread of the target is stopped, and must not wait out
-	 * a nap */
+	/* it sleeps until a seize begins (reaper_enter), then in naps while
+	 * one lasts, and wakes at once when told to stop (reaper_stop): it
+	 * takes no CPU from the target's threads meanwhile, and no nap is
+	 * waited out */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stop;
+	bool idle;       /* in the wait for a seize: reaper_enter wakes it */
 	atomic_uint_fast64_t seize_since; /* 0: not in a seize */
 	atomic_uint reaped;
 };
@@ -40,10 +42,18 @@ static void *reaper_main(void *arg)
 	pthread_mutex_lock(&rp->lock);
 	while (!rp->stop) {
 		uint64_t since = atomic_load(&rp->seize_since);
-		if (since && now_ns() - since > REAPER_GRACE_NS) {
+		if (!since) {
+			rp->idle = true;
+			pthread_cond_wait(&rp->wake, &rp->lock);
+			rp->idle = false;
+			continue;
+		}
+		if (now_ns() - since > REAPER_GRACE_NS) {
 			pthread_mutex_unlock(&rp->lock);
 			reap_pass(rp);
 			pthread_mutex_lock(&rp->lock);
+			if (rp->stop)
+				break;
 		}
 		uint64_t until = now_ns() + REAPER_NAP_NS;
 		struct timespec ts = { (time_t)(until / 1000000000u), (long)(until % 1000000000u) };
@@ -87,7 +97,11 @@ void reaper_enter(struct reaper *rp)
 {
 	if (rp) {
 		atomic_store(&rp->reaped, 0);
+		pthread_mutex_lock(&rp->lock);
 		atomic_store(&rp->seize_since, now_ns());
+		if (rp->idle)
+			pthread_cond_signal(&rp->wake);
+		pthread_mutex_unlock(&rp->lock);
 	}
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "procinfo.h"
+#include "unwind.h"
 #include "util.h"
 
 static int read_proc_text(pid_t pid, const char *name, char **text);
@@ -380,4 +381,5 @@ const struct tracee_ops tracee_real = {
 	.reap_exited = real_reap_exited,
 	.reap_exited_threads = real_reap_exited_threads,
 	.exiting = real_exiting,
+	.signal_context = unwind_signal_context,
 };

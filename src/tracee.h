@@ -58,6 +58,9 @@ struct tracee_ops {
 	/* Is pid's task exiting (PF_EXITING in field 9 of /proc/PID/stat)?
 	 * 1 yes, 0 no, -errno. NULL: not known. */
 	int (*exiting)(pid_t pid);
+	/* unwind_signal_context (unwind.h): the context a signal handler
+	 * that tid is running interrupted. NULL: not looked for. */
+	int (*signal_context)(pid_t tid, const struct arch_regs *live, struct arch_regs *ctx);
 };
 
 extern const struct tracee_ops tracee_real;

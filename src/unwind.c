@@ -1,6 +1,8 @@
 #include "unwind.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <libunwind-ptrace.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,53 @@ static void walk(unw_addr_space_t as, struct thread_stack *ts)
 	}
 	ts->err = r < 0 ? r : 0;
 	_UPT_destroy(upt);
+}
+
+int unwind_signal_context(pid_t tid, const struct arch_regs *live, struct arch_regs *ctx)
+{
+#if defined(SOCKREAP_ARCH_x86_64)
+	static const struct {
+		int reg;
+		size_t off;
+	} gp[] = {
+#define GP(u, f) { UNW_X86_64_##u, offsetof(struct user_regs_struct, f) }
+		GP(RAX, rax), GP(RDX, rdx), GP(RCX, rcx), GP(RBX, rbx), GP(RSI, rsi), GP(RDI, rdi),
+		GP(RBP, rbp), GP(RSP, rsp), GP(R8, r8), GP(R9, r9), GP(R10, r10), GP(R11, r11),
+		GP(R12, r12), GP(R13, r13), GP(R14, r14), GP(R15, r15), GP(RIP, rip),
+#undef GP
+	};
+	unw_addr_space_t as = unw_create_addr_space(&_UPT_accessors, 0);
+	void *upt = as ? _UPT_create(tid) : NULL;
+	unw_cursor_t c;
+	int r = upt ? unw_init_remote(&c, as, upt) : -UNW_ENOMEM, found = 0;
+	for (int frames = 0; r >= 0 && frames < MAX_FRAMES; frames++) {
+		if (unw_is_signal_frame(&c) > 0) {
+			/* one step through the trampoline's frame: the cursor is
+			 * then in the interrupted context, every register loaded
+			 * from the sigcontext */
+			if ((r = unw_step(&c)) <= 0)
+				break;
+			*ctx = *live;
+			for (size_t i = 0; i < ARRAY_SIZE(gp) && r >= 0; i++) {
+				unw_word_t v;
+				if ((r = unw_get_reg(&c, gp[i].reg, &v)) >= 0)
+					*(uint64_t *)((uint8_t *)&ctx->r + gp[i].off) = v;
+			}
+			ctx->r.orig_rax = (uint64_t)-1;
+			found = r >= 0;
+			break;
+		}
+		if ((r = unw_step(&c)) <= 0)
+			break;
+	}
+	if (upt)
+		_UPT_destroy(upt);
+	if (as)
+		unw_destroy_addr_space(as);
+	return found ? 1 : r < 0 ? -EIO : 0;
+#else
+	return 0;
+#endif
 }
 
 struct unwind_bt *unwind_collect(pid_t pid, uint64_t budget_ns)

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "arch/arch.h"
+
 struct unwind_bt;
 
 /* Walk the stack of every thread of pid (all ptrace-stopped by us), for at
@@ -16,6 +18,16 @@ struct unwind_bt;
  * NULL only when out of memory: unwinding errors become text in the result
  * and never fail the action. */
 struct unwind_bt *unwind_collect(pid_t pid, uint64_t budget_ns);
+
+/* Thread tid (ptrace-stopped by us, its registers its own) is running a
+ * signal handler: the general registers of the context the innermost
+ * signal frame on its stack interrupted, into *ctx over a copy of *live
+ * (what sigcontext does not hold, such as the segment registers, stays
+ * live's; no system call is current there). 1 found, 0 no signal frame
+ * within the first 32 frames (or an architecture without this), -errno.
+ * Where SA_RESTART left a call's restart there, ctx is set to enter it
+ * again (arch_call_to_enter). */
+int unwind_signal_context(pid_t tid, const struct arch_regs *live, struct arch_regs *ctx);
 
 /* Resolve the collected frames to text, one block per thread:
  *   "  thread TID:\n    #N 0xIP function+0xOFF (file)\n"

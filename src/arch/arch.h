@@ -159,6 +159,13 @@ void arch_exec_set_regs(struct arch_regs *r, uint64_t entry, uint64_t stack_top,
  * arch_sc(r, nr); the engine reads any fd sets in the target's memory. */
 bool arch_interrupted_call(const struct arch_regs *r, long *nr, uint64_t args[6]);
 
+/* A thread whose registers are set to enter a system call at its
+ * instruction pointer, not inside one (no current call): the call it
+ * will make, with its arguments, if the instruction there is the syscall
+ * instruction (the caller checks that). Where the kernel left a restart
+ * for a signal handler's return, rt_sigreturn puts it back this way. */
+bool arch_call_to_enter(const struct arch_regs *r, long *nr, uint64_t args[6]);
+
 /* The arch-neutral id of system call nr in the mode of the task whose
  * registers are r (SC_UNKNOWN for a mode the engine cannot handle yet),
  * and of nr in the native numbering. */

@@ -80,6 +80,11 @@ bool arch_interrupted_call(const struct arch_regs *r, long *nr, uint64_t args[6]
 	return false;
 }
 
+bool arch_call_to_enter(const struct arch_regs *r, long *nr, uint64_t args[6])
+{
+	return false;
+}
+
 enum sc arch_sc_native(long nr)
 {
 	return SC_UNKNOWN;

@@ -158,6 +158,20 @@ bool arch_interrupted_call(const struct arch_regs *r, long *nr, uint64_t args[6]
 	return true;
 }
 
+bool arch_call_to_enter(const struct arch_regs *r, long *nr, uint64_t args[6])
+{
+	if ((long)r->r.orig_rax != -1 || (long)r->r.rax < 0)
+		return false;
+	*nr = (long)r->r.rax;
+	args[0] = r->r.rdi;
+	args[1] = r->r.rsi;
+	args[2] = r->r.rdx;
+	args[3] = r->r.r10;
+	args[4] = r->r.r8;
+	args[5] = r->r.r9;
+	return true;
+}
+
 /* Only the numbers live here; what each call does with its arguments is
  * in syscalls.c. */
 static const uint8_t sc_of_nr[] = {

@@ -47,7 +47,7 @@ static inline __attribute__((always_inline)) int exec_time_up(const struct exec_
 	uint64_t now = exec_clock(job, EXEC_CLOCK_MONOTONIC);
 	if (now && now - start >= job->budget_ns)
 		return 1;
-	if (!job->deadline_rt)
+	if (!job->deadline_rt || !now || now - start < job->budget_ns / 2)
 		return 0;
 	uint64_t rt = exec_clock(job, EXEC_CLOCK_REALTIME);
 	return rt && rt >= job->deadline_rt;

@@ -331,6 +331,32 @@ test_edge_readsock_free_fd() {
 	report_is '.ok == true and .ret == 1'
 }
 
+# Under a storm of signals (an SA_RESTART handler: the read restarts after
+# each), the thread blocked in read() is often in a signal-delivery stop
+# when sockreap stops it. That signal is delivered first, and its
+# registers then show the handler (the read's restart in its frame) or the
+# read about to be entered again: --free-fd must still see the fd as the
+# read's, every run, and leave it.
+test_edge_readsock_free_fd_under_signals() {
+	need_root
+	start_blocker blocker --leak 1 --threads 2 --block readsock --usr1-restart
+	wait_blocked "$BPID"
+	spawn "$BIN/sigstorm" kill "$BPID" 60000 "$TMP/usr1.sent"
+	local storm=$SPAWNED i
+	for ((i = 0; i < 10; i++)); do
+		reap --port "$PORT" --state estab --pid "$BPID" --free-fd
+		assert_eq "$(jq -r .result "$OUT")" skipped "run $i: result"
+		[[ -n $(fd_link "$BPID" "$ESTAB_FD") ]] || fail "run $i: the fd the blocked read uses was freed"
+	done
+	kill -TERM "$storm"
+	wait "$storm" 2>/dev/null
+	assert_all_threads_untraced "$BPID"
+	[[ ! -s $REPORT ]] || fail "the blocked read ended: $(cat "$REPORT")"
+	kill -USR1 "$PEER_PID"
+	wait_report
+	report_is '.ok == true and .ret == 1'
+}
+
 # shutdown wakes the reader with EOF; the fd stays.
 test_edge_readsock_shutdown() {
 	readsock_start --shutdown

@@ -45,6 +45,9 @@
  *                   beyond their fds: the first leaked one as a registered
  *                   file, the ESTABLISHED one under a RECV in flight (the
  *                   peer sends nothing) ("uring_fd" in the ready file)
+ *   --usr1-restart  a SIGUSR1 handler with SA_RESTART that only counts:
+ *                   a storm of SIGUSR1 (sigstorm kill) keeps the main
+ *                   thread's call being interrupted and restarted
  *   --swap-usr1     on SIGUSR1, put a fresh unconnected TCP socket over
  *                   every leaked fd (the number now names another socket,
  *                   as after the application closed it and reused it)
@@ -120,7 +123,7 @@ static struct {
 	enum call call;
 	long dur_ms;
 	const char *fifo, *ready, *report, *peer_report;
-	bool v6, heartbeat, share, seccomp, linger, gaps, swap;
+	bool v6, heartbeat, share, seccomp, linger, gaps, swap, usr1_restart;
 	int groups, linger_full;
 	bool io_uring;
 	enum { TRAP_DEFAULT, TRAP_HANDLE, TRAP_IGNORE, TRAP_BLOCK } sigtrap;
@@ -508,6 +511,13 @@ static void sigusr2_handler(int sig)
 	usr2_handled++;
 }
 
+static volatile sig_atomic_t usr1_handled;
+static void usr1_count_handler(int sig)
+{
+	(void)sig;
+	usr1_handled++;
+}
+
 /* Run the chosen call once in the main thread; ret and errno as the
  * application sees them. */
 static void run_call(struct outcome *o)
@@ -853,6 +863,8 @@ static void parse_args(int argc, char **argv)
 				opt.seccomp = true;
 			else if (!strcmp(a, "--swap-usr1"))
 				opt.swap = true;
+			else if (!strcmp(a, "--usr1-restart"))
+				opt.usr1_restart = true;
 			else
 				usage();
 		}
@@ -1003,6 +1015,10 @@ int main(int argc, char **argv)
 	if (opt.swap) {
 		struct sigaction sw = { .sa_handler = swap_handler, .sa_flags = SA_RESTART };
 		sigaction(SIGUSR1, &sw, NULL);
+	}
+	if (opt.usr1_restart) {
+		struct sigaction cnt = { .sa_handler = usr1_count_handler, .sa_flags = SA_RESTART };
+		sigaction(SIGUSR1, &cnt, NULL);
 	}
 	if (opt.sigtrap != TRAP_DEFAULT)
 		setup_sigtrap();

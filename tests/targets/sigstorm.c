@@ -6,6 +6,9 @@
  *                                     sender's sequence, in order); report
  *                                     and exit on SIGTERM
  *   sigstorm kill PID MS OUT          send SIGUSR1 for MS ms; OUT: how many
+ *   sigstorm every PID US MS OUT      send SIGUSR1 every US microseconds for
+ *                                     MS ms (a steady rain, not a storm: the
+ *                                     target's threads get the CPU meanwhile)
  *   sigstorm queue PID MS OUT         sigqueue SIGRTMIN with 1, 2, 3, ... for
  *                                     MS ms (retried on EAGAIN); OUT: how many
  */
@@ -61,11 +64,15 @@ static int target(int n, const char *ready, const char *report)
 	return 0;
 }
 
-static int sender(bool queue, pid_t pid, int ms, const char *out)
+static int sender(bool queue, pid_t pid, int us, int ms, const char *out)
 {
 	double end = tgt_now_ms() + ms;
 	long sent = 0;
 	while (tgt_now_ms() < end) {
+		if (us > 0) {
+			const struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
+			nanosleep(&ts, NULL);
+		}
 		if (queue) {
 			union sigval v = { .sival_int = (int)(sent + 1) };
 			if (sigqueue(pid, SIGRTMIN, v) == 0)
@@ -88,6 +95,8 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "target"))
 		return target(atoi(argv[2]), argv[3], argv[4]);
 	if (argc == 5 && (!strcmp(argv[1], "kill") || !strcmp(argv[1], "queue")))
-		return sender(argv[1][0] == 'q', atoi(argv[2]), atoi(argv[3]), argv[4]);
-	die("usage: sigstorm target N READY REPORT | kill|queue PID MS OUT");
+		return sender(argv[1][0] == 'q', atoi(argv[2]), 0, atoi(argv[3]), argv[4]);
+	if (argc == 6 && !strcmp(argv[1], "every"))
+		return sender(false, atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5]);
+	die("usage: sigstorm target N READY REPORT | kill|queue PID MS OUT | every PID US MS OUT");
 }
