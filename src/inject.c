@@ -66,6 +66,7 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 	if (!WIFSTOPPED(status))
 		return 0;
 	th->stopped = true;
+	th->status = status;
 	int event = status >> 16;
 	if (event == 0 && WSTOPSIG(status) == (SIGTRAP | 0x80)) {
 		/* a syscall-entry or -exit stop (PTRACE_O_TRACESYSGOOD) of our
@@ -164,22 +165,46 @@ static int seize_one(struct inj *t, pid_t tid, unsigned long opts)
 }
 
 /* Interrupt th, unless it has stopped on its own already (a signal, a
- * clone or exec event since it was seized or resumed): an interrupt sent
- * to a thread in a stop is owed, and it would stop again as soon as it is
- * resumed, with nobody waiting for it. 0 or -errno. */
+ * clone or exec event since it was seized or resumed; drain_reports, just
+ * before, took those reports): an interrupt sent to a thread in a stop is
+ * owed, and it would stop again as soon as it is resumed, with nobody
+ * waiting for it (inj_tend resumes it then). 0 or -errno. */
 static int interrupt_unless_stopped(struct inj *t, struct inj_thread *th)
 {
-	int status, r;
 	if (th->gone || th->stopped)
 		return 0;
-	if (t->ops->wait(th->tid, &status, 0) == 0) {
+	int r = t->ops->interrupt(th->tid);
+	return r < 0 && r != -ESRCH ? r : 0;
+}
+
+/* Take every state change the threads have to report now, without
+ * waiting: one wait per report (wait_any), not one per thread (1,000
+ * threads: a millisecond and more, inside the stop). A thread we did not
+ * know (a clone's child whose event is still to come) is added. Each
+ * thread's last status is in th->status. 0 or -errno. */
+static int drain_reports(struct inj *t)
+{
+	int status, r;
+	if (!t->ops->wait_any) {
+		for (size_t i = 0; i < t->nth; i++) {
+			struct inj_thread *th = &t->th[i];
+			if (!th->gone && !th->stopped && t->ops->wait(th->tid, &status, 0) == 0 &&
+			    (r = note_status(t, th, status)) < 0)
+				return r;
+		}
+		return 0;
+	}
+	for (size_t n = 0; n < 2 * t->nth + 64; n++) {
+		pid_t tid;
+		if (t->ops->wait_any(&tid, &status) < 0)
+			break;
+		struct inj_thread *th = find_thread(t, tid);
+		if (!th && !(th = add_thread(t, tid)))
+			return -ENOMEM;
 		if ((r = note_status(t, th, status)) < 0)
 			return r;
-		if (th->stopped || th->gone)
-			return 0;
 	}
-	r = t->ops->interrupt(th->tid);
-	return r < 0 && r != -ESRCH ? r : 0;
+	return 0;
 }
 
 /* Seize every thread not yet seized, then interrupt them: a seized thread
@@ -225,6 +250,8 @@ static int seize_new_threads(struct inj *t, unsigned long opts)
 		added++;
 		tids[nseized++] = tids[i]; /* i >= nseized: not read again */
 	}
+	if (nseized && (r = drain_reports(t)) < 0)
+		return r;
 	for (size_t i = 0; i < nseized; i++) {
 		if (!t->interrupted_at_ns)
 			t->interrupted_at_ns = now_ns();
@@ -1314,13 +1341,15 @@ int inj_pause(struct inj *t)
 int inj_tend(struct inj *t)
 {
 	int resumed = 0;
+	/* every thread runs between batches: those stopped now stopped on
+	 * their own, and their reports are taken here */
+	if (drain_reports(t) < 0)
+		return 0;
 	for (size_t i = 0; i < t->nth; i++) {
 		struct inj_thread *th = &t->th[i];
-		int status;
-		if (th->gone || th->stopped || t->ops->wait(th->tid, &status, 0) < 0 || note_status(t, th, status) < 0 ||
-		    !th->stopped)
+		if (th->gone || !th->stopped)
 			continue;
-		int event = status >> 16, sig = WSTOPSIG(status);
+		int status = th->status, event = status >> 16, sig = WSTOPSIG(status);
 		bool stale_trap = event == PTRACE_EVENT_STOP && sig == SIGTRAP; /* an owed interrupt, a new thread */
 		bool own_signal = event == 0 && sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU &&
 				  sig != (SIGTRAP | 0x80);
@@ -1340,6 +1369,8 @@ int inj_restop(struct inj *t)
 {
 	int r;
 	t->why[0] = '\0';
+	if ((r = drain_reports(t)) < 0)
+		return fail(t, r, "out of memory");
 	for (size_t i = 0; i < t->nth; i++)
 		if ((r = interrupt_unless_stopped(t, &t->th[i])) < 0)
 			return fail(t, r, "cannot interrupt thread %d: %s", (int)t->th[i].tid, strerror(-r));

@@ -38,6 +38,7 @@ struct inj_thread {
 			      * or group/interrupt stop), where the kernel
 			      * applies the restart rules when it resumes */
 	bool eintr_seen; /* unmask_eintr looked at this stop already */
+	int status;      /* the wait status of its last stop */
 };
 
 struct inj {

@@ -311,6 +311,14 @@ static int real_start_time(pid_t pid, uint64_t *ticks)
 	return procinfo_pid_start_time("/proc", pid, ticks, NULL);
 }
 
+static int real_wait_any(pid_t *tid, int *status)
+{
+	pid_t r = waitpid(-1, status, __WALL | WNOHANG);
+	if (r > 0)
+		*tid = r;
+	return r > 0 ? 0 : r == 0 ? -EAGAIN : -errno;
+}
+
 static int real_exiting(pid_t pid)
 {
 	char path[64];
@@ -382,4 +390,5 @@ const struct tracee_ops tracee_real = {
 	.reap_exited_threads = real_reap_exited_threads,
 	.exiting = real_exiting,
 	.signal_context = unwind_signal_context,
+	.wait_any = real_wait_any,
 };

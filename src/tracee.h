@@ -61,6 +61,11 @@ struct tracee_ops {
 	/* unwind_signal_context (unwind.h): the context a signal handler
 	 * that tid is running interrupted. NULL: not looked for. */
 	int (*signal_context)(pid_t tid, const struct arch_regs *live, struct arch_regs *ctx);
+	/* Whatever tracee has a state change to report, without waiting
+	 * (waitpid(-1, __WALL | WNOHANG)): 0 with *tid and *status, -EAGAIN
+	 * when none has, -ECHILD when there is none. NULL: each thread is
+	 * asked in turn (one wait per thread). */
+	int (*wait_any)(pid_t *tid, int *status);
 };
 
 extern const struct tracee_ops tracee_real;
