@@ -144,17 +144,23 @@ static bool restart_pending(const struct arch_regs *r)
 	       rax != -K_ENOIOCTLCMD;
 }
 
-bool arch_interrupted_call(const struct arch_regs *r, long *nr, uint64_t args[6])
+/* The six argument registers of a system call. */
+static void call_args(const struct arch_regs *r, uint64_t args[6])
 {
-	if (!restart_pending(r))
-		return false;
-	*nr = (long)r->r.orig_rax;
 	args[0] = r->r.rdi;
 	args[1] = r->r.rsi;
 	args[2] = r->r.rdx;
 	args[3] = r->r.r10;
 	args[4] = r->r.r8;
 	args[5] = r->r.r9;
+}
+
+bool arch_interrupted_call(const struct arch_regs *r, long *nr, uint64_t args[6])
+{
+	if (!restart_pending(r))
+		return false;
+	*nr = (long)r->r.orig_rax;
+	call_args(r, args);
 	return true;
 }
 
@@ -163,12 +169,7 @@ bool arch_call_to_enter(const struct arch_regs *r, long *nr, uint64_t args[6])
 	if ((long)r->r.orig_rax != -1 || (long)r->r.rax < 0)
 		return false;
 	*nr = (long)r->r.rax;
-	args[0] = r->r.rdi;
-	args[1] = r->r.rsi;
-	args[2] = r->r.rdx;
-	args[3] = r->r.r10;
-	args[4] = r->r.r8;
-	args[5] = r->r.r9;
+	call_args(r, args);
 	return true;
 }
 
