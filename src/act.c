@@ -715,7 +715,7 @@ static void act_process(struct job *j)
 		ready_only = false;
 		/* Threads that stop on their own meanwhile (a signal: every
 		 * signal stops a traced thread) are resumed, about every
-		 * millisecond, each pass a wait per thread. */
+		 * millisecond (each pass one wait per report, see inj_tend). */
 		for (uint64_t tended = 0; now_ns() < run_until;) {
 			if (now_ns() >= tended + 1000000) {
 				inj_tend(&t);
