@@ -1065,7 +1065,7 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
 	return 0;
 }
 
-static void unmask_eintr(struct inj *t, struct inj_thread *th);
+static void unmask_eintr(struct inj *t, struct inj_thread *th, bool early);
 
 /* A killed target's threads may never report (a zombie leader is
  * reported only after its threads): look at the thread's state itself. */
@@ -1093,7 +1093,7 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 	 * threads, so that it is not part of the stop's end. */
 	for (size_t i = 0; i < t->nth; i++)
 		if (i != t->it)
-			unmask_eintr(t, &t->th[i]);
+			unmask_eintr(t, &t->th[i], true);
 	for (unsigned spin = 0;; spin++) {
 		uint32_t done = 0;
 		uint64_t p = 0;
@@ -1285,10 +1285,23 @@ static int restore_thread(struct inj *t)
  * and the call waits without a timeout, re-entering it is invisible. With
  * a timeout it is not (the time already waited is lost): those keep their
  * EINTR, as signal(7) allows. */
-static void unmask_eintr(struct inj *t, struct inj_thread *th)
+/* Will a signal be delivered to th when it resumes (pending, for it or
+ * the process, and not blocked)? 1 yes, 0 no, -1 it cannot be told. */
+static int signal_due(struct inj *t, const struct inj_thread *th)
+{
+	char pnd[32], shd[32], blk[32];
+	if (t->ops->status_field(th->tid, "SigPnd", pnd, sizeof(pnd)) < 0 ||
+	    t->ops->status_field(th->tid, "ShdPnd", shd, sizeof(shd)) < 0 ||
+	    t->ops->status_field(th->tid, "SigBlk", blk, sizeof(blk)) < 0)
+		return -1;
+	return ((strtoull(pnd, NULL, 16) | strtoull(shd, NULL, 16)) & ~strtoull(blk, NULL, 16)) != 0;
+}
+
+/* early: while our code runs, some time before the thread resumes (a
+ * signal may still come in between: recheck_eintr). */
+static void unmask_eintr(struct inj *t, struct inj_thread *th, bool early)
 {
 	struct arch_regs r;
-	char pnd[32], shd[32], blk[32];
 
 	if (!th->stopped || th->gone || th->eintr_seen || !th->in_signal_path || th->pending_sig)
 		return;
@@ -1301,21 +1314,36 @@ static void unmask_eintr(struct inj *t, struct inj_thread *th)
 	bool forever = ((nr == arch_sysno(&r, ASYS_EPOLL_WAIT) || nr == arch_sysno(&r, ASYS_EPOLL_PWAIT)) &&
 			(int)arch_syscall_arg(&r, 3) == -1) ||
 		       (nr == arch_sysno(&r, ASYS_EPOLL_PWAIT2) && arch_syscall_arg(&r, 3) == 0);
-	if (!forever || t->ops->status_field(th->tid, "SigPnd", pnd, sizeof(pnd)) < 0 ||
-	    t->ops->status_field(th->tid, "ShdPnd", shd, sizeof(shd)) < 0 ||
-	    t->ops->status_field(th->tid, "SigBlk", blk, sizeof(blk)) < 0)
-		return;
-	if ((strtoull(pnd, NULL, 16) | strtoull(shd, NULL, 16)) & ~strtoull(blk, NULL, 16))
-		return; /* a signal will be delivered: its EINTR is real */
+	if (!forever || signal_due(t, th) != 0)
+		return; /* a signal will be delivered (or may be): its EINTR is real */
+	if (early) {
+		th->eintr_regs = r;
+		th->reentered_early = true;
+	}
 	arch_reenter_syscall(&r);
 	t->ops->setregs(th->tid, &r);
+}
+
+/* Right before the threads resume: a signal that came in since an early
+ * unmask_eintr (the program's own calls can raise one: SIGIO, SIGCHLD, a
+ * timer) will run its handler, and then the call must end with EINTR as
+ * it would have: its registers go back. */
+static void recheck_eintr(struct inj *t)
+{
+	for (size_t i = 0; i < t->nth; i++) {
+		struct inj_thread *th = &t->th[i];
+		if (th->reentered_early && th->stopped && !th->gone && signal_due(t, th) != 0)
+			t->ops->setregs(th->tid, &th->eintr_regs);
+		th->reentered_early = false;
+	}
 }
 
 int inj_pause(struct inj *t)
 {
 	int first = restore_thread(t);
 	for (size_t i = 0; i < t->nth; i++)
-		unmask_eintr(t, &t->th[i]);
+		unmask_eintr(t, &t->th[i], false);
+	recheck_eintr(t);
 	for (size_t i = 0; i < t->nth; i++) {
 		struct inj_thread *th = &t->th[i];
 		if (!th->stopped || th->gone)
@@ -1407,7 +1435,8 @@ int inj_release(struct inj *t)
 	if ((r = restore_thread(t)) < 0 && !first)
 		first = r;
 	for (size_t i = 0; i < t->nth; i++)
-		unmask_eintr(t, &t->th[i]);
+		unmask_eintr(t, &t->th[i], false);
+	recheck_eintr(t);
 	detach_all(t);
 	/* threads we lost track of (an exec, a leader that looked dead while
 	 * de_thread() ran) may still be traced by us: never leave one */

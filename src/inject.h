@@ -38,6 +38,8 @@ struct inj_thread {
 			      * or group/interrupt stop), where the kernel
 			      * applies the restart rules when it resumes */
 	bool eintr_seen; /* unmask_eintr looked at this stop already */
+	bool reentered_early;       /* ... while our code ran: eintr_regs are the call's EINTR */
+	struct arch_regs eintr_regs;
 	int status;      /* the wait status of its last stop */
 };
 
