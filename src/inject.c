@@ -422,7 +422,7 @@ static int looks_exited(struct inj *t)
 	_cleanup_free_ pid_t *tids = NULL;
 	size_t n = 0;
 	if (t->ops->list_threads(t->pid, &tids, &n) < 0)
-		return true;
+		return 1;
 	/* a thread that is not dying too: the exec'ing one (or, with a
 	 * leader that called pthread_exit(), the process living on); one
 	 * that is still on its way out (an exit_group() kills every thread,
@@ -467,17 +467,15 @@ static int exec_or_kill_seen(struct inj *t)
 				"executing a new program); gave up, target untouched");
 }
 
-/* Is addr inside the [vdso] mapping of this maps text? */
-static bool in_vdso(const char *maps, uint64_t addr)
+static int find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
+		     int passes, uint64_t *addr);
+
+/* Is the syscall instruction at addr in the target? */
+static bool syscall_insn_at(struct inj *t, uint64_t addr)
 {
-	for (const char *line = maps; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		uint64_t lo, hi;
-		int name_at = 0;
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %*s %*s %*s %n", &lo, &hi, &name_at) >= 2 && name_at &&
-		    !strncmp(line + name_at, "[vdso]", 6) && addr >= lo && addr < hi)
-			return true;
-	}
-	return false;
+	uint8_t at[16];
+	return arch_syscall_insn.len <= sizeof(at) && t->ops->read_mem(t->pid, addr, at, arch_syscall_insn.len) == 0 &&
+	       !memcmp(at, arch_syscall_insn.bytes, arch_syscall_insn.len);
 }
 
 /* The attach's reaper is of no use once every thread is seized. */
@@ -530,8 +528,8 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 	 * inj_prepare checks it is still there, and looks again if it is not
 	 * (or was not found). */
 	_cleanup_free_ char *maps = NULL;
-	if (!ops->read_maps || ops->read_maps(pid, &maps) < 0 || inj_find_syscall_insn(ops, pid, maps, &t->insn) < 0 ||
-	    !in_vdso(maps, t->insn))
+	if (!ops->read_maps || ops->read_maps(pid, &maps) < 0 ||
+	    find_insn(ops, pid, maps, &arch_syscall_insn, 1, &t->insn) < 0)
 		t->insn = 0;
 
 	/* TRACEEXEC: an exec while we attach stops its thread with an event
@@ -706,11 +704,8 @@ static int busy_thread(struct inj *t, struct busy_acc *b, const struct arch_regs
 	int fds[6];
 	int r;
 
-	uint8_t at_ip[16];
 	if (!arch_interrupted_call(regs, &b->nr, args) &&
-	    !(arch_call_to_enter(regs, &b->nr, args) && arch_syscall_insn.len <= sizeof(at_ip) &&
-	      t->ops->read_mem(t->pid, arch_ip(regs), at_ip, arch_syscall_insn.len) == 0 &&
-	      !memcmp(at_ip, arch_syscall_insn.bytes, arch_syscall_insn.len)))
+	    !(arch_call_to_enter(regs, &b->nr, args) && syscall_insn_at(t, arch_ip(regs))))
 		return 0; /* not inside a call that will be restarted, nor about to enter one */
 	enum sc id = arch_sc(regs, b->nr);
 	const struct sc_info *sc = sc_info(id);
@@ -760,10 +755,12 @@ int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n)
 		r = busy_thread(t, &b, &regs);
 		/* In its own code, not in a call: perhaps a signal handler,
 		 * which returns to the call it interrupted (SA_RESTART). */
+		if (r < 0 || b.n != before || arch_current_syscall(&regs) >= 0)
+			continue;
 		struct arch_regs ctx;
-		if (r >= 0 && b.n == before && arch_current_syscall(&regs) < 0 &&
-		    (it ? t->at_stop_in_handler && (ctx = t->at_stop_ctx, true)
-			: t->ops->signal_context && t->ops->signal_context(b.tid, &regs, &ctx) == 1))
+		if (it && t->at_stop_in_handler)
+			r = busy_thread(t, &b, &t->at_stop_ctx);
+		else if (!it && t->ops->signal_context && t->ops->signal_context(b.tid, &regs, &ctx) == 1)
 			r = busy_thread(t, &b, &ctx);
 	}
 	if (r < 0) {
@@ -792,8 +789,9 @@ static const uint8_t *find_aligned(const uint8_t *buf, size_t len, uint64_t base
 	return NULL;
 }
 
-int inj_find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
-		  uint64_t *addr)
+/* inj_find_insn, in the vdso only (passes 1) or anywhere (2). */
+static int find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
+		     int passes, uint64_t *addr)
 {
 	static uint8_t buf[65536];
 
@@ -804,7 +802,7 @@ int inj_find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, con
 	const uint64_t step = (sizeof(buf) - insn->len + 1) / insn->align * insn->align;
 	/* Two passes: the vdso (always mapped, small, executable) first, then
 	 * any other executable mapping. */
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = 0; pass < passes; pass++) {
 		for (const char *line = maps; line && *line;) {
 			uint64_t lo, hi;
 			char perms[8] = "";
@@ -833,10 +831,17 @@ int inj_find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, con
 	return -ENOENT;
 }
 
+int inj_find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
+		  uint64_t *addr)
+{
+	return find_insn(ops, pid, maps, insn, 2, addr);
+}
+
 int inj_find_syscall_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, uint64_t *addr)
 {
 	return inj_find_insn(ops, pid, maps, &arch_syscall_insn, addr);
 }
+
 
 /* Is this a syscall-entry or -exit stop (PTRACE_O_TRACESYSGOOD)? */
 static bool is_syscall_stop(int status)
@@ -927,10 +932,7 @@ int inj_prepare(struct inj *t)
 	/* Found before the attach (inj_attach_checked): still the same
 	 * instruction now? (Its mapping may have gone meanwhile.) */
 	if (t->insn && !t->insn_checked) {
-		uint8_t back[16];
-		if (arch_syscall_insn.len > sizeof(back) ||
-		    t->ops->read_mem(t->pid, t->insn, back, arch_syscall_insn.len) < 0 ||
-		    memcmp(back, arch_syscall_insn.bytes, arch_syscall_insn.len))
+		if (!syscall_insn_at(t, t->insn))
 			t->insn = 0;
 		t->insn_checked = true;
 	}
@@ -1066,6 +1068,18 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
 }
 
 static void unmask_eintr(struct inj *t, struct inj_thread *th, bool early);
+
+/* Will a signal be delivered to th when it resumes (pending, for it or
+ * the process, and not blocked)? 1 yes, 0 no, -1 it cannot be told. */
+static int signal_due(struct inj *t, const struct inj_thread *th)
+{
+	char pnd[32], shd[32], blk[32];
+	if (t->ops->status_field(th->tid, "SigPnd", pnd, sizeof(pnd)) < 0 ||
+	    t->ops->status_field(th->tid, "ShdPnd", shd, sizeof(shd)) < 0 ||
+	    t->ops->status_field(th->tid, "SigBlk", blk, sizeof(blk)) < 0)
+		return -1;
+	return ((strtoull(pnd, NULL, 16) | strtoull(shd, NULL, 16)) & ~strtoull(blk, NULL, 16)) != 0;
+}
 
 /* A killed target's threads may never report (a zombie leader is
  * reported only after its threads): look at the thread's state itself. */
@@ -1284,21 +1298,8 @@ static int restore_thread(struct inj *t)
  * is our interrupt (no signal pending that the thread's mask lets through)
  * and the call waits without a timeout, re-entering it is invisible. With
  * a timeout it is not (the time already waited is lost): those keep their
- * EINTR, as signal(7) allows. */
-/* Will a signal be delivered to th when it resumes (pending, for it or
- * the process, and not blocked)? 1 yes, 0 no, -1 it cannot be told. */
-static int signal_due(struct inj *t, const struct inj_thread *th)
-{
-	char pnd[32], shd[32], blk[32];
-	if (t->ops->status_field(th->tid, "SigPnd", pnd, sizeof(pnd)) < 0 ||
-	    t->ops->status_field(th->tid, "ShdPnd", shd, sizeof(shd)) < 0 ||
-	    t->ops->status_field(th->tid, "SigBlk", blk, sizeof(blk)) < 0)
-		return -1;
-	return ((strtoull(pnd, NULL, 16) | strtoull(shd, NULL, 16)) & ~strtoull(blk, NULL, 16)) != 0;
-}
-
-/* early: while our code runs, some time before the thread resumes (a
- * signal may still come in between: recheck_eintr). */
+ * EINTR, as signal(7) allows. early: while our code runs, some time before
+ * the thread resumes (a signal may still come in between: recheck_eintr). */
 static void unmask_eintr(struct inj *t, struct inj_thread *th, bool early)
 {
 	struct arch_regs r;
