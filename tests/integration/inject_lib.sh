@@ -1,6 +1,36 @@
-# Helpers shared by t_inject.sh and t_inject_edge.sh (sourced by them; run.sh
+# Helpers shared by t_inject*.sh and t_engine*.sh (sourced by them; run.sh
 # only picks up t_*.sh): start tests/bin/blocker, read its ready file, and
 # check what sockreap left behind in it.
+
+# when_traced PID CMD...: wait until PID has a tracer, then run CMD with
+# $TRACER set to the tracer's PID. Shell builtins only, so it reacts within
+# a fraction of sockreap's stop. Gives up after 20 s or when PID is gone.
+when_traced() {
+	local pid=$1 k v end=$((SECONDS + 20))
+	shift
+	while ((SECONDS < end)); do
+		v=0
+		while read -r k v; do
+			[[ $k == TracerPid: ]] && break
+		done 2>/dev/null <"/proc/$pid/status" || return 1
+		if [[ $v != 0 ]]; then
+			TRACER=$v
+			"$@"
+			return
+		fi
+	done
+	return 1
+}
+
+# after_ms MS CMD...: run CMD MS milliseconds from now (no fork for the wait:
+# a read with a timeout on a FIFO nobody writes).
+after_ms() {
+	local ms=$1
+	shift
+	[[ -p $TMP/never ]] || mkfifo "$TMP/never"
+	((ms == 0)) || read -r -t "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))" <>"$TMP/never"
+	"$@"
+}
 
 # start_blocker BIN ARGS...: spawn tests/bin/BIN (blocker or blocker-static)
 # with its ready, report and FIFO files in $TMP (prefix $BLK, default "b",
@@ -44,6 +74,17 @@ sigmasks() {
 
 # assert_sigmasks_unchanged: the engine blocks the target's signals while it
 # runs calls in it; every thread's mask must be back as it was.
+# wait_sigmasks_restored SECONDS: until every thread's mask is as before,
+# at most SECONDS (an executor left by a killed sockreap restores its
+# thread once its own wait times out, 0.5 s after its calls).
+wait_sigmasks_restored() {
+	local end=$((SECONDS + $1))
+	while ((SECONDS <= end)); do
+		[[ $(sigmasks "$BPID") == "$SIGMASKS_BEFORE" ]] && return 0
+		sleep 0.01
+	done
+	return 1
+}
 assert_sigmasks_unchanged() {
 	local now
 	now=$(sigmasks "$BPID")

@@ -57,9 +57,16 @@ test_engine_1_clone_stops() {
 # the pauses between them).
 # Each time the target must go on: untraced, not stopped, masks as
 # before, and its blocked read finishes correctly.
+# The executor's mapping, left in the target by a SIGKILLed sockreap:
+# one VmFlags line per anonymous executable mapping of pid (the blocker
+# has none of its own).
+exec_mapping_flags() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { ex = $2 ~ /x/ && NF == 5 } /^VmFlags:/ && ex' /proc/"$1"/smaps
+}
+
 test_engine_3_sigkill_midway() {
 	need_root
-	local d k
+	local d k left=0 flags
 	for d in 0 2 5 10 20 40; do
 		start_blocker blocker --leak 2000 --gaps --threads 3 --block read
 		"$SOCKREAP" --port "$PORT" --state close-wait --yes --json -q --audit-log "$TMP/audit.log" >/dev/null 2>&1 &
@@ -76,11 +83,22 @@ test_engine_3_sigkill_midway() {
 		sleep 0.7
 		assert_all_threads_untraced "$BPID"
 		assert_sigmasks_unchanged
+		# what is left is not for the application's children nor its
+		# core dumps, whichever batch the kill came in (the marks
+		# are made once per mapping, by its first batch)
+		flags=$(exec_mapping_flags "$BPID")
+		if [[ -n $flags ]]; then
+			left=$((left + 1))
+			grep -v -E ' dc( |$)' <<<"$flags" | grep -q . && fail "killed after $d ms: the mapping left is not MADV_DONTFORK: $flags"
+			grep -v -E ' dd( |$)' <<<"$flags" | grep -q . && fail "killed after $d ms: the mapping left is not MADV_DONTDUMP: $flags"
+		fi
 		finish_call read
 		wait_report
 		echo "killed after $d ms: $(cat "$REPORT")" >&2
 		assert_report_ok read 0
 	done
+	echo "executor mappings left: $left of 6 kills" >&2
+	((left > 0)) || fail "no kill left the executor's mapping: the test saw none of its flags"
 }
 
 # A close that lingers (SO_LINGER {1,T}, a full send queue the peer does
@@ -105,6 +123,7 @@ test_engine_3_sigkill_in_lingering_close() {
 		sleep 0.01
 	done
 	kill -0 "$BPID" 2>/dev/null || fail "the target died"
+	wait_sigmasks_restored 3
 	assert_sigmasks_unchanged
 	finish_call read
 	wait_report 10

@@ -12,26 +12,6 @@ reap() {
 	run_sockreap "$@" --yes --json --audit-log "$TMP/audit.log"
 }
 
-# when_traced PID CMD...: wait until PID has a tracer, then run CMD with
-# $TRACER set to the tracer's PID. Shell builtins only, so it reacts within
-# a fraction of sockreap's stop. Gives up after 20 s or when PID is gone.
-when_traced() {
-	local pid=$1 k v end=$((SECONDS + 20))
-	shift
-	while ((SECONDS < end)); do
-		v=0
-		while read -r k v; do
-			[[ $k == TracerPid: ]] && break
-		done 2>/dev/null <"/proc/$pid/status" || return 1
-		if [[ $v != 0 ]]; then
-			TRACER=$v
-			"$@"
-			return
-		fi
-	done
-	return 1
-}
-
 # sockreap_with_timeout SECONDS: make run_sockreap run sockreap under
 # timeout(1), so a hang fails the test (status 124) instead of blocking it.
 sockreap_with_timeout() {
@@ -80,16 +60,6 @@ assert_fds_closed_or_intact() {
 # traced, so the event lands in each phase of sockreap's work on 2,000 fds
 # (attach, checks, the close loop, release; about 15 ms here in all).
 MIDWAY_DELAYS="0 2 4 6 8 10 13"
-
-# after_ms MS CMD...: run CMD MS milliseconds from now (no fork for the wait:
-# a read with a timeout on a FIFO nobody writes).
-after_ms() {
-	local ms=$1
-	shift
-	[[ -p $TMP/never ]] || mkfifo "$TMP/never"
-	((ms == 0)) || read -r -t "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))" <>"$TMP/never"
-	"$@"
-}
 
 # midway_start [CALL]: a blocker (in CALL, default read) with 2,000 leaks,
 # none adjacent (--gaps: no close_range over them), and sockreap under a
