@@ -1219,6 +1219,7 @@ int inj_scratch(struct inj *t, uint64_t len, int prot, uint64_t *addr)
 	t->scratch = (uint64_t)ret;
 	t->scratch_len = len;
 	t->scratch_prot = prot;
+	t->scratch_marked = false;
 	*addr = t->scratch;
 	if (prot & PROT_WRITE) {
 		/* Not for a child the application forks between our batches,

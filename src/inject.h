@@ -70,6 +70,9 @@ struct inj {
 	unsigned long ncalls;
 	uint64_t scratch, scratch_len; /* our mapping in the target, 0: none */
 	int scratch_prot;
+	bool scratch_marked; /* the executor's mapping has had its madvise() calls */
+	pid_t cpus_tid;      /* whose cpus_with (tracee.h) cpus is */
+	int cpus;
 	pid_t exec_ok_tid;      /* rp_run_inside: this thread may run the executor (its status was read) */
 	unsigned self_restored; /* batches whose thread the executor had already restored (sockreap held up) */
 	char why[200];          /* the reason of the last failure, for reports */
@@ -83,6 +86,8 @@ struct inj {
 /* Time limits: a thread in state D ignores the interrupt until it wakes. */
 #define INJ_ATTACH_TIMEOUT_NS (2000ull * 1000 * 1000)
 #define INJ_CALL_TIMEOUT_NS (5000ull * 1000 * 1000)
+/* inj_exec: spin while the executor's calls move on at least this often */
+#define INJ_SPIN_NS (1000ull * 1000)
 
 /* Seize every thread of pid and wait until all are stopped. -EBUSY when
  * already traced (why names the tracer), -EPERM when refused (why says

@@ -316,9 +316,10 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 	arch_restart_fixup(&cont);
 	size_t flen = (size_t)(l.end - l.frame);
 	_cleanup_free_ uint8_t *frame = malloc(flen);
-	/* two more calls after the program's: the mapping is not for a child
-	 * the application forks between batches, nor for its core dumps */
-	size_t nops = p->n + 2;
+	/* two more calls after the program's, at its first run in a new
+	 * mapping: the mapping is not for a child the application forks
+	 * between batches, nor for its core dumps */
+	size_t nops = p->n + (t->scratch_marked ? 0 : 2);
 	_cleanup_free_ struct exec_op *ops = calloc(nops, sizeof(*ops));
 	if (!frame || !ops)
 		return -ENOMEM;
@@ -341,9 +342,12 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 	}
 	long madv = arch_sysno(&t->saved, ASYS_MADVISE);
 	/* over the whole mapping, which may be larger than this layout */
-	ops[p->n] = (struct exec_op){ .nr = madv, .a = { base, t->scratch_len, MADV_DONTFORK }, .ret = EXEC_NOT_RUN };
-	ops[p->n + 1] = (struct exec_op){ .nr = madv, .a = { base, t->scratch_len, MADV_DONTDUMP },
-					  .ret = EXEC_NOT_RUN };
+	if (nops > p->n) {
+		ops[p->n] = (struct exec_op){ .nr = madv, .a = { base, t->scratch_len, MADV_DONTFORK },
+					      .ret = EXEC_NOT_RUN };
+		ops[p->n + 1] = (struct exec_op){ .nr = madv, .a = { base, t->scratch_len, MADV_DONTDUMP },
+						  .ret = EXEC_NOT_RUN };
+	}
 	/* what is left of the stop's time; at least 1 ns (0 means none) */
 	uint64_t now = now_ns(), budget = !p->deadline_ns ? 0 : p->deadline_ns > now ? p->deadline_ns - now : 1;
 	/* the same deadline on the clock the target reads as we do */
@@ -371,13 +375,17 @@ int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)
 	/* what ran, even after an error: the results are in the target */
 	uint64_t progress = 0, stopped_at = UINT64_MAX;
 	p->reached = p->n;
-	if (t->ops->read_mem(t->pid, base + l.ops, ops, p->n * sizeof(*ops)) == 0 &&
+	if (t->ops->read_mem(t->pid, base + l.ops, ops, nops * sizeof(*ops)) == 0 &&
 	    t->ops->read_mem(t->pid, base + l.job + offsetof(struct exec_job, progress), &progress,
 			     sizeof(progress)) == 0 &&
 	    t->ops->read_mem(t->pid, base + l.job + offsetof(struct exec_job, stopped_at), &stopped_at,
 			     sizeof(stopped_at)) == 0) {
 		for (size_t i = 0; i < p->n; i++)
 			p->c[i].ret = ops[i].ret == EXEC_NOT_RUN ? RP_NOT_RUN : ops[i].ret;
+		/* once is enough: the mapping keeps them (each takes the
+		 * target's mmap lock for writing, inside the stop) */
+		if (nops > p->n && ops[p->n].ret == 0 && ops[p->n + 1].ret == 0)
+			t->scratch_marked = true;
 		*ran = r == 0 ? p->n : (size_t)MIN(progress, p->n);
 		if (stopped_at < p->n) { /* stopped by its budget: nothing ran after */
 			p->reached = (size_t)stopped_at;
