@@ -460,8 +460,9 @@ static int skip_busy(struct job *j, struct inj *t, size_t from, size_t to)
  * resume, the target should be frozen about this long at most. */
 #define STALL_TARGET_NS (1500ull * 1000)
 /* ... but the program always gets at least this much, and half of what
- * stopping every thread cost (hundreds of threads: milliseconds), or
- * batches would be all stop and no work */
+ * stopping every thread costs (hundreds of threads: milliseconds), or
+ * batches would be all stop and no work: the least it cost so far, not
+ * this stop's, which a hiccup may have made long */
 #define EXEC_MIN_NS (200ull * 1000)
 /* What stopping the executor and resuming every thread takes after the
  * program: not the program's. It grows with the thread count (resuming
@@ -660,6 +661,7 @@ static void act_process(struct job *j)
 	if (j->o->backtrace && j->ops->stacks)
 		bt = j->ops->stacks(j->pid, BACKTRACE_BUDGET_NS);
 	double max_stall = 0, total_stall = 0;
+	uint64_t stop_min = UINT64_MAX; /* what stopping every thread took at the least */
 	j->reserve_ns = RESERVE_FIRST_NS;
 	/* The first stop also seized every thread and makes the executor's
 	 * mapping: when that leaves too little of its budget, it ends there
@@ -671,7 +673,10 @@ static void act_process(struct job *j)
 		uint64_t exec_ns;
 		nbatch++;
 		if (!ready_only) {
-			r = run_batch(j, &t, &b, stop_begin, stop_ns, &exec_ns, &next);
+			/* a stop that one hiccup made long (milliseconds: a VM's
+			 * CPU taken away) must not also get a long program */
+			stop_min = MIN(stop_min, stop_ns);
+			r = run_batch(j, &t, &b, stop_begin, stop_min, &exec_ns, &next);
 			if (r < 0 || next == j->n)
 				break;
 			if (next <= b.from) /* cannot be: the first row always runs */
@@ -682,6 +687,7 @@ static void act_process(struct job *j)
 			 * this time, or twice as much when everything did. */
 			batch = next < b.to ? MAX((next - b.from) * 3 / 2, BATCH_MIN) : MIN(2 * batch, BATCH_MAX);
 		}
+		uint64_t pause_at = now_ns();
 		r = inj_pause(&t);
 		double stall = (double)(t.released_at_ns - stop_begin) / 1e6;
 		if (!ready_only && next < b.to && b.prog.deadline_ns == stop_begin + STALL_TARGET_NS - j->reserve_ns) {
@@ -692,6 +698,9 @@ static void act_process(struct job *j)
 			int64_t rs = (int64_t)j->reserve_ns + off / 2;
 			j->reserve_ns = (uint64_t)MIN(MAX(rs, (int64_t)RESERVE_MIN_NS), (int64_t)RESERVE_MAX_NS);
 		}
+		if (j->o->verbose > 1)
+			fprintf(stderr, "sockreap: pid %d: stop %zu: %.3f ms (%.3f ms to stop every thread, %.3f ms to run the program, %.3f ms to resume them)\n",
+				(int)j->pid, nbatch, stall, (double)stop_ns / 1e6, ready_only ? 0.0 : (double)exec_ns / 1e6, (double)(t.released_at_ns - pause_at) / 1e6);
 		set_stall(j, b.from, next, stall);
 		max_stall = MAX(max_stall, stall);
 		total_stall += stall;
