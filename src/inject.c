@@ -164,6 +164,12 @@ static int seize_one(struct inj *t, pid_t tid, unsigned long opts)
 	}
 }
 
+static void boost(struct inj *t, bool on)
+{
+	if (t->ops->boost)
+		t->ops->boost(on);
+}
+
 /* Interrupt th, unless it has stopped on its own already (a signal, a
  * clone or exec event since it was seized or resumed; drain_reports, just
  * before, took those reports): an interrupt sent to a thread in a stop is
@@ -252,14 +258,18 @@ static int seize_new_threads(struct inj *t, unsigned long opts)
 	}
 	if (nseized && (r = drain_reports(t)) < 0)
 		return r;
+	r = 0;
+	if (nseized)
+		boost(t, true);
 	for (size_t i = 0; i < nseized; i++) {
 		if (!t->interrupted_at_ns)
 			t->interrupted_at_ns = now_ns();
 		struct inj_thread *th = find_thread(t, tids[i]);
 		if (th && (r = interrupt_unless_stopped(t, th)) < 0)
-			return r;
+			break;
 	}
-	return added;
+	boost(t, false);
+	return r < 0 ? r : added;
 }
 
 /* A thread we had stopped has exited: only SIGKILL ends a ptrace stop, so
@@ -341,6 +351,7 @@ static void detach_strays(struct inj *t)
 
 static void detach_all(struct inj *t)
 {
+	boost(t, true);
 	for (size_t i = 0; i < t->nth; i++) {
 		struct inj_thread *th = &t->th[i];
 		if (!th->gone && !th->stopped) {
@@ -348,9 +359,11 @@ static void detach_all(struct inj *t)
 			 * tracee, so ask for the stop (a thread resumed between
 			 * batches has no interrupt pending) and wait (bounded). */
 			int status;
+			boost(t, false);
 			t->ops->interrupt(th->tid);
 			if (t->ops->wait(th->tid, &status, now_ns() + INJ_ATTACH_TIMEOUT_NS) == 0)
 				note_status(t, th, status);
+			boost(t, true);
 		}
 		/* A thread that has not stopped by now is in state D: the
 		 * kernel detaches it when sockreap exits (we never set
@@ -365,6 +378,7 @@ static void detach_all(struct inj *t)
 		}
 		th->stopped = false;
 	}
+	boost(t, false);
 }
 
 /* No thread of ours is left: the process exited, or, when it lives on
@@ -1108,6 +1122,19 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 	for (size_t i = 0; i < t->nth; i++)
 		if (i != t->it)
 			unmask_eintr(t, &t->th[i], true);
+	/* Waiting for our code: by looking, as the executor can tell us
+	 * nothing else (a signal or a trap would reach the application if
+	 * sockreap were gone). Where both can run at once, without yielding
+	 * while the calls move on: sched_yield() gives the CPU away for a
+	 * whole slice, up to 2 ms after the executor was done (measured),
+	 * all of it a stop of every thread; asleep in 50 us steps once a
+	 * call blocks (a lingering close). Where they cannot, the executor
+	 * needs our CPU: yielding is what lets it run. */
+	if (t->cpus_tid != th->tid) {
+		t->cpus_tid = th->tid;
+		t->cpus = t->ops->cpus_with ? t->ops->cpus_with(th->tid) : -ENOSYS;
+	}
+	bool together = t->cpus >= 2 || t->cpus == -EINVAL; /* -EINVAL: over CPU_SETSIZE CPUs */
 	for (unsigned spin = 0;; spin++) {
 		uint32_t done = 0;
 		uint64_t p = 0;
@@ -1148,8 +1175,12 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 			t->ops->interrupt(th->tid);
 			moved_at = now_ns();
 		}
-		if (spin > 64)
-			sched_yield();
+		if (!together) {
+			if (spin > 64)
+				sched_yield();
+		} else if (now_ns() > moved_at + INJ_SPIN_NS) {
+			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+		}
 	}
 	/* Every call ran: stop the thread in the executor's final wait. */
 	if ((r = t->ops->interrupt(th->tid)) < 0)
@@ -1346,6 +1377,7 @@ int inj_pause(struct inj *t)
 	for (size_t i = 0; i < t->nth; i++)
 		unmask_eintr(t, &t->th[i], false);
 	recheck_eintr(t);
+	boost(t, true);
 	for (size_t i = 0; i < t->nth; i++) {
 		struct inj_thread *th = &t->th[i];
 		if (!th->stopped || th->gone)
@@ -1361,6 +1393,7 @@ int inj_pause(struct inj *t)
 		th->eintr_seen = false;
 	}
 	t->released_at_ns = now_ns();
+	boost(t, false);
 	/* while the threads run, not while they are stopped: a big process's
 	 * maps take milliseconds to read */
 	check_scratch(t);
@@ -1401,10 +1434,12 @@ int inj_restop(struct inj *t)
 	t->why[0] = '\0';
 	if ((r = drain_reports(t)) < 0)
 		return fail(t, r, "out of memory");
-	for (size_t i = 0; i < t->nth; i++)
+	boost(t, true);
+	for (size_t i = 0; i < t->nth && r == 0; i++)
 		if ((r = interrupt_unless_stopped(t, &t->th[i])) < 0)
-			return fail(t, r, "cannot interrupt thread %d: %s", (int)t->th[i].tid, strerror(-r));
-	if ((r = wait_all_stopped(t, now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
+			fail(t, r, "cannot interrupt thread %d: %s", (int)t->th[i].tid, strerror(-r));
+	boost(t, false);
+	if (r < 0 || (r = wait_all_stopped(t, now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
 		return r;
 	bool alive = false;
 	for (size_t i = 0; i < t->nth; i++)

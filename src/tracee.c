@@ -366,6 +366,43 @@ static int real_status_field(pid_t pid, const char *name, char *out, size_t size
 	return procinfo_pid_status_field("/proc", pid, name, out, size);
 }
 
+static int real_cpus_with(pid_t tid)
+{
+	cpu_set_t ours, theirs, both;
+	if (sched_getaffinity(0, sizeof(ours), &ours) < 0 || sched_getaffinity(tid, sizeof(theirs), &theirs) < 0)
+		return -errno;
+	CPU_OR(&both, &ours, &theirs);
+	return CPU_COUNT(&both);
+}
+
+static int real_boost(bool on)
+{
+	/* per sockreap thread; what it ran with before, -1: not boosted */
+	static __thread int policy = -1;
+	static __thread struct sched_param param;
+	static __thread bool refused;
+	if (on) {
+		if (refused || policy >= 0)
+			return refused ? -EPERM : 0;
+		int was = sched_getscheduler(0);
+		if (was < 0 || sched_getparam(0, &param) < 0)
+			return -errno;
+		if (was != SCHED_OTHER && was != SCHED_BATCH)
+			return 0; /* already real-time, or idle: as the operator chose */
+		if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &(struct sched_param){ .sched_priority = 1 }) < 0) {
+			refused = errno == EPERM;
+			return -errno;
+		}
+		policy = was;
+		return 0;
+	}
+	if (policy < 0)
+		return 0;
+	int r = sched_setscheduler(0, policy, &param) < 0 ? -errno : 0;
+	policy = -1;
+	return r;
+}
+
 const struct tracee_ops tracee_real = {
 	.seize = real_seize,
 	.interrupt = real_interrupt,
@@ -391,4 +428,6 @@ const struct tracee_ops tracee_real = {
 	.exiting = real_exiting,
 	.signal_context = unwind_signal_context,
 	.wait_any = real_wait_any,
+	.cpus_with = real_cpus_with,
+	.boost = real_boost,
 };

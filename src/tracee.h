@@ -66,6 +66,18 @@ struct tracee_ops {
 	 * when none has, -ECHILD when there is none. NULL: each thread is
 	 * asked in turn (one wait per thread). */
 	int (*wait_any)(pid_t *tid, int *status);
+	/* How many CPUs sockreap and tid may run on between them (the union
+	 * of both affinity masks): at 2 or more they can run at once. -errno;
+	 * NULL: not known. */
+	int (*cpus_with)(pid_t tid);
+	/* While on: the calling thread of sockreap runs before the threads
+	 * it resumes or interrupts (SCHED_FIFO, lowest priority), so that
+	 * they do not take its CPU while it still has others to resume; off
+	 * puts its policy back. Only around loops of ptrace requests that
+	 * never wait (a real-time spinner would starve a thread sharing its
+	 * CPU). 0 or -errno (-EPERM: not allowed, nothing changed). NULL:
+	 * nothing done. */
+	int (*boost)(bool on);
 };
 
 extern const struct tracee_ops tracee_real;

@@ -56,6 +56,7 @@ static void restop_seen(int i)
 static int f_interrupt(pid_t tid)
 {
 	int i = idx(tid);
+	F.interrupts_boosted += F.boosted;
 	if (F.exited[i])
 		return -ESRCH;
 	restop_seen(i);
@@ -76,6 +77,7 @@ static int f_interrupt(pid_t tid)
 static int f_wait(pid_t tid, int *status, uint64_t deadline)
 {
 	int i = idx(tid);
+	F.waits_boosted += F.boosted && deadline; /* 0: it does not wait */
 	if (!F.queued[i])
 		return F.exited[i] ? -ECHILD : -ETIMEDOUT;
 	*status = F.queued[i];
@@ -113,6 +115,7 @@ static int f_resume(pid_t tid, bool to_syscall, int sig)
 	enum fstop was = F.stop[i];
 
 	F.nresume++;
+	F.resumes_boosted += F.boosted;
 	if (F.exited[i])
 		return -ESRCH;
 	if (sig && was == F_SIGNAL_PATH && F.queued[i] == 0)
@@ -298,6 +301,13 @@ static int f_start_time(pid_t pid, uint64_t *t)
 	return 0;
 }
 
+static int f_boost(bool on)
+{
+	F.nboost += on && !F.boosted;
+	F.boosted = on;
+	return 0;
+}
+
 const struct tracee_ops fake = {
 	.seize = f_seize, .interrupt = f_interrupt, .wait = f_wait, .getregs = f_getregs,
 	.setregs = f_setregs, .getsigmask = f_getsigmask, .setsigmask = f_setsigmask,
@@ -306,6 +316,7 @@ const struct tracee_ops fake = {
 	.write_mem = f_write_mem, .status_field = f_status_field, .list_fds = f_list_fds,
 	.start_time = f_start_time,
 	.reap_exited = f_reap_exited,
+	.boost = f_boost,
 };
 
 long fake_result(struct fake_call *c)

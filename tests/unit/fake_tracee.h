@@ -88,6 +88,10 @@ struct fake {
 	uint64_t mapped_len;        /* fake_result's mmap at mem_addr, in the maps; 0: none */
 	int open_fds[8];            /* list_fds: these, nopen of them */
 	int nopen;
+	/* boost (tracee.h): on now; what was done while it was (waits:
+	 * those that may wait) */
+	bool boosted;
+	int nboost, waits_boosted, resumes_boosted, interrupts_boosted;
 };
 extern struct fake F;
 

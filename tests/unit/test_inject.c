@@ -612,6 +612,32 @@ static void test_pause_and_restop(void **state)
 	assert_all_detached_once();
 }
 
+/* The tracer runs first while it interrupts or resumes every thread
+ * (they must not take its CPU meanwhile), and never while it waits: a
+ * real-time waiter or spinner could starve the thread it waits for. */
+static void test_boosted_only_around_requests(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(F.interrupts_boosted, F.nth);
+	assert_false(F.boosted);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(F.resumes_boosted, 0); /* the call's own resumes wait */
+	assert_int_equal(inj_pause(&t), 0);
+	assert_int_equal(F.resumes_boosted, F.nth);
+	assert_int_equal(inj_restop(&t), 0);
+	assert_int_equal(F.interrupts_boosted, 2 * F.nth);
+	int resumes = F.resumes_boosted;
+	assert_int_equal(inj_release(&t), 0);
+	assert_false(F.boosted);
+	assert_int_equal(F.waits_boosted, 0);
+	assert_int_equal(F.nboost, 4);
+	assert_int_equal(F.resumes_boosted, resumes); /* detached, not resumed */
+	assert_all_detached_once();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +670,7 @@ int main(void)
 		cmocka_unit_test_setup(test_signal_stop_delivered_first, setup),
 		cmocka_unit_test_setup(test_epoll_wait_eintr, setup),
 		cmocka_unit_test_setup(test_pause_and_restop, setup),
+		cmocka_unit_test_setup(test_boosted_only_around_requests, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
