@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 
 struct fake F;
@@ -82,6 +83,11 @@ static int f_wait(pid_t tid, int *status, uint64_t deadline)
 		return F.exited[i] ? -ECHILD : -ETIMEDOUT;
 	*status = F.queued[i];
 	F.queued[i] = 0;
+	if (*status == EV_STOP && F.npause == 0 && F.slow_first_stop_ns) {
+		uint64_t ns = F.slow_first_stop_ns;
+		F.slow_first_stop_ns = 0;
+		nanosleep(&(struct timespec){ (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) }, NULL);
+	}
 	if (WIFSTOPPED(*status))
 		F.stop[i] = *status == SYSCALL_STOP ? (F.regs[i].r.orig_rax == (uint64_t)-1 ? F_EXIT : F_ENTRY)
 			  : (*status >> 16) == PTRACE_EVENT_CLONE ? F_EVENT : F_SIGNAL_PATH;
@@ -173,8 +179,8 @@ static int f_resume(pid_t tid, bool to_syscall, int sig)
 	for (int k = 0; k < F.nth && F.free_run[i]; k++)
 		if (!F.free_run[k] && !F.exited[k])
 			return 0;
-	if (F.free_run[i])
-		F.npause++; /* the last thread of the process let go */
+	if (F.free_run[i] && ++F.npause <= 4) /* the last thread of the process let go */
+		F.calls_at_pause[F.npause - 1] = F.ncalls;
 	return 0;
 }
 

@@ -92,6 +92,8 @@ struct fake {
 	 * those that may wait) */
 	bool boosted;
 	int nboost, waits_boosted, resumes_boosted, interrupts_boosted;
+	uint64_t slow_first_stop_ns; /* the first interrupt's stop is reported this late */
+	int calls_at_pause[4];       /* ncalls when every thread was let go, the first 4 times */
 };
 extern struct fake F;
 

@@ -581,6 +581,25 @@ static void test_batch_stops_at_the_budget(void **state)
 	assert_released();
 }
 
+/* Stopping every thread took most of the first stop's budget (many
+ * threads): that stop only attaches; no call is injected in it. */
+static void test_slow_attach_stop_does_nothing_more(void **state)
+{
+	const int n = 20, first = 10;
+	for (int k = 0; k < n; k++)
+		add_fd(first + k, 6000 + (uint64_t)k);
+	F.slow_first_stop_ns = 1300 * 1000;
+	assert_int_equal(run(), 0);
+	/* a stop that ended before anything was injected, the rows after */
+	assert_true(F.npause >= 1);
+	assert_int_equal(F.calls_at_pause[0], 0);
+	assert_true(F.ncalls > 0);
+	for (int k = 0; k < n; k++)
+		assert_row((size_t)k, RES_DONE, NULL);
+	assert_int_equal(nK, (size_t)n);
+	assert_released();
+}
+
 /* --single-stop: no budget, one stop for every row however long. */
 static void test_single_stop_has_no_budget(void **state)
 {
@@ -841,6 +860,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_target_killed_between_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_killed_after_a_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_between_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_attach_stop_does_nothing_more, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_outside_then_injected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acted_rows_in_act_order, setup, teardown),
 	};
