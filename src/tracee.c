@@ -389,7 +389,10 @@ static int real_boost(bool on)
 			return -errno;
 		if (was != SCHED_OTHER && was != SCHED_BATCH)
 			return 0; /* already real-time, or idle: as the operator chose */
-		if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &(struct sched_param){ .sched_priority = 1 }) < 0) {
+		/* not SCHED_RESET_ON_FORK: without CAP_SYS_NICE (RLIMIT_RTPRIO
+		 * allowing the boost) that flag can never be cleared again, nor
+		 * the policy put back; sockreap forks nothing while boosted */
+		if (sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 }) < 0) {
 			refused = errno == EPERM;
 			return -errno;
 		}
@@ -398,9 +401,13 @@ static int real_boost(bool on)
 	}
 	if (policy < 0)
 		return 0;
-	int r = sched_setscheduler(0, policy, &param) < 0 ? -errno : 0;
+	if (sched_setscheduler(0, policy, &param) < 0) {
+		/* cannot be (a lower policy is always allowed): never again */
+		refused = true;
+		return -errno;
+	}
 	policy = -1;
-	return r;
+	return 0;
 }
 
 const struct tracee_ops tracee_real = {
