@@ -296,7 +296,16 @@ int rp_ready(struct inj *t, const struct rprog *p)
 	size_t xlen;
 	struct layout l;
 	uint64_t base;
-	return ready_inside(t, p, &xlen, &l, &base);
+	int r = ready_inside(t, p, &xlen, &l, &base);
+	if (r < 0 || t->scratch_marked)
+		return r;
+	/* A new mapping gets its madvise() calls in the stop that made it:
+	 * an empty program, which is only those (a stop of its own may come
+	 * between this one and the first rows, where the application could
+	 * fork, or sockreap die, leaving it as it was made). */
+	struct rprog empty = { 0 };
+	size_t ran;
+	return rp_run_inside(t, &empty, &ran);
 }
 
 int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran)

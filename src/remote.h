@@ -111,9 +111,10 @@ int rp_run_calls(struct inj *t, struct rprog *p, uint64_t data_addr, size_t *nex
  * it got through. */
 int rp_run_inside(struct inj *t, struct rprog *p, size_t *ran);
 /* Only what rp_run_inside does before the program: the injection thread
- * chosen, the scratch mapping made and the executor's code in it, for a
- * stop whose time the attach has used up. 0, -EAGAIN as rp_run_inside
- * (nothing done), or another -errno (t->why). */
+ * chosen, the scratch mapping made and the executor's code in it (and a
+ * new mapping's madvise() calls, run by the executor), for a stop whose
+ * time the attach has used up. 0, -EAGAIN as rp_run_inside (nothing
+ * done), or another -errno (t->why). */
 int rp_ready(struct inj *t, const struct rprog *p);
 
 void rprog_reset(struct rprog *p);
