@@ -461,8 +461,8 @@ static int skip_busy(struct job *j, struct inj *t, size_t from, size_t to)
 #define STALL_TARGET_NS (1500ull * 1000)
 /* ... but the program always gets at least this much, and half of what
  * stopping every thread costs (hundreds of threads: milliseconds), or
- * batches would be all stop and no work: the least it cost so far, not
- * this stop's, which a hiccup may have made long */
+ * batches would be all stop and no work: the lesser of this stop's and
+ * the last one's, as one hiccup may have made either long */
 #define EXEC_MIN_NS (200ull * 1000)
 /* What stopping the executor and resuming every thread takes after the
  * program: not the program's. It grows with the thread count (resuming
@@ -664,7 +664,7 @@ static void act_process(struct job *j)
 	if (j->o->backtrace && j->ops->stacks)
 		bt = j->ops->stacks(j->pid, BACKTRACE_BUDGET_NS);
 	double max_stall = 0, total_stall = 0;
-	uint64_t stop_min = UINT64_MAX; /* what stopping every thread took at the least */
+	uint64_t last_stop_ns = UINT64_MAX; /* what stopping every thread took the last time */
 	j->reserve_ns = RESERVE_FIRST_NS;
 	/* The first stop also seized every thread and makes the executor's
 	 * mapping: when that leaves too little of its budget, it ends there
@@ -688,9 +688,12 @@ static void act_process(struct job *j)
 			ready_only = rp_ready(&t, &b.prog) == 0;
 		if (!ready_only) {
 			/* a stop that one hiccup made long (milliseconds: a VM's
-			 * CPU taken away) must not also get a long program */
-			stop_min = MIN(stop_min, stop_ns);
-			r = run_batch(j, &t, &b, stop_begin, stop_min, &exec_ns, &next);
+			 * CPU taken away) must not also get a long program: the
+			 * lesser of this stop's cost and the last one's (a
+			 * lasting change, more threads, counts from its second) */
+			uint64_t floor_ns = MIN(stop_ns, last_stop_ns);
+			last_stop_ns = stop_ns;
+			r = run_batch(j, &t, &b, stop_begin, floor_ns, &exec_ns, &next);
 			if (r < 0 || next == j->n)
 				break;
 			if (next <= b.from) /* cannot be: the first row always runs */
@@ -713,8 +716,11 @@ static void act_process(struct job *j)
 			j->reserve_ns = (uint64_t)MIN(MAX(rs, (int64_t)RESERVE_MIN_NS), (int64_t)RESERVE_MAX_NS);
 		}
 		if (j->o->verbose > 1)
-			fprintf(stderr, "sockreap: pid %d: stop %zu: %.3f ms (%.3f ms to stop every thread, %.3f ms to run the program, %.3f ms to resume them)\n",
-				(int)j->pid, nbatch, stall, (double)stop_ns / 1e6, ready_only ? 0.0 : (double)exec_ns / 1e6, (double)(t.released_at_ns - pause_at) / 1e6);
+			fprintf(stderr, "sockreap: pid %d: stop %zu: %.3f ms (%.3f ms to stop every thread, %.3f ms %s, %.3f ms to resume them)\n",
+				(int)j->pid, nbatch, stall, (double)stop_ns / 1e6,
+				(double)((ready_only ? pause_at - stop_begin - stop_ns : exec_ns)) / 1e6,
+				ready_only ? "for the checks and the executor's mapping" : "to run the program",
+				(double)(t.released_at_ns - pause_at) / 1e6);
 		set_stall(j, b.from, next, stall);
 		max_stall = MAX(max_stall, stall);
 		total_stall += stall;
