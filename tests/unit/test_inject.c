@@ -5,9 +5,11 @@
 #include "unit.h"
 
 #include <linux/ptrace.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "fake_tracee.h"
@@ -638,6 +640,33 @@ static void test_boosted_only_around_requests(void **state)
 	assert_all_detached_once();
 }
 
+/* The real boost: SCHED_FIFO while on, and then the policy and the nice
+ * value as they were; no flag left that only CAP_SYS_NICE could clear
+ * (SCHED_RESET_ON_FORK). Needs the right to go real-time (root). */
+static void test_real_boost_puts_policy_back(void **state)
+{
+	errno = 0;
+	int nice_before = getpriority(PRIO_PROCESS, 0);
+	assert_int_equal(errno, 0);
+	assert_int_equal(setpriority(PRIO_PROCESS, 0, nice_before + 3), 0);
+	int r = tracee_real.boost(true);
+	if (r == -EPERM) {
+		setpriority(PRIO_PROCESS, 0, nice_before);
+		skip(); /* not allowed to go real-time here */
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(sched_getscheduler(0), SCHED_FIFO);
+	assert_int_equal(tracee_real.boost(false), 0);
+	assert_int_equal(sched_getscheduler(0), SCHED_OTHER);
+	assert_int_equal(getpriority(PRIO_PROCESS, 0), nice_before + 3);
+	/* and again: the first restore left nothing behind */
+	assert_int_equal(tracee_real.boost(true), 0);
+	assert_int_equal(sched_getscheduler(0), SCHED_FIFO);
+	assert_int_equal(tracee_real.boost(false), 0);
+	assert_int_equal(sched_getscheduler(0), SCHED_OTHER);
+	assert_int_equal(setpriority(PRIO_PROCESS, 0, nice_before), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +700,7 @@ int main(void)
 		cmocka_unit_test_setup(test_epoll_wait_eintr, setup),
 		cmocka_unit_test_setup(test_pause_and_restop, setup),
 		cmocka_unit_test_setup(test_boosted_only_around_requests, setup),
+		cmocka_unit_test(test_real_boost_puts_policy_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
