@@ -1129,14 +1129,15 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 	 * whole slice, up to 2 ms after the executor was done (measured),
 	 * all of it a stop of every thread; asleep in 50 us steps once a
 	 * call blocks (a lingering close), and yielding now and then while
-	 * no call ends (placed on our CPU, it would wait for our slice to
-	 * end). Where they cannot run at once, the executor needs our CPU:
-	 * yielding is what lets it run. */
+	 * it has not begun (placed on our CPU, it would wait for our slice
+	 * to end). Where they cannot run at once, the executor needs our
+	 * CPU: yielding is what lets it run. */
 	if (t->cpus_tid != th->tid) {
 		t->cpus_tid = th->tid;
 		t->cpus = t->ops->cpus_with ? t->ops->cpus_with(th->tid) : -ENOSYS;
 	}
 	bool together = t->cpus >= 2 || t->cpus == -EINVAL; /* -EINVAL: over CPU_SETSIZE CPUs */
+	uint64_t started = now_ns();
 	for (unsigned spin = 0;; spin++) {
 		uint32_t done = 0;
 		uint64_t p = 0;
@@ -1182,10 +1183,11 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 				sched_yield();
 		} else if (now_ns() > moved_at + INJ_SPIN_NS) {
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
-		} else if (spin % 64 == 63 && now_ns() > moved_at + INJ_SPIN_NS / 4) {
-			/* no call done for a while (a row takes tens of us): it
-			 * may be queued behind us on our CPU, not yet begun or
-			 * put back there after a short block */
+		} else if (!progress && spin % 64 == 63 && now_ns() > started + INJ_SPIN_NS / 4) {
+			/* not begun yet: it may be queued behind us on our CPU.
+			 * Not once it has begun: a yield while a row is slow
+			 * (the machine took its CPU) gave ours away too, and
+			 * the end of the program was seen 2.8 ms late */
 			sched_yield();
 		}
 	}
