@@ -459,6 +459,8 @@ static int skip_busy(struct job *j, struct inj *t, size_t from, size_t to)
 /* The stop's budget: from the first thread's interrupt to the last one's
  * resume, the target should be frozen about this long at most. */
 #define STALL_TARGET_NS (1500ull * 1000)
+/* ... so that none is longer than this (-v counts those that were) */
+#define STALL_GOAL_MS 2.0
 /* ... but the program always gets at least this much, and half of what
  * stopping every thread costs (hundreds of threads: milliseconds), or
  * batches would be all stop and no work: the lesser of this stop's and
@@ -664,6 +666,7 @@ static void act_process(struct job *j)
 	if (j->o->backtrace && j->ops->stacks)
 		bt = j->ops->stacks(j->pid, BACKTRACE_BUDGET_NS);
 	double max_stall = 0, total_stall = 0;
+	size_t nlong = 0; /* stops longer than the goal */
 	uint64_t last_stop_ns = UINT64_MAX; /* what stopping every thread took the last time */
 	j->reserve_ns = RESERVE_FIRST_NS;
 	/* The first stop also seized every thread and makes the executor's
@@ -724,6 +727,7 @@ static void act_process(struct job *j)
 		set_stall(j, b.from, next, stall);
 		max_stall = MAX(max_stall, stall);
 		total_stall += stall;
+		nlong += stall > STALL_GOAL_MS;
 		if (r < 0) {
 			abandon(j, next, -r, t.why);
 			break;
@@ -774,9 +778,11 @@ static void act_process(struct job *j)
 	set_stall(j, b.from, j->n, stall);
 	max_stall = MAX(max_stall, stall);
 	total_stall += stall;
+	nlong += stall > STALL_GOAL_MS;
 	if (j->o->verbose)
-		fprintf(stderr, "sockreap: pid %d: %zu stop%s, longest %.3f ms, %.3f ms in all, %lu injected call%s%s%s%s\n",
-			(int)j->pid, nbatch, nbatch == 1 ? "" : "s", max_stall, total_stall, t.ncalls,
+		fprintf(stderr, "sockreap: pid %d: %zu stop%s, longest %.3f ms, %.3f ms in all, %zu over %g ms, "
+				"%lu injected call%s%s%s%s\n",
+			(int)j->pid, nbatch, nbatch == 1 ? "" : "s", max_stall, total_stall, nlong, STALL_GOAL_MS, t.ncalls,
 			t.ncalls == 1 ? "" : "s",
 			t.self_restored ? "; sockreap was held up past the executor's timeout, which had restored "
 					  "the thread itself" : "",
