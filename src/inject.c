@@ -1132,11 +1132,10 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 	 * it has not begun (placed on our CPU, it would wait for our slice
 	 * to end). Where they cannot run at once, the executor needs our
 	 * CPU: yielding is what lets it run. */
-	if (t->cpus_tid != th->tid) {
-		t->cpus_tid = th->tid;
-		t->cpus = t->ops->cpus_with ? t->ops->cpus_with(th->tid) : -ENOSYS;
-	}
-	bool together = t->cpus >= 2 || t->cpus == -EINVAL; /* -EINVAL: over CPU_SETSIZE CPUs */
+	/* asked at every run, not once: the application may move its
+	 * threads between two stops (two calls, while the executor runs) */
+	int cpus = t->ops->cpus_with ? t->ops->cpus_with(th->tid) : -ENOSYS;
+	bool together = cpus >= 2 || cpus == -EINVAL; /* -EINVAL: over CPU_SETSIZE CPUs */
 	uint64_t started = now_ns();
 	for (unsigned spin = 0;; spin++) {
 		uint32_t done = 0;
