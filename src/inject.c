@@ -85,9 +85,12 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 		if (t->ops->geteventmsg(tid, &child) == 0 && child > 0 && !find_thread(t, (pid_t)child) &&
 		    !add_thread(t, (pid_t)child))
 			return -ENOMEM;
-	} else if (event == 0 && WSTOPSIG(status) != SIGTRAP)
+	} else if (event == 0)
 		/* A signal arrived for this thread: hold it, deliver it when
-		 * we leave (PTRACE_DETACH with the signal). */
+		 * we leave (PTRACE_DETACH with the signal). SIGTRAP too: the
+		 * engine raises no trap (no single step, no breakpoint, exec
+		 * and syscall stops are told apart by TRACEEXEC and
+		 * TRACESYSGOOD), so one here was sent to the application. */
 		th->pending_sig = WSTOPSIG(status);
 	return 0;
 }
@@ -342,7 +345,7 @@ static void detach_strays(struct inj *t)
 			continue;
 		/* a signal-delivery stop's signal goes back with the detach */
 		while (t->ops->wait(tids[i], &status, now_ns() + INJ_ATTACH_TIMEOUT_NS) == 0 && WIFSTOPPED(status)) {
-			int sig = (status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP ? WSTOPSIG(status) : 0;
+			int sig = (status >> 16) == 0 && WSTOPSIG(status) != (SIGTRAP | 0x80) ? WSTOPSIG(status) : 0;
 			if (t->ops->detach(tids[i], sig) == 0)
 				break;
 		}

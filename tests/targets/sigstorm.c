@@ -11,13 +11,18 @@
  *                                     target's threads get the CPU meanwhile)
  *   sigstorm queue PID MS OUT         sigqueue SIGRTMIN with 1, 2, 3, ... for
  *                                     MS ms (retried on EAGAIN); OUT: how many
+ *   sigstorm trap PID MS OUT          send SIGTRAP for MS ms, each once the
+ *                                     last is no longer pending (a standard
+ *                                     signal is not queued twice): the target
+ *                                     must count exactly as many
  */
+#include <dirent.h>
 #include <signal.h>
 #include <stdbool.h>
 
 #include "target.h"
 
-static volatile long usr1, usr1_bad, rt, rt_bad, rt_next = 1;
+static volatile long usr1, usr1_bad, rt, rt_bad, rt_next = 1, trap;
 static volatile pid_t usr1_pid; /* the first sender seen: all must be it */
 static volatile sig_atomic_t stop;
 
@@ -38,6 +43,8 @@ static void on_rt(int sig, siginfo_t *si, void *uc)
 	rt_next = si->si_value.sival_int + 1;
 }
 
+static void on_trap(int sig) { trap++; }
+
 static void on_term(int sig) { stop = 1; }
 
 static int target(int n, const char *ready, const char *report)
@@ -50,6 +57,9 @@ static int target(int n, const char *ready, const char *report)
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_sigaction = on_rt;
 	sigaction(SIGRTMIN, &sa, NULL);
+	struct sigaction tr = { .sa_handler = on_trap, .sa_flags = SA_RESTART };
+	sigemptyset(&tr.sa_mask);
+	sigaction(SIGTRAP, &tr, NULL);
 	struct sigaction st = { .sa_handler = on_term };
 	sigaction(SIGTERM, &st, NULL);
 	char buf[256];
@@ -58,8 +68,8 @@ static int target(int n, const char *ready, const char *report)
 	tgt_write_file_atomic(ready, buf);
 	while (!stop)
 		pause();
-	snprintf(buf, sizeof(buf), "{\"usr1\":%ld,\"usr1_bad\":%ld,\"usr1_pid\":%d,\"rt\":%ld,\"rt_bad\":%ld}", usr1,
-		 usr1_bad, (int)usr1_pid, rt, rt_bad);
+	snprintf(buf, sizeof(buf), "{\"usr1\":%ld,\"usr1_bad\":%ld,\"usr1_pid\":%d,\"rt\":%ld,\"rt_bad\":%ld,\"trap\":%ld}",
+		 usr1, usr1_bad, (int)usr1_pid, rt, rt_bad, trap);
 	tgt_write_file_atomic(report, buf);
 	return 0;
 }
@@ -90,13 +100,66 @@ static int sender(bool queue, pid_t pid, int us, int ms, const char *out)
 	return 0;
 }
 
+/* Is SIGTRAP pending for pid (the process's, or any of its threads')? */
+static bool trap_pending(pid_t pid)
+{
+	char path[320], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		die("opendir %s", path);
+	bool pending = false;
+	struct dirent *e;
+	while (!pending && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue; /* the thread ended */
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long m;
+			if ((sscanf(line, "SigPnd: %llx", &m) == 1 || sscanf(line, "ShdPnd: %llx", &m) == 1) &&
+			    m & (1ull << (SIGTRAP - 1)))
+				pending = true;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return pending;
+}
+
+/* SIGTRAP for ms ms, one at a time: the next only once the last is no
+ * longer pending (taken for delivery, or held by a tracer at a stop,
+ * which must deliver it later) */
+static int trapper(pid_t pid, int ms, const char *out)
+{
+	double end = tgt_now_ms() + ms;
+	long sent = 0;
+	while (tgt_now_ms() < end) {
+		if (trap_pending(pid)) {
+			nanosleep(&(struct timespec){ 0, 20000 }, NULL);
+			continue;
+		}
+		if (kill(pid, SIGTRAP) < 0)
+			die("kill");
+		sent++;
+	}
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%ld\n", sent);
+	tgt_write_file_atomic(out, buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "target"))
 		return target(atoi(argv[2]), argv[3], argv[4]);
 	if (argc == 5 && (!strcmp(argv[1], "kill") || !strcmp(argv[1], "queue")))
 		return sender(argv[1][0] == 'q', atoi(argv[2]), 0, atoi(argv[3]), argv[4]);
+	if (argc == 5 && !strcmp(argv[1], "trap"))
+		return trapper(atoi(argv[2]), atoi(argv[3]), argv[4]);
 	if (argc == 6 && !strcmp(argv[1], "every"))
 		return sender(false, atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5]);
-	die("usage: sigstorm target N READY REPORT | kill|queue PID MS OUT | every PID US MS OUT");
+	die("usage: sigstorm target N READY REPORT | kill|queue|trap PID MS OUT | every PID US MS OUT");
 }
