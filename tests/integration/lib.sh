@@ -1,7 +1,11 @@
 # Shared helpers for integration tests (sourced by run.sh in each test's
 # subshell). Tests start their own processes and end only those, by PID.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SOCKREAP=${SOCKREAP:-$ROOT/sockreap}
+# SOCKREAP_BIN: the binary; SOCKREAP, which tests run: the same, bounded
+# (sockreap-bounded); a SOCKREAP from outside picks the binary
+SOCKREAP_BIN=${SOCKREAP_BIN:-${SOCKREAP:-$ROOT/sockreap}}
+SOCKREAP=$ROOT/tests/integration/sockreap-bounded
+export SOCKREAP_BIN
 BIN=$ROOT/tests/bin
 LIB_PIDS=()
 LIB_CLEANUP=()
@@ -66,12 +70,26 @@ wait_for_file() {
 # test's process group, which the runner kills when the test times out.
 run_sockreap() {
 	OUT=$TMP/out.$RANDOM ERR=$TMP/err.$RANDOM
-	timeout --foreground -k 5 "${SR_TIMEOUT:-60}" "$SOCKREAP" "$@" >"$OUT" 2>"$ERR"
+	"$SOCKREAP" "$@" >"$OUT" 2>"$ERR"
 	RC=$?
 	[[ $RC != 124 && $RC != 137 ]] || echo "sockreap timed out after ${SR_TIMEOUT:-60} s (status $RC)" >>"$ERR"
 	echo "+ sockreap $* -> $RC" >&2
 	sed 's/^/  stdout: /' "$OUT" | head -20 >&2
 	sed 's/^/  stderr: /' "$ERR" | head -20 >&2
+}
+
+# wait_bounded PID SECONDS: wait for our child PID (a sockreap started
+# from $SOCKREAP_BIN in the background, to be SIGKILLed by PID); SIGKILL it
+# if it is still running after SECONDS. Its status in $RC.
+wait_bounded() {
+	local i
+	for ((i = 0; i < $2 * 100; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.01
+	done
+	kill -0 "$1" 2>/dev/null && echo "pid $1 still running after $2 s: killed" >&2 && kill -KILL "$1"
+	RC=0
+	wait "$1" 2>/dev/null || RC=$?
 }
 
 assert_eq() { [[ "$1" == "$2" ]] || fail "${3:-values differ}: expected '$2', got '$1'"; }

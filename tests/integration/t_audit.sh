@@ -277,7 +277,9 @@ test_audit_sudo_user_only_under_sudo() {
 		SUDO_USER=alice SUDO_UID=1000 "$SUDO" -c '"$SOCKREAP" -4 --port "$PORT" --state close-wait -n -q >/dev/null; exit $?'
 		cp /var/log/sockreap.log "$T/sudo.log"
 	EOF
-	SUDO=$TMP/sbin/sudo T=$TMP SOCKREAP=$SOCKREAP PORT=$PORT timeout -k 5 60 unshare -m bash "$TMP/ns/run.sh" ||
+	# the binary itself, sudo's child (sockreap-bounded would put timeout(1)
+	# between them); the timeout around the script bounds it
+	SUDO=$TMP/sbin/sudo T=$TMP SOCKREAP=$SOCKREAP_BIN PORT=$PORT timeout -k 5 60 unshare -m bash "$TMP/ns/run.sh" ||
 		fail "the namespace script failed"
 	jq -e -s 'length == 10 and all(.sudo_user == "alice" and .sudo_uid == "1000" and .actor != "alice")' \
 		"$TMP/sudo.log" >/dev/null || fail "under sudo: $(head -1 "$TMP/sudo.log")"

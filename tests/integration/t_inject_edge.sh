@@ -12,13 +12,10 @@ reap() {
 	run_sockreap "$@" --yes --json --audit-log "$TMP/audit.log"
 }
 
-# sockreap_with_timeout SECONDS: make run_sockreap run sockreap under
-# timeout(1), so a hang fails the test (status 124) instead of blocking it.
+# sockreap_with_timeout SECONDS: bound every run of sockreap (run_sockreap
+# and $SOCKREAP) to SECONDS, so a hang fails the test (status 124) soon.
 sockreap_with_timeout() {
-	[[ $SOCKREAP == "$TMP/sockreap-timeout" ]] && return
-	printf '#!/bin/sh\nexec timeout -k 5 %s %q "$@"\n' "$1" "$SOCKREAP" >"$TMP/sockreap-timeout"
-	chmod +x "$TMP/sockreap-timeout"
-	SOCKREAP=$TMP/sockreap-timeout
+	export SR_TIMEOUT=$1
 }
 
 # assert_sane_exit: sockreap neither hung nor crashed.
