@@ -47,6 +47,7 @@ struct job {
 	pid_t pid;
 	struct epoll_watches ep; /* the process's epoll registrations */
 	bool tight;           /* no free fd slot: close first, placeholder after */
+	bool told_calls;      /* -v said the calls go one by one (not crash-only) */
 	uint64_t reserve_ns;  /* what ends a stop after its program: see RESERVE_* */
 };
 
@@ -566,6 +567,11 @@ static int run_batch(struct job *j, struct inj *t, struct batch *b, uint64_t sto
 	prog->reached = prog->n;
 	r = prog->n ? rp_run_inside(t, prog, &next) : 0;
 	if (r == -EAGAIN) {
+		if (j->o->verbose && !j->told_calls)
+			fprintf(stderr, "sockreap: pid %d: the calls go one by one from sockreap, not in one go "
+				"inside the target (%s): not crash-only\n",
+				(int)j->pid, t->why);
+		j->told_calls = true;
 		next = 0;
 		r = prog->ndata ? inj_scratch(t, prog->ndata, PROT_READ | PROT_WRITE, &data) : 0;
 		if (r == 0)

@@ -248,20 +248,22 @@ static int ready_inside(struct inj *t, const struct rprog *p, size_t *xlen, stru
 		return r;
 	pid_t tid = t->th[t->it].tid;
 	if (!t->ops->getregset || !t->ops->read_status)
-		return -EAGAIN;
+		return snprintf(t->why, sizeof(t->why), "no register sets here"), -EAGAIN;
 	/* what the status says (a shadow stack) does not change between
 	 * batches: read once per thread */
 	const uint8_t *code = __start_sockreap_exec;
 	if (!code)
-		return -EAGAIN;
+		return snprintf(t->why, sizeof(t->why), "no executor in this build"), -EAGAIN;
 	if (t->exec_ok_tid != tid) {
 		_cleanup_free_ char *status = NULL;
-		if (t->ops->read_status(tid, &status) < 0 || arch_exec_refusal(status))
-			return -EAGAIN;
+		if (t->ops->read_status(tid, &status) < 0)
+			return snprintf(t->why, sizeof(t->why), "thread %d's status cannot be read", (int)tid), -EAGAIN;
+		if (arch_exec_refusal(status))
+			return snprintf(t->why, sizeof(t->why), "thread %d has a user shadow stack", (int)tid), -EAGAIN;
 		t->exec_ok_tid = tid;
 	}
 	if (t->ops->getregset(tid, arch_xstate_regset, xstate, xlen) < 0)
-		return -EAGAIN;
+		return snprintf(t->why, sizeof(t->why), "no XSAVE state for thread %d", (int)tid), -EAGAIN;
 
 	struct layout l = layout_of(p, *xlen);
 	/* Still ours, now that every thread is stopped? The maps were checked
@@ -283,7 +285,9 @@ static int ready_inside(struct inj *t, const struct rprog *p, size_t *xlen, stru
 	/* room for the batches that follow (a new mapping costs a stop
 	 * several injected calls): untouched pages cost the target nothing */
 	if ((r = inj_scratch(t, MAX(l.end, EXEC_MAP_MIN), PROT_READ | PROT_EXEC, &base)) < 0)
-		return r == -EACCES || r == -EPERM ? -EAGAIN : r;
+		return r == -EACCES || r == -EPERM
+			       ? snprintf(t->why, sizeof(t->why), "an executable mapping was refused (%s)", strerror(-r)), -EAGAIN
+			       : r;
 	if (fresh && (r = t->ops->write_mem(t->pid, base, __start_sockreap_exec, l.code_len)) < 0)
 		return r;
 	*lp = l;
