@@ -182,9 +182,22 @@ test_engine_5_sigtrap_blocked() { sigtrap_case block; }
 
 # ---- 8 ----
 
+# six_runs PID: six runs of several stops each on sigstorm PID, every one
+# closing 80 fds of its own (--free-fd: a run's stops are short)
+six_runs() {
+	local i
+	for ((i = 0; i < 6; i++)); do
+		cw_inodes "$1" 80
+		reap --pid "$1" --state close-wait --free-fd --inode "$INODES"
+		[[ $RC == 0 ]] || fail "run $i: exit status $RC: $(cat "$ERR")"
+		assert_eq "$(jq -s 'map(select(.result == "done")) | length' "$OUT")" 80 "run $i: fds done"
+		kill -0 "$1" 2>/dev/null || fail "run $i: the target died"
+	done
+}
+
 test_engine_8_signal_storm() {
 	need_root
-	local ready=$TMP/st.ready rep=$TMP/st.report i
+	local ready=$TMP/st.ready rep=$TMP/st.report
 	spawn "$BIN/sigstorm" target 480 "$ready" "$rep"
 	local tp=$SPAWNED
 	wait_for_file "$ready" 20
@@ -192,14 +205,7 @@ test_engine_8_signal_storm() {
 	local k1=$SPAWNED
 	spawn "$BIN/sigstorm" queue "$tp" 3000 "$TMP/rt.sent"
 	local k2=$SPAWNED
-	# six runs of several stops each, every one acting on 80 fds of its own
-	for ((i = 0; i < 6; i++)); do
-		cw_inodes "$tp" 80
-		reap --pid "$tp" --state close-wait --free-fd --inode "$INODES"
-		[[ $RC == 0 ]] || fail "run $i: exit status $RC: $(cat "$ERR")"
-		assert_eq "$(jq -s 'map(select(.result == "done")) | length' "$OUT")" 80 "run $i: fds done"
-		kill -0 "$tp" 2>/dev/null || fail "the target died"
-	done
+	six_runs "$tp"
 	wait "$k1" "$k2"
 	assert_untraced_running "$tp"
 	kill -TERM "$tp"
@@ -217,18 +223,13 @@ test_engine_8_signal_storm() {
 # standard signal is not queued twice), so the count must be exact.
 test_engine_8_sigtrap_sent_kept() {
 	need_root
-	local ready=$TMP/st.ready rep=$TMP/st.report i
+	local ready=$TMP/st.ready rep=$TMP/st.report
 	spawn "$BIN/sigstorm" target 480 "$ready" "$rep"
 	local tp=$SPAWNED
 	wait_for_file "$ready" 20
 	spawn "$BIN/sigstorm" trap "$tp" 3000 "$TMP/trap.sent"
 	local k=$SPAWNED
-	for ((i = 0; i < 6; i++)); do
-		cw_inodes "$tp" 80
-		reap --pid "$tp" --state close-wait --free-fd --inode "$INODES"
-		[[ $RC == 0 ]] || fail "run $i: exit status $RC: $(cat "$ERR")"
-		assert_eq "$(jq -s 'map(select(.result == "done")) | length' "$OUT")" 80 "run $i: fds done"
-	done
+	six_runs "$tp"
 	wait "$k"
 	assert_untraced_running "$tp"
 	kill -TERM "$tp"
