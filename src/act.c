@@ -572,6 +572,7 @@ static int run_batch(struct job *j, struct inj *t, struct batch *b, uint64_t sto
 				"inside the target (%s): not crash-only\n",
 				(int)j->pid, t->why);
 		j->told_calls = true;
+		t->why[0] = '\0'; /* not a failure: no later report may quote it */
 		next = 0;
 		r = prog->ndata ? inj_scratch(t, prog->ndata, PROT_READ | PROT_WRITE, &data) : 0;
 		if (r == 0)

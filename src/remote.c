@@ -301,6 +301,8 @@ int rp_ready(struct inj *t, const struct rprog *p)
 	struct layout l;
 	uint64_t base;
 	int r = ready_inside(t, p, &xlen, &l, &base);
+	if (r == -EAGAIN)
+		t->why[0] = '\0'; /* not a failure: the batches will say it (-v) */
 	if (r < 0 || t->scratch_marked)
 		return r;
 	/* A new mapping gets its madvise() calls in the stop that made it:
