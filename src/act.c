@@ -567,12 +567,14 @@ static int run_batch(struct job *j, struct inj *t, struct batch *b, uint64_t sto
 	prog->reached = prog->n;
 	r = prog->n ? rp_run_inside(t, prog, &next) : 0;
 	if (r == -EAGAIN) {
-		if (j->o->verbose && !j->told_calls)
-			fprintf(stderr, "sockreap: pid %d: the calls go one by one from sockreap, not in one go "
-				"inside the target (%s): not crash-only\n",
-				(int)j->pid, t->why);
-		j->told_calls = true;
-		t->why[0] = '\0'; /* not a failure: no later report may quote it */
+		if (t->no_executor) {
+			if (j->o->verbose && !j->told_calls)
+				fprintf(stderr, "sockreap: pid %d: the calls go one by one from sockreap, not in one go "
+					"inside the target (%s): not crash-only\n",
+					(int)j->pid, t->why);
+			j->told_calls = true;
+			t->why[0] = '\0'; /* not a failure: no later report may quote it */
+		}
 		next = 0;
 		r = prog->ndata ? inj_scratch(t, prog->ndata, PROT_READ | PROT_WRITE, &data) : 0;
 		if (r == 0)

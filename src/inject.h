@@ -71,6 +71,7 @@ struct inj {
 	uint64_t scratch, scratch_len; /* our mapping in the target, 0: none */
 	int scratch_prot;
 	bool scratch_marked; /* the executor's mapping has had its madvise() calls */
+	bool no_executor;    /* remote.c: it cannot run here (why says why): call by call */
 	pid_t exec_ok_tid;      /* rp_run_inside: this thread may run the executor (its status was read) */
 	unsigned self_restored; /* batches whose thread the executor had already restored (sockreap held up) */
 	char why[200];          /* the reason of the last failure, for reports */

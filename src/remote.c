@@ -235,6 +235,19 @@ static struct layout layout_of(const struct rprog *p, size_t xstate_len)
 
 static uint8_t xstate[ARCH_XSTATE_MAX];
 
+/* The executor cannot run in this target: why (for -v), and -EAGAIN, the
+ * call-by-call path. */
+static int no_executor(struct inj *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int no_executor(struct inj *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->why, sizeof(t->why), fmt, ap);
+	va_end(ap);
+	t->no_executor = true;
+	return -EAGAIN;
+}
+
 /* Everything before p can run inside the target: the injection thread
  * chosen and saved, its extended state read (into xstate, *xlen), the
  * scratch mapping checked or made, the executor's code in it. */
@@ -248,22 +261,22 @@ static int ready_inside(struct inj *t, const struct rprog *p, size_t *xlen, stru
 		return r;
 	pid_t tid = t->th[t->it].tid;
 	if (!t->ops->getregset || !t->ops->read_status)
-		return snprintf(t->why, sizeof(t->why), "no register sets here"), -EAGAIN;
+		return no_executor(t, "no register sets here");
 	/* what the status says (a shadow stack) does not change between
 	 * batches: read once per thread */
 	const uint8_t *code = __start_sockreap_exec;
 	if (!code)
-		return snprintf(t->why, sizeof(t->why), "no executor in this build"), -EAGAIN;
+		return no_executor(t, "no executor in this build");
 	if (t->exec_ok_tid != tid) {
 		_cleanup_free_ char *status = NULL;
 		if (t->ops->read_status(tid, &status) < 0)
-			return snprintf(t->why, sizeof(t->why), "thread %d's status cannot be read", (int)tid), -EAGAIN;
+			return no_executor(t, "thread %d's status cannot be read", (int)tid);
 		if (arch_exec_refusal(status))
-			return snprintf(t->why, sizeof(t->why), "thread %d has a user shadow stack", (int)tid), -EAGAIN;
+			return no_executor(t, "thread %d has a user shadow stack", (int)tid);
 		t->exec_ok_tid = tid;
 	}
 	if (t->ops->getregset(tid, arch_xstate_regset, xstate, xlen) < 0)
-		return snprintf(t->why, sizeof(t->why), "no XSAVE state for thread %d", (int)tid), -EAGAIN;
+		return no_executor(t, "no XSAVE state for thread %d", (int)tid);
 
 	struct layout l = layout_of(p, *xlen);
 	/* Still ours, now that every thread is stopped? The maps were checked
@@ -285,9 +298,8 @@ static int ready_inside(struct inj *t, const struct rprog *p, size_t *xlen, stru
 	/* room for the batches that follow (a new mapping costs a stop
 	 * several injected calls): untouched pages cost the target nothing */
 	if ((r = inj_scratch(t, MAX(l.end, EXEC_MAP_MIN), PROT_READ | PROT_EXEC, &base)) < 0)
-		return r == -EACCES || r == -EPERM
-			       ? snprintf(t->why, sizeof(t->why), "an executable mapping was refused (%s)", strerror(-r)), -EAGAIN
-			       : r;
+		return r == -EACCES || r == -EPERM ? no_executor(t, "an executable mapping was refused (%s)", strerror(-r))
+						   : r;
 	if (fresh && (r = t->ops->write_mem(t->pid, base, __start_sockreap_exec, l.code_len)) < 0)
 		return r;
 	*lp = l;
@@ -301,7 +313,7 @@ int rp_ready(struct inj *t, const struct rprog *p)
 	struct layout l;
 	uint64_t base;
 	int r = ready_inside(t, p, &xlen, &l, &base);
-	if (r == -EAGAIN)
+	if (r == -EAGAIN && t->no_executor)
 		t->why[0] = '\0'; /* not a failure: the batches will say it (-v) */
 	if (r < 0 || t->scratch_marked)
 		return r;

@@ -72,8 +72,18 @@ const char *arch_mode_name(const struct arch_regs *r)
 	return is_64bit(r) ? "x86_64" : "32-bit (ia32 compat) task";
 }
 
+/* The application's own flags that must not hold while our code runs: TF
+ * (a program stepping itself: every instruction of ours would trap, a
+ * forced SIGTRAP that resets its handler), DF and AC (the executor is C:
+ * the ABI wants DF clear, and AC would fault its unaligned accesses). Its
+ * flags come back with its registers (or from the executor's frame). */
+#define EFLAGS_TF 0x100ull
+#define EFLAGS_DF 0x400ull
+#define EFLAGS_AC 0x40000ull
+
 void arch_set_syscall(struct arch_regs *r, uint64_t insn, long nr, const uint64_t args[6])
 {
+	r->r.eflags &= ~EFLAGS_TF;
 	r->r.rip = insn;
 	r->r.rax = (uint64_t)nr;
 	r->r.orig_rax = (uint64_t)-1;
@@ -321,6 +331,7 @@ int arch_exec_build_frame(void *buf, size_t size, uint64_t addr, const struct ar
 void arch_exec_set_regs(struct arch_regs *r, uint64_t entry, uint64_t stack_top, uint64_t rw, uint64_t rw_len,
 			uint64_t job)
 {
+	r->r.eflags &= ~(EFLAGS_TF | EFLAGS_DF | EFLAGS_AC);
 	r->r.rip = entry;
 	r->r.orig_rax = (uint64_t)-1;
 	r->r.rsp = stack_top & ~(uint64_t)15;

@@ -78,7 +78,26 @@ static void test_set_syscall(void **state)
 	before.r.r10 = r.r.r10;
 	before.r.r8 = r.r.r8;
 	before.r.r9 = r.r.r9;
+	before.r.eflags &= ~0x100ull; /* but TF: test_own_flags_cleared */
 	assert_memory_equal(&r, &before, sizeof(r)); /* rsp, rbx, rbp, r12-15, flags, segments kept */
+}
+
+/* A program that steps itself (TF set) or runs with DF or AC set when
+ * stopped: none of them holds while the engine's syscall or executor
+ * runs (TF would make every instruction of ours trap); the rest of the
+ * flags are kept, and the application's come back with its registers. */
+static void test_own_flags_cleared(void **state)
+{
+	const uint64_t tf = 0x100, df = 0x400, ac = 0x40000, kept = 0x202 | 0x1 | 0x80; /* IF, bit 1, CF, SF */
+	struct arch_regs r = sample(__NR_read, -K_ERESTARTSYS);
+	static const uint64_t args[6] = { 1, 2, 3, 4, 5, 6 };
+	r.r.eflags = kept | tf | df | ac;
+	arch_set_syscall(&r, 0x7000, __NR_close, args);
+	assert_int_equal(r.r.eflags & tf, 0);
+	assert_int_equal(r.r.eflags & kept, kept);
+	r.r.eflags = kept | tf | df | ac;
+	arch_exec_set_regs(&r, 0x9000, 0xa000, 0xb000, 4096, 0xc000);
+	assert_int_equal(r.r.eflags, kept);
 }
 
 static void test_sysno_and_mode(void **state)
@@ -204,7 +223,7 @@ static void test_insn_and_regsets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_restart_table), cmocka_unit_test(test_set_syscall),
+		cmocka_unit_test(test_restart_table), cmocka_unit_test(test_set_syscall), cmocka_unit_test(test_own_flags_cleared),
 		cmocka_unit_test(test_sysno_and_mode), cmocka_unit_test(test_interrupted_call),
 		cmocka_unit_test(test_exec_frame), cmocka_unit_test(test_exec_refusal),
 		cmocka_unit_test(test_insn_and_regsets),

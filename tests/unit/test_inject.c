@@ -555,6 +555,22 @@ static void test_signal_stop_delivered_first(void **state)
 	assert_all_detached_once();
 }
 
+/* The same for SIGTRAP: the engine raises none, so a SIGTRAP stop is a
+ * signal the application was sent, delivered from its stop, not dropped. */
+static void test_sigtrap_stop_delivered_first(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	F.stop_sig[0] = SIGTRAP;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(F.delivered[0], SIGTRAP);
+	assert_int_equal(F.ignored_sig[0], 0);
+	assert_int_equal(inj_release(&t), 0);
+	assert_all_detached_once();
+}
+
 /* epoll_wait(-1) interrupted by our stop alone is re-entered; with a
  * timeout, or with a signal pending, its EINTR stays. */
 static void eintr_case(uint64_t timeout, const char *sigpnd, bool reentered)
@@ -697,6 +713,7 @@ int main(void)
 		cmocka_unit_test_setup(test_mask_and_register_order, setup),
 		cmocka_unit_test_setup(test_clone_stop_left_first, setup),
 		cmocka_unit_test_setup(test_signal_stop_delivered_first, setup),
+		cmocka_unit_test_setup(test_sigtrap_stop_delivered_first, setup),
 		cmocka_unit_test_setup(test_epoll_wait_eintr, setup),
 		cmocka_unit_test_setup(test_pause_and_restop, setup),
 		cmocka_unit_test_setup(test_boosted_only_around_requests, setup),
