@@ -6,7 +6,8 @@
 #   3 sockreap SIGKILLed at many points of a run, during a long batch and
 #     during a lingering close                           blocker
 #   5 SIGTRAP caught, ignored, blocked: nothing of the signal state changes,
-#     the handler never runs (no trap is ever raised)   blocker --sigtrap
+#     the handler never runs (no trap is ever raised)   blocker --sigtrap;
+#     a target stepping itself (TF) stopped mid-step    stepper
 #   8 a storm of signals during the stops: siginfo intact, none lost,
 #     SIGTRAP sent to the application included          sigstorm
 #   9 epoll_wait(-1) sees no EINTR; with a timeout EINTR is allowed
@@ -182,6 +183,30 @@ $(diff <(echo "$before") <(echo "$after"))"
 test_engine_5_sigtrap_handled() { sigtrap_case handle; }
 test_engine_5_sigtrap_ignored() { sigtrap_case ignore; }
 test_engine_5_sigtrap_blocked() { sigtrap_case block; }
+
+# A program that steps itself (TF set, a SIGTRAP handler), stopped while
+# stepping: the engine's calls and executor run without its TF (each of
+# their instructions would trap: a forced SIGTRAP, the handler reset, the
+# target killed), and it goes on stepping after, every step counted.
+test_engine_5_self_stepping_target() {
+	need_root
+	local ready=$TMP/step.ready rep=$TMP/step.report i
+	spawn "$BIN/stepper" 200 "$ready" "$rep"
+	local tp=$SPAWNED
+	wait_for_file "$ready" 20
+	for ((i = 0; i < 5; i++)); do
+		cw_inodes "$tp" 40
+		reap --pid "$tp" --state close-wait --inode "$INODES"
+		kill -0 "$tp" 2>/dev/null || fail "run $i: the target died"
+		[[ $RC == 0 ]] || fail "run $i: exit status $RC: $(cat "$ERR")"
+		assert_eq "$(jq -s 'map(select(.result == "done")) | length' "$OUT")" 40 "run $i: fds done"
+	done
+	assert_untraced_running "$tp"
+	kill -TERM "$tp"
+	wait_for_file "$rep" 20
+	echo "stepper: $(cat "$rep")" >&2
+	jq -e '.ok == true and .steps > 0' "$rep" >/dev/null || fail "steps lost: $(cat "$rep")"
+}
 
 # ---- 8 ----
 
