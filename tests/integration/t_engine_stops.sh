@@ -36,6 +36,21 @@ cw_inodes() {
 	((n == $2)) || fail "$1 has $n CLOSE_WAIT sockets left, not $2"
 }
 
+# slice_runs PID RUNS COUNT [ARGS...]: RUNS runs of sockreap ARGS on PID,
+# each acting on COUNT CLOSE_WAIT fds of its own (cw_inodes); every one
+# must find its fds, do them all, exit 0 and leave PID alive
+slice_runs() {
+	local pid=$1 runs=$2 count=$3 i
+	shift 3
+	for ((i = 0; i < runs; i++)); do
+		cw_inodes "$pid" "$count"
+		reap --pid "$pid" --state close-wait --inode "$INODES" "$@"
+		kill -0 "$pid" 2>/dev/null || fail "run $i: the target died"
+		[[ $RC == 0 ]] || fail "run $i: exit status $RC: $(cat "$ERR")"
+		assert_eq "$(jq -s 'map(select(.result == "done")) | length' "$OUT")" "$count" "run $i: fds done"
+	done
+}
+
 # ---- 1 ----
 
 test_engine_1_clone_stops() {
@@ -49,11 +64,7 @@ test_engine_1_clone_stops() {
 	# attaches and injects): each stop lands at a random point of the
 	# loop, often inside clone()
 	for ((i = 0; i < 30; i++)); do
-		cw_inodes "$sp" 2
-		reap --pid "$sp" --state close-wait --inode "$INODES"
-		[[ $RC == 0 ]] || fail "run $i: exit status $RC: $(cat "$ERR")"
-		assert_eq "$(jq -s 'map(select(.result == "done")) | length' "$OUT")" 2 "run $i: fds done"
-		kill -0 "$sp" 2>/dev/null || fail "run $i: the spawner died"
+		slice_runs "$sp" 1 2
 		assert_untraced_running "$sp"
 	done
 	kill -USR1 "$sp"
@@ -190,17 +201,11 @@ test_engine_5_sigtrap_blocked() { sigtrap_case block; }
 # target killed), and it goes on stepping after, every step counted.
 test_engine_5_self_stepping_target() {
 	need_root
-	local ready=$TMP/step.ready rep=$TMP/step.report i
+	local ready=$TMP/step.ready rep=$TMP/step.report
 	spawn "$BIN/stepper" 200 "$ready" "$rep"
 	local tp=$SPAWNED
 	wait_for_file "$ready" 20
-	for ((i = 0; i < 5; i++)); do
-		cw_inodes "$tp" 40
-		reap --pid "$tp" --state close-wait --inode "$INODES"
-		kill -0 "$tp" 2>/dev/null || fail "run $i: the target died"
-		[[ $RC == 0 ]] || fail "run $i: exit status $RC: $(cat "$ERR")"
-		assert_eq "$(jq -s 'map(select(.result == "done")) | length' "$OUT")" 40 "run $i: fds done"
-	done
+	slice_runs "$tp" 5 40
 	assert_untraced_running "$tp"
 	kill -TERM "$tp"
 	wait_for_file "$rep" 20
@@ -209,19 +214,6 @@ test_engine_5_self_stepping_target() {
 }
 
 # ---- 8 ----
-
-# six_runs PID: six runs of several stops each on sigstorm PID, every one
-# closing 80 fds of its own (--free-fd: a run's stops are short)
-six_runs() {
-	local i
-	for ((i = 0; i < 6; i++)); do
-		cw_inodes "$1" 80
-		reap --pid "$1" --state close-wait --free-fd --inode "$INODES"
-		[[ $RC == 0 ]] || fail "run $i: exit status $RC: $(cat "$ERR")"
-		assert_eq "$(jq -s 'map(select(.result == "done")) | length' "$OUT")" 80 "run $i: fds done"
-		kill -0 "$1" 2>/dev/null || fail "run $i: the target died"
-	done
-}
 
 test_engine_8_signal_storm() {
 	need_root
@@ -233,7 +225,7 @@ test_engine_8_signal_storm() {
 	local k1=$SPAWNED
 	spawn "$BIN/sigstorm" queue "$tp" 3000 "$TMP/rt.sent"
 	local k2=$SPAWNED
-	six_runs "$tp"
+	slice_runs "$tp" 6 80 --free-fd # several short stops each
 	wait "$k1" "$k2"
 	assert_untraced_running "$tp"
 	kill -TERM "$tp"
@@ -257,7 +249,7 @@ test_engine_8_sigtrap_sent_kept() {
 	wait_for_file "$ready" 20
 	spawn "$BIN/sigstorm" trap "$tp" 3000 "$TMP/trap.sent"
 	local k=$SPAWNED
-	six_runs "$tp"
+	slice_runs "$tp" 6 80 --free-fd # several short stops each
 	wait "$k"
 	assert_untraced_running "$tp"
 	kill -TERM "$tp"

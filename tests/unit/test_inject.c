@@ -541,35 +541,26 @@ static void test_clone_stop_left_first(void **state)
 /* A thread in a signal-delivery stop gets its signal from that very stop
  * (the kernel keeps its siginfo) before the engine uses it; never handed
  * to a later stop, where the kernel would drop it. */
-static void test_signal_stop_delivered_first(void **state)
+static void delivered_from_its_stop(int sig)
 {
 	struct inj t;
 	static const uint64_t args[6] = { 5 };
 	long ret;
-	F.stop_sig[0] = SIGUSR1;
+	F.stop_sig[0] = sig;
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
 	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
-	assert_int_equal(F.delivered[0], SIGUSR1);
+	assert_int_equal(F.delivered[0], sig);
+	assert_int_equal(F.ignored_sig[0], 0);
 	assert_int_equal(inj_release(&t), 0);
 	assert_int_equal(F.detach_sig[0], 0);
 	assert_all_detached_once();
 }
 
+static void test_signal_stop_delivered_first(void **state) { delivered_from_its_stop(SIGUSR1); }
+
 /* The same for SIGTRAP: the engine raises none, so a SIGTRAP stop is a
  * signal the application was sent, delivered from its stop, not dropped. */
-static void test_sigtrap_stop_delivered_first(void **state)
-{
-	struct inj t;
-	static const uint64_t args[6] = { 5 };
-	long ret;
-	F.stop_sig[0] = SIGTRAP;
-	assert_int_equal(inj_attach(&t, &fake, 100), 0);
-	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
-	assert_int_equal(F.delivered[0], SIGTRAP);
-	assert_int_equal(F.ignored_sig[0], 0);
-	assert_int_equal(inj_release(&t), 0);
-	assert_all_detached_once();
-}
+static void test_sigtrap_stop_delivered_first(void **state) { delivered_from_its_stop(SIGTRAP); }
 
 /* epoll_wait(-1) interrupted by our stop alone is re-entered; with a
  * timeout, or with a signal pending, its EINTR stays. */
