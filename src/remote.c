@@ -257,6 +257,7 @@ static int ready_inside(struct inj *t, const struct rprog *p, size_t *xlen, stru
 	int r;
 
 	*xlen = sizeof(xstate);
+	t->no_executor = false;
 	if ((r = inj_prepare(t)) < 0)
 		return r;
 	pid_t tid = t->th[t->it].tid;

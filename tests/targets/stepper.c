@@ -14,6 +14,12 @@
 
 #include "target.h"
 
+#if !defined(__x86_64__)
+int main(void)
+{
+	return 77;
+}
+#else
 static volatile long steps;
 static volatile sig_atomic_t stop;
 
@@ -24,9 +30,6 @@ int main(int argc, char **argv)
 {
 	if (argc != 4)
 		die("usage: stepper N READY REPORT");
-#if !defined(__x86_64__)
-	return 77;
-#else
 	uint16_t port;
 	int first, last;
 	tgt_leak_close_wait(atoi(argv[1]), &port, &first, &last);
@@ -53,5 +56,5 @@ int main(int argc, char **argv)
 		 short_rounds, short_rounds ? "false" : "true");
 	tgt_write_file_atomic(argv[3], buf);
 	return 0;
-#endif
 }
+#endif
