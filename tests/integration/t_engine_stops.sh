@@ -201,6 +201,7 @@ test_engine_5_sigtrap_blocked() { sigtrap_case block; }
 # target killed), and it goes on stepping after, every step counted.
 test_engine_5_self_stepping_target() {
 	need_root
+	[[ $(uname -m) == x86_64 ]] || skip "the stepper target steps with x86's TF only"
 	local ready=$TMP/step.ready rep=$TMP/step.report
 	spawn "$BIN/stepper" 200 "$ready" "$rep"
 	local tp=$SPAWNED
