@@ -751,6 +751,18 @@ static int busy_cmp(const void *a, const void *b)
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
+/* Could this thread be at work in a signal handler (whose frame holds
+ * the call it interrupted)? In its own code, outside any call; or right
+ * at the handler's start, where x86_64 leaves orig_rax as the interrupted
+ * call's number (with rax 0): a thread stopped there between batches (the
+ * signal delivered while it ran) must have its frame looked at too. */
+static bool maybe_in_handler(const struct arch_regs *r)
+{
+	long nr;
+	uint64_t args[6];
+	return arch_current_syscall(r) < 0 || (!arch_interrupted_call(r, &nr, args) && arch_syscall_ret(r) == 0);
+}
+
 int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n)
 {
 	struct busy_acc b = { 0 };
@@ -772,7 +784,7 @@ int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n)
 		r = busy_thread(t, &b, &regs);
 		/* In its own code, not in a call: perhaps a signal handler,
 		 * which returns to the call it interrupted (SA_RESTART). */
-		if (r < 0 || b.n != before || arch_current_syscall(&regs) >= 0)
+		if (r < 0 || b.n != before || !maybe_in_handler(&regs))
 			continue;
 		struct arch_regs ctx;
 		if (it && t->at_stop_in_handler)
@@ -935,7 +947,7 @@ int inj_prepare(struct inj *t)
 	 * to (inj_busy_fds): only now can its stack be walked. Only when the
 	 * fds of blocked calls are asked for: a walk costs about a
 	 * millisecond, inside the stop. */
-	t->at_stop_in_handler = t->busy_checks && arch_current_syscall(&t->at_stop) < 0 && t->ops->signal_context &&
+	t->at_stop_in_handler = t->busy_checks && maybe_in_handler(&t->at_stop) && t->ops->signal_context &&
 				t->ops->signal_context(t->th[pick].tid, &t->at_stop, &t->at_stop_ctx) == 1;
 	if ((r = to_signal_path(t, &t->th[pick], now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
 		return r;
