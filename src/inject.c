@@ -763,6 +763,26 @@ static bool maybe_in_handler(const struct arch_regs *r)
 	return arch_current_syscall(r) < 0 || (!arch_interrupted_call(r, &nr, args) && arch_syscall_ret(r) == 0);
 }
 
+/* The context a signal handler that tid is in will return to: 1 and *ctx,
+ * 0 if none is found. At the handler's first instruction the frame is
+ * read where the kernel just put it (libunwind, from there, was seen to
+ * give the interrupted call's caller); elsewhere libunwind walks to it. */
+static int handler_context(struct inj *t, pid_t tid, const struct arch_regs *live, struct arch_regs *ctx)
+{
+	uint64_t addr;
+	size_t len;
+	uint8_t buf[512];
+	if (arch_handler_entry(live, &addr, &len)) {
+		if (len > sizeof(buf) || t->ops->read_mem(t->pid, addr, buf, len) < 0)
+			return 0;
+		arch_frame_context(buf, live, ctx);
+		return 1;
+	}
+	if (!maybe_in_handler(live) || !t->ops->signal_context)
+		return 0;
+	return t->ops->signal_context(tid, live, ctx) == 1;
+}
+
 int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n)
 {
 	struct busy_acc b = { 0 };
@@ -784,12 +804,12 @@ int inj_busy_fds(struct inj *t, struct inj_busy **ret, size_t *n)
 		r = busy_thread(t, &b, &regs);
 		/* In its own code, not in a call: perhaps a signal handler,
 		 * which returns to the call it interrupted (SA_RESTART). */
-		if (r < 0 || b.n != before || !maybe_in_handler(&regs))
+		if (r < 0 || b.n != before)
 			continue;
 		struct arch_regs ctx;
 		if (it && t->at_stop_in_handler)
 			r = busy_thread(t, &b, &t->at_stop_ctx);
-		else if (!it && t->ops->signal_context && t->ops->signal_context(b.tid, &regs, &ctx) == 1)
+		else if (!it && handler_context(t, b.tid, &regs, &ctx) == 1)
 			r = busy_thread(t, &b, &ctx);
 	}
 	if (r < 0) {
@@ -947,8 +967,7 @@ int inj_prepare(struct inj *t)
 	 * to (inj_busy_fds): only now can its stack be walked. Only when the
 	 * fds of blocked calls are asked for: a walk costs about a
 	 * millisecond, inside the stop. */
-	t->at_stop_in_handler = t->busy_checks && maybe_in_handler(&t->at_stop) && t->ops->signal_context &&
-				t->ops->signal_context(t->th[pick].tid, &t->at_stop, &t->at_stop_ctx) == 1;
+	t->at_stop_in_handler = t->busy_checks && handler_context(t, t->th[pick].tid, &t->at_stop, &t->at_stop_ctx) == 1;
 	if ((r = to_signal_path(t, &t->th[pick], now_ns() + INJ_ATTACH_TIMEOUT_NS)) < 0)
 		return r;
 	pid_t tid = t->th[pick].tid;

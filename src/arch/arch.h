@@ -159,6 +159,16 @@ void arch_exec_set_regs(struct arch_regs *r, uint64_t entry, uint64_t stack_top,
  * arch_sc(r, nr); the engine reads any fd sets in the target's memory. */
 bool arch_interrupted_call(const struct arch_regs *r, long *nr, uint64_t args[6]);
 
+/* A thread at a signal handler's first instruction, its frame just built
+ * by the kernel: where that frame's saved context (the interrupted one)
+ * is, *addr and *len, to read and give to arch_frame_context. False when
+ * the registers are not that (x86_64: rsi and rdx point at the frame's
+ * info and ucontext, right above rsp); libunwind is for the rest. */
+bool arch_handler_entry(const struct arch_regs *r, uint64_t *addr, size_t *len);
+/* ctx: the live registers with the saved context's (buf, *len bytes from
+ * arch_handler_entry) in place: the interrupted context, no current call. */
+void arch_frame_context(const void *buf, const struct arch_regs *live, struct arch_regs *ctx);
+
 /* A thread whose registers are set to enter a system call at its
  * instruction pointer, not inside one (no current call): the call it
  * will make, with its arguments, if the instruction there is the syscall

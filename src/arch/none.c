@@ -119,3 +119,13 @@ void arch_exec_set_regs(struct arch_regs *r, uint64_t entry, uint64_t stack_top,
 			uint64_t job)
 {
 }
+
+bool arch_handler_entry(const struct arch_regs *r, uint64_t *addr, size_t *len)
+{
+	return false;
+}
+
+void arch_frame_context(const void *buf, const struct arch_regs *live, struct arch_regs *ctx)
+{
+	*ctx = *live;
+}

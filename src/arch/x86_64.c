@@ -261,6 +261,30 @@ struct k_rt_sigframe {
 _Static_assert(sizeof(struct k_sigcontext) == 256, "struct sigcontext of x86_64");
 _Static_assert(sizeof(struct k_rt_sigframe) == 440, "struct rt_sigframe of x86_64");
 
+/* x64_setup_rt_frame(): rsp at the frame, rsi its info, rdx its uc, rax 0 */
+bool arch_handler_entry(const struct arch_regs *r, uint64_t *addr, size_t *len)
+{
+	uint64_t sp = r->r.rsp;
+	if (!is_64bit(r) || r->r.rax != 0 || r->r.rdx != sp + offsetof(struct k_rt_sigframe, uc) ||
+	    r->r.rsi != sp + offsetof(struct k_rt_sigframe, info))
+		return false;
+	*addr = sp + offsetof(struct k_rt_sigframe, uc.uc_mcontext);
+	*len = sizeof(struct k_sigcontext);
+	return true;
+}
+
+void arch_frame_context(const void *buf, const struct arch_regs *live, struct arch_regs *ctx)
+{
+	struct k_sigcontext sc;
+	memcpy(&sc, buf, sizeof(sc));
+	*ctx = *live;
+	struct user_regs_struct *u = &ctx->r;
+	u->r8 = sc.r8, u->r9 = sc.r9, u->r10 = sc.r10, u->r11 = sc.r11, u->r12 = sc.r12, u->r13 = sc.r13;
+	u->r14 = sc.r14, u->r15 = sc.r15, u->rdi = sc.rdi, u->rsi = sc.rsi, u->rbp = sc.rbp, u->rbx = sc.rbx;
+	u->rdx = sc.rdx, u->rax = sc.rax, u->rcx = sc.rcx, u->rsp = sc.rsp, u->rip = sc.rip, u->eflags = sc.eflags;
+	u->orig_rax = (uint64_t)-1;
+}
+
 #define UC_FP_XSTATE 0x1
 #define UC_SIGCONTEXT_SS 0x2
 #define UC_STRICT_RESTORE_SS 0x4
