@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <linux/capability.h>
 #include <linux/ptrace.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,22 @@ static int read_safety_field(struct inj *t, const char *field, long *v)
 	return fail(t, -EIO, "cannot read %s from /proc/%d/status (%s): the engine's safety depends on it; "
 			      "refused, target untouched", field, (int)t->pid,
 		    r == -ENOENT ? "no such field" : strerror(-r));
+}
+
+/* May sockreap suspend a tracee's seccomp (PTRACE_O_SUSPEND_SECCOMP)?
+ * It needs CAP_SYS_ADMIN and no seccomp of its own. Only a hint: the
+ * seize tells (a CAP_SYS_ADMIN of a user namespace is not enough). */
+static bool may_suspend_seccomp(struct inj *t)
+{
+	char cap[32], *end;
+	long own = -1;
+	if (t->ops->status_field(getpid(), "CapEff", cap, sizeof(cap)) < 0)
+		return false;
+	errno = 0;
+	unsigned long long caps = strtoull(cap, &end, 16);
+	if (errno || end == cap)
+		return false;
+	return (caps >> CAP_SYS_ADMIN & 1) && read_status_int(t, getpid(), "Seccomp", &own) == 0 && own == 0;
 }
 
 /* Who traces pid already? A message for the user naming the tracer. */
@@ -535,7 +552,12 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 	 * (needs CAP_SYS_ADMIN; refused otherwise, and then we stop here). */
 	if ((r = read_safety_field(t, "Seccomp", &seccomp)) < 0)
 		return r;
-	t->suspend_seccomp = seccomp != 0;
+	/* Suspended even when the leader has none, where sockreap may: a
+	 * filter is per thread (another thread may have one), and one can be
+	 * installed between two batches, while the threads run. Where it may
+	 * not, the thread our calls run in is checked at every stop
+	 * (inj_prepare). */
+	t->suspend_seccomp = seccomp != 0 || may_suspend_seccomp(t);
 
 	/* The syscall instruction, looked for while the target still runs:
 	 * reading its maps and vdso is a good part of the first stop
@@ -560,6 +582,15 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 	 * attached by TRACECLONE and reported by a clone event. */
 	for (;;) {
 		r = seize_new_threads(t, opts);
+		if ((r == -EPERM || r == -EINVAL) && t->nth == 0 && seccomp == 0 && (opts & PTRACE_O_SUSPEND_SECCOMP)) {
+			/* refused for the option alone (CAP_SYS_ADMIN of a user
+			 * namespace only, a kernel without checkpoint/restore):
+			 * without it, and the stops check each thread */
+			opts &= ~(unsigned long)PTRACE_O_SUSPEND_SECCOMP;
+			t->suspend_seccomp = false;
+			t->why[0] = '\0';
+			continue;
+		}
 		if (r == -EPERM && t->nth == 0) {
 			drop_reaper(t);
 			if (read_status_int(t, pid, "TracerPid", &tracer) == 0 && tracer != 0)
@@ -935,6 +966,35 @@ static int to_signal_path(struct inj *t, struct inj_thread *th, uint64_t deadlin
 	return 0;
 }
 
+/* Why system calls made in thread tid would not be ours (or would harm
+ * it): 1 with the reason in why, 0 none. Read at every stop, as the
+ * application may change either between two batches.
+ * - A seccomp filter, unless the seize suspended it: the filter would
+ *   judge our calls, and may kill the target for one.
+ * - Syscall user dispatch (PR_SET_SYSCALL_USER_DISPATCH, Wine): a call
+ *   from outside the thread's allowed range becomes a SIGSYS, forced on
+ *   our code, which runs with every signal blocked: the kernel resets the
+ *   handler and the target dies. Known from Linux 6.11 on; before, the
+ *   kernel cannot say (HACKING.md). */
+static int thread_refusal(struct inj *t, pid_t tid, char *why, size_t size)
+{
+	long seccomp = -1;
+	if (!t->suspend_seccomp && (read_status_int(t, tid, "Seccomp", &seccomp) < 0 || seccomp != 0)) {
+		snprintf(why, size, seccomp < 0 ? "the seccomp mode of thread %d cannot be read; refused"
+						: "thread %d runs under seccomp, which sockreap cannot suspend without "
+						  "CAP_SYS_ADMIN (it would judge the injected calls); refused",
+			 (int)tid);
+		return 1;
+	}
+	int sud = t->ops->sud_mode ? t->ops->sud_mode(tid) : -ENOSYS;
+	if (sud > 0) {
+		snprintf(why, size, "thread %d uses syscall user dispatch (PR_SET_SYSCALL_USER_DISPATCH, as Wine does): "
+				    "an injected call would be turned into a SIGSYS; refused", (int)tid);
+		return 1;
+	}
+	return 0;
+}
+
 /* Everything between the first modification and the restore: pick the
  * thread, bring it to a stop where the restart rules hold, save its
  * registers and mask, find the instruction. Also block sockreap's own
@@ -948,16 +1008,27 @@ int inj_prepare(struct inj *t)
 	if (t->prepared)
 		return 0;
 	/* Prefer the main thread, then any thread already in a stop inside
-	 * signal delivery; an event stop (clone, exec) is left first. */
-	for (size_t i = 0; i < t->nth; i++) {
-		const struct inj_thread *th = &t->th[i];
-		if (!th->stopped || th->gone)
-			continue;
-		if (pick == t->nth || th->tid == t->pid || (!t->th[pick].in_signal_path && th->in_signal_path))
-			pick = i;
+	 * signal delivery; an event stop (clone, exec) is left first. A
+	 * thread whose system calls would not be ours to make is passed
+	 * over (thread_refusal); if every one is, nothing is done. */
+	char refused[sizeof(t->why)] = "";
+	for (size_t i = 0; i < t->nth; i++)
+		t->th[i].passed_over = false;
+	for (;;) {
+		pick = t->nth;
+		for (size_t i = 0; i < t->nth; i++) {
+			const struct inj_thread *th = &t->th[i];
+			if (!th->stopped || th->gone || th->passed_over)
+				continue;
+			if (pick == t->nth || th->tid == t->pid || (!t->th[pick].in_signal_path && th->in_signal_path))
+				pick = i;
+		}
+		if (pick == t->nth)
+			return refused[0] ? fail(t, -EPERM, "%s", refused) : fail_gone(t);
+		if ((r = thread_refusal(t, t->th[pick].tid, refused, sizeof(refused))) <= 0)
+			break;
+		t->th[pick].passed_over = true;
 	}
-	if (pick == t->nth)
-		return fail_gone(t);
 	t->it = pick;
 	if ((r = t->ops->getregs(t->th[pick].tid, &t->at_stop)) < 0)
 		return r == -ESRCH ? fail(t, r, "target exited")
@@ -1189,9 +1260,12 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 			return fail(t, -ESRCH, "target exited while running our code");
 		if (th->stopped) {
 			int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
-			if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
-				/* our code faulted (it must not): the signal is
-				 * not passed on; the registers go back at release */
+			if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGSYS) {
+				/* our code faulted (it must not), or one of its
+				 * calls was refused with a signal (a seccomp
+				 * filter, syscall user dispatch: thread_refusal
+				 * looks for both): the signal is not passed on;
+				 * the registers go back at release */
 				th->pending_sig = 0;
 				return fail(t, -EFAULT, "the executor faulted in the target (signal %d); "
 							"registers restored", sig);

@@ -41,6 +41,7 @@ struct inj_thread {
 	bool reentered_early;       /* ... while our code ran: eintr_regs are the call's EINTR */
 	struct arch_regs eintr_regs;
 	int status;      /* the wait status of its last stop */
+	bool passed_over; /* inj_prepare: its calls would not be ours (thread_refusal) */
 };
 
 struct inj {

@@ -90,6 +90,7 @@ static const struct { const char *text, *code; } reason_codes[] = {
 	{ "already traced", "traced" },
 	{ "ptrace attach refused", "attach" },
 	{ "seccomp", "seccomp" },
+	{ "syscall user dispatch", "syscall-dispatch" },
 	{ "did not stop within", "no-stop" },
 	{ "the audit log could not be written", "audit-log" },
 	{ "sockreap was interrupted", "interrupted" },

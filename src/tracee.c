@@ -375,6 +375,23 @@ static int real_cpus_with(pid_t tid)
 	return CPU_COUNT(&both);
 }
 
+/* PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG (Linux 6.11; not in every
+ * libc's headers): the thread's syscall user dispatch mode. */
+#ifndef PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG
+#define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG 0x4211
+#endif
+struct sud_config {
+	uint64_t mode, selector, offset, len;
+};
+
+static int real_sud_mode(pid_t tid)
+{
+	struct sud_config c = { 0 };
+	if (ptrace(PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG, tid, sizeof(c), &c) < 0)
+		return -errno;
+	return c.mode > INT32_MAX ? INT32_MAX : (int)c.mode;
+}
+
 static int real_boost(bool on)
 {
 	/* per sockreap thread; what it ran with before, -1: not boosted */
@@ -437,4 +454,5 @@ const struct tracee_ops tracee_real = {
 	.wait_any = real_wait_any,
 	.cpus_with = real_cpus_with,
 	.boost = real_boost,
+	.sud_mode = real_sud_mode,
 };

@@ -78,6 +78,12 @@ struct tracee_ops {
 	 * CPU). 0 or -errno (-EPERM: not allowed, nothing changed). NULL:
 	 * nothing done. */
 	int (*boost)(bool on);
+	/* The syscall user dispatch mode of stopped tracee tid
+	 * (PR_SET_SYSCALL_USER_DISPATCH; 0 off): a thread with it on may have
+	 * a system call from outside its allowed range turned into a SIGSYS,
+	 * ours included. -EIO where the kernel cannot tell (before 6.11).
+	 * NULL: not known. */
+	int (*sud_mode)(pid_t tid);
 };
 
 extern const struct tracee_ops tracee_real;

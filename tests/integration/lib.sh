@@ -93,6 +93,16 @@ wait_bounded() {
 }
 
 assert_eq() { [[ "$1" == "$2" ]] || fail "${3:-values differ}: expected '$2', got '$1'"; }
+# kernel_at_least MAJOR MINOR: the running kernel is that version or newer
+kernel_at_least() {
+	local v maj min
+	v=$(uname -r)
+	maj=${v%%.*}
+	min=${v#*.}
+	min=${min%%[!0-9]*}
+	((maj > $1 || (maj == $1 && min >= $2)))
+}
+
 assert_rc() { [[ $RC -eq $1 ]] || fail "expected exit status $1, got $RC"; }
 
 # fd_link PID FD: the target of /proc/PID/fd/FD or empty.

@@ -6,6 +6,8 @@
 #   2 a thread calling execve() while we attach   execer
 #   3 sockreap SIGKILLed mid-run                  blocker --linger-full, --leak 3000
 #   4 seccomp + a /proc/PID/status over 4 KiB     blocker --groups 1000 --seccomp-kill-close
+#     a filter installed between two batches,
+#     syscall user dispatch (Wine)                gated late|sud
 #   5 SIGTRAP caught, ignored, blocked            blocker --sigtrap MODE
 #   6 select/pselect6/poll(>64) on the socket     blocker --block select|pselect|pollmany
 #   7 a zombie target                             blocker under a parent that never reaps
@@ -111,6 +113,115 @@ test_engine_4_capeff_long_status() {
 	finish_call read
 	wait_report
 	assert_report_ok read 0
+}
+
+# ---- 4, and what else judges a thread's calls: a filter that comes
+# between two batches, one in a thread the leader's status does not show,
+# syscall user dispatch ----
+
+# gated_start MODE ARGS...: start tests/targets/gated MODE ARGS READY REPORT
+# (GPID, GPORT); skipped where it cannot run (not x86_64)
+gated_start() {
+	[[ $(uname -m) == x86_64 ]] || skip "the gated target names x86_64 system calls"
+	rm -f "$TMP/g.ready" "$TMP/g.report"
+	spawn "$BIN/gated" "$@" "$TMP/g.ready" "$TMP/g.report"
+	GPID=$SPAWNED
+	wait_for_file "$TMP/g.ready" 20
+	GPORT=$(jq -r .port "$TMP/g.ready")
+}
+
+# gated_end: the target alive, untraced, then its report (SIGTERM)
+gated_end() {
+	assert_alive "$GPID"
+	assert_untraced_running "$GPID"
+	kill -TERM "$GPID"
+	wait_for_file "$TMP/g.report" 20
+	wait_bounded "$GPID" 20
+	echo "gated: $(cat "$TMP/g.report")" >&2
+	assert_eq "$(jq .sigsys "$TMP/g.report")" 0 "SIGSYS the target saw"
+}
+
+# Every thread (TSYNC) gets a filter that kills the process for close,
+# dup3, socket, ... once the run's first batch has replaced an fd: the
+# batches after it are judged by the filter unless it is suspended. The
+# leader had no seccomp when sockreap attached. Old engine: killed by
+# SIGSYS after the first batch. The filter must come while fds are left
+# (kept_at_filter > 0); on a machine so loaded that it came after the
+# run, the case is tried again.
+test_engine_4_seccomp_between_batches() {
+	need_root
+	ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	local try
+	for ((try = 0; try < 3; try++)); do
+		gated_start late 2000
+		reap --pid "$GPID" --state close-wait
+		assert_sane_exit
+		assert_alive "$GPID"
+		assert_rc 0
+		assert_eq "$(jq -s 'map(select(.result == "done")) | length' "$OUT")" 2000 "fds done"
+		gated_end
+		jq -e .filtered "$TMP/g.report" >/dev/null || fail "the filter never came: the test did not test"
+		(($(jq .kept_at_filter "$TMP/g.report") > 0)) && return 0
+		echo "the filter came after the last batch; again" >&2
+	done
+	fail "in 3 tries the filter never came while fds were left: the test did not test"
+}
+
+# The same without CAP_SYS_ADMIN: seccomp cannot be suspended, so each
+# stop reads the seccomp mode of the thread the calls would run in. Once
+# the filter is there, every thread has it: the rest is refused, the
+# target lives.
+test_engine_4_seccomp_between_batches_unsuspended() {
+	need_root
+	need_cmd setpriv
+	ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	gated_start late 2000
+	local real=$SOCKREAP
+	printf '#!/bin/sh\nexec setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin %q "$@"\n' "$real" \
+		>"$TMP/sockreap-noadmin"
+	chmod +x "$TMP/sockreap-noadmin"
+	SOCKREAP=$TMP/sockreap-noadmin
+	reap --pid "$GPID" --state close-wait
+	SOCKREAP=$real
+	assert_sane_exit
+	assert_alive "$GPID"
+	local done failed
+	done=$(jq -s 'map(select(.result == "done")) | length' "$OUT")
+	failed=$(jq -s 'map(select(.result == "failed" and (.reason | test("runs under seccomp")))) | length' "$OUT")
+	echo "done $done, refused for seccomp $failed" >&2
+	assert_rc 3
+	gated_end
+	jq -e .filtered "$TMP/g.report" >/dev/null || fail "the filter never came: the test did not test"
+	((done + failed == 2000 && failed > 0)) || fail "$done done and $failed refused for seccomp, of 2000"
+}
+
+# Syscall user dispatch in the only thread (the main one): every injected
+# call would be a SIGSYS forced on the engine's code, handler reset: the
+# target died (SIGSEGV) with the old engine. Refused with the reason,
+# nothing done.
+test_engine_4_syscall_user_dispatch_refused() {
+	need_root
+	kernel_at_least 6 11 || skip "Linux before 6.11 cannot report syscall user dispatch to a tracer"
+	gated_start sud 1 20
+	reap --pid "$GPID" --state close-wait
+	assert_sane_exit
+	assert_rc 3
+	assert_eq "$(jq -s 'map(select(.result == "failed" and .reason_code == "syscall-dispatch")) | length' "$OUT")" \
+		20 "fds refused for syscall user dispatch"
+	assert_eq "$(ss -Htan state close-wait "( sport = :$GPORT )" | wc -l)" 20 "CLOSE_WAIT sockets left"
+	gated_end
+}
+
+# ... and with a second thread that has it off: the calls run there.
+test_engine_4_syscall_user_dispatch_other_thread() {
+	need_root
+	kernel_at_least 6 11 || skip "Linux before 6.11 cannot report syscall user dispatch to a tracer"
+	gated_start sud 2 20
+	reap --pid "$GPID" --state close-wait
+	assert_sane_exit
+	assert_rc 0
+	assert_eq "$(jq -s 'map(select(.result == "done")) | length' "$OUT")" 20 "fds done"
+	gated_end
 }
 
 # ---- 6: select, pselect6 and poll with more than 64 entries ----

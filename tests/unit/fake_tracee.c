@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 #include <sys/wait.h>
+#include <unistd.h>
+#include <linux/ptrace.h>
 
 struct fake F;
 
@@ -35,6 +37,8 @@ static int f_seize(pid_t tid, unsigned long opts)
 	if (F.zombie)
 		return -EPERM;
 	F.nseize++;
+	if (F.suspend_refused && (opts & PTRACE_O_SUSPEND_SECCOMP))
+		return -EPERM;
 	if (F.seize_err && tid == F.tid[0]) /* the main thread, however often asked */
 		return F.seize_err;
 	F.attached[idx(tid)] = true;
@@ -265,6 +269,15 @@ static int f_state(char *buf, size_t size)
 	return 0;
 }
 
+/* Seccomp of the main thread (the process) or of another thread. */
+static int thread_seccomp(pid_t pid)
+{
+	for (int i = 1; i < F.nth; i++)
+		if (F.tid[i] == pid)
+			return F.thread_seccomp[i];
+	return F.seccomp;
+}
+
 static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 {
 	if (F.status_missing && !strcmp(name, F.status_missing))
@@ -274,7 +287,9 @@ static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 	if (!strcmp(name, "TracerPid"))
 		snprintf(buf, size, "%ld", F.tracer);
 	else if (!strcmp(name, "Seccomp"))
-		snprintf(buf, size, "%d", F.seccomp);
+		snprintf(buf, size, "%d", pid == getpid() ? 0 : thread_seccomp(pid));
+	else if (!strcmp(name, "CapEff"))
+		snprintf(buf, size, "%s", pid == getpid() && F.capeff ? F.capeff : "0000000000000000");
 	else if (!strcmp(name, "SigPnd"))
 		snprintf(buf, size, "%s", F.sigpnd ? F.sigpnd : "0000000000000000");
 	else if (!strcmp(name, "ShdPnd") || !strcmp(name, "SigBlk"))
@@ -282,6 +297,11 @@ static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 	else
 		snprintf(buf, size, "S (sleeping)");
 	return 0;
+}
+
+static int f_sud_mode(pid_t tid)
+{
+	return F.sud[idx(tid)];
 }
 
 static int f_list_fds(pid_t pid, int **fds, size_t *n)
@@ -323,6 +343,7 @@ const struct tracee_ops fake = {
 	.start_time = f_start_time,
 	.reap_exited = f_reap_exited,
 	.boost = f_boost,
+	.sud_mode = f_sud_mode,
 };
 
 long fake_result(struct fake_call *c)

@@ -69,6 +69,10 @@ struct fake {
 	const char *sigpnd;         /* SigPnd of every thread */
 	const char *status_missing; /* a /proc/PID/status field that cannot be read */
 	const char *state;          /* State: (default "S (sleeping)") */
+	const char *capeff;         /* sockreap's own CapEff (default none) */
+	int thread_seccomp[NTH_MAX]; /* Seccomp of threads other than the main one */
+	bool suspend_refused;       /* a seize with PTRACE_O_SUSPEND_SECCOMP fails EPERM */
+	int sud[NTH_MAX];           /* syscall user dispatch mode of each thread */
 	/* record */
 	unsigned long seize_opts;
 	int nseize, nsetregs, ncalls, nresume;

@@ -212,6 +212,58 @@ static void test_seccomp_suspended_or_refused(void **state)
 	assert_non_null(strstr(t.why, "CAP_SYS_ADMIN"));
 }
 
+/* Suspended where sockreap may, even if the leader has no filter (a
+ * filter is per thread, and may come between two batches). Where the
+ * option is refused, each stop checks the thread our calls would run in,
+ * as it does for syscall user dispatch: such a thread is passed over,
+ * and with none left nothing is touched. */
+static void test_seccomp_and_dispatch_per_thread(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	F.capeff = "000001ffffffffff";
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_true(F.seize_opts & PTRACE_O_SUSPEND_SECCOMP);
+	F.thread_seccomp[0] = F.sud[0] = 0;
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(t.th[t.it].tid, 100);
+	assert_int_equal(inj_release(&t), 0);
+
+	setup(state);
+	F.capeff = "000001ffffffffff";
+	F.suspend_refused = true; /* CAP_SYS_ADMIN of a user namespace only */
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_false(F.seize_opts & PTRACE_O_SUSPEND_SECCOMP);
+	assert_false(t.suspend_seccomp);
+	F.sud[0] = 1;            /* the main thread: dispatched */
+	F.thread_seccomp[1] = 2; /* 101: a filter of its own */
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(t.th[t.it].tid, 102);
+	assert_int_equal(inj_release(&t), 0);
+	assert_all_detached_once();
+
+	setup(state);
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	F.sud[0] = 1;
+	F.thread_seccomp[1] = F.thread_seccomp[2] = 2;
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), -EPERM);
+	assert_non_null(strstr(t.why, "seccomp"));
+	assert_int_equal(F.nsetregs, 0);
+	assert_int_equal(F.ncalls, 0);
+	assert_int_equal(inj_release(&t), 0);
+	assert_all_detached_once();
+
+	setup(state);
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	F.sud[0] = F.sud[1] = F.sud[2] = 1;
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), -EPERM);
+	assert_non_null(strstr(t.why, "syscall user dispatch"));
+	assert_int_equal(F.nsetregs, 0);
+	assert_int_equal(inj_release(&t), 0);
+	assert_all_detached_once();
+}
+
 /* A field safety depends on that cannot be read: nothing is touched, and
  * the reason names the field (fail closed). */
 static void test_safety_field_unreadable(void **state)
@@ -687,6 +739,7 @@ int main(void)
 		cmocka_unit_test_setup(test_exec_while_attaching, setup),
 		cmocka_unit_test_setup(test_stopped_thread_killed, setup),
 		cmocka_unit_test_setup(test_seccomp_suspended_or_refused, setup),
+		cmocka_unit_test_setup(test_seccomp_and_dispatch_per_thread, setup),
 		cmocka_unit_test_setup(test_safety_field_unreadable, setup),
 		cmocka_unit_test_setup(test_thread_never_stops, setup),
 		cmocka_unit_test_setup(test_setregs_fails, setup),
