@@ -55,6 +55,24 @@ static struct inj_thread *add_thread(struct inj *t, pid_t tid)
 	return &t->th[t->nth++];
 }
 
+static int read_status_int(struct inj *t, pid_t tid, const char *field, long *v);
+
+/* A task attached by TRACECLONE, known from its clone event or from its
+ * own first stop, whichever is reported first. Any clone() whose exit
+ * signal is not SIGCHLD raises that event, a new process's too (no
+ * CLONE_THREAD): held and detached like a thread, but never one our calls
+ * run in (its fd table and memory may be copies: the executor's mapping
+ * is not inherited), nor one that says the target lives. A Tgid that
+ * cannot be read counts as another process. */
+static struct inj_thread *add_child(struct inj *t, pid_t tid)
+{
+	struct inj_thread *c = add_thread(t, tid);
+	long tgid = 0;
+	if (c)
+		c->foreign = read_status_int(t, tid, "Tgid", &tgid) < 0 || tgid != t->pid;
+	return c;
+}
+
 /* Note a wait status for thread th: stopped, gone, or (for a clone event)
  * a new thread to expect. */
 static int note_status(struct inj *t, struct inj_thread *th, int status)
@@ -84,7 +102,7 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 		unsigned long child;
 		pid_t tid = th->tid;
 		if (t->ops->geteventmsg(tid, &child) == 0 && child > 0 && !find_thread(t, (pid_t)child) &&
-		    !add_thread(t, (pid_t)child))
+		    !add_child(t, (pid_t)child))
 			return -ENOMEM;
 	} else if (event == 0)
 		/* A signal arrived for this thread: hold it, deliver it when
@@ -225,7 +243,7 @@ static int drain_reports(struct inj *t)
 		if (t->ops->wait_any(&tid, &status) < 0)
 			break;
 		struct inj_thread *th = find_thread(t, tid);
-		if (!th && !(th = add_thread(t, tid)))
+		if (!th && !(th = add_child(t, tid)))
 			return -ENOMEM;
 		if ((r = note_status(t, th, status)) < 0)
 			return r;
@@ -626,7 +644,7 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 	if (r >= 0) {
 		bool any = false;
 		for (size_t i = 0; i < t->nth; i++)
-			any |= t->th[i].stopped;
+			any |= t->th[i].stopped && !t->th[i].foreign;
 		if (!any)
 			r = fail_gone(t);
 		else
@@ -1018,7 +1036,7 @@ int inj_prepare(struct inj *t)
 		pick = t->nth;
 		for (size_t i = 0; i < t->nth; i++) {
 			const struct inj_thread *th = &t->th[i];
-			if (!th->stopped || th->gone || th->passed_over)
+			if (!th->stopped || th->gone || th->passed_over || th->foreign)
 				continue;
 			if (pick == t->nth || th->tid == t->pid || (!t->th[pick].in_signal_path && th->in_signal_path))
 				pick = i;
@@ -1559,7 +1577,7 @@ int inj_restop(struct inj *t)
 		return r;
 	bool alive = false;
 	for (size_t i = 0; i < t->nth; i++)
-		alive |= t->th[i].stopped && !t->th[i].gone;
+		alive |= t->th[i].stopped && !t->th[i].gone && !t->th[i].foreign;
 	if (!alive)
 		r = fail_gone(t); /* its exec event may not have been seen */
 	else if (t->exec_seen)

@@ -42,6 +42,7 @@ struct inj_thread {
 	struct arch_regs eintr_regs;
 	int status;      /* the wait status of its last stop */
 	bool passed_over; /* inj_prepare: its calls would not be ours (thread_refusal) */
+	bool foreign;     /* a clone event's child in another process (no CLONE_THREAD) */
 };
 
 struct inj {

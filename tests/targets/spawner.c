@@ -4,12 +4,20 @@
  * pthread_create() must succeed and every thread must run; on SIGUSR1 it
  * writes its report and exits.
  *
- *   spawner N READY REPORT
+ *   spawner N READY REPORT [procs]
+ *
+ * procs: the loop creates processes, not threads: clone() without
+ * CLONE_THREAD and with exit signal 0 (a clone event for a tracer, as a
+ * thread's creation is), each child exiting 0 at once, waited for with
+ * __WALL; "lost" counts children that did not exit 0.
  *
  * READY gets {"pid":..,"port":..,"leak_first":..,"leak_last":..}; REPORT
  * {"created":..,"failed":..,"lost":..,"ok":true|false}. */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <sys/wait.h>
 
 #include "target.h"
 
@@ -24,10 +32,16 @@ static void *worker(void *arg)
 	return arg;
 }
 
+static int child(void *arg)
+{
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 4)
-		die("usage: spawner N READY REPORT");
+	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "procs")))
+		die("usage: spawner N READY REPORT [procs]");
+	bool procs = argc == 5;
 	int n = atoi(argv[1]);
 	uint16_t port;
 	int first, last;
@@ -41,7 +55,21 @@ int main(int argc, char **argv)
 	tgt_write_file_atomic(argv[2], buf);
 
 	long created = 0, failed = 0;
-	while (!stop) {
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	while (procs && !stop) {
+		int st;
+		pid_t c = clone(child, stack + sizeof(stack), 0, NULL);
+		if (c < 0) {
+			failed++;
+			continue;
+		}
+		created++;
+		if (waitpid(c, &st, __WALL) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			ran--;
+	}
+	if (procs)
+		ran += created;
+	while (!procs && !stop) {
 		pthread_t t;
 		int e = pthread_create(&t, NULL, worker, NULL);
 		if (e) {

@@ -201,13 +201,26 @@ static int f_detach(pid_t tid, int sig)
 	return 0;
 }
 
-static int f_geteventmsg(pid_t tid, unsigned long *msg) { *msg = 0; return 0; }
+static int f_geteventmsg(pid_t tid, unsigned long *msg)
+{
+	int i = idx(tid);
+	*msg = (unsigned long)F.clone_child[i];
+	if (F.clone_child[i]) {
+		int c = idx(F.clone_child[i]);
+		F.attached[c] = true;
+		F.queued[c] = EV_STOP;
+		F.clone_child[i] = 0;
+	}
+	return 0;
+}
 
 static int f_list_threads(pid_t pid, pid_t **tids, size_t *n)
 {
 	*tids = malloc(sizeof(pid_t) * (size_t)F.nth);
-	memcpy(*tids, F.tid, sizeof(pid_t) * (size_t)F.nth);
-	*n = (size_t)F.nth;
+	*n = 0;
+	for (int i = 0; i < F.nth; i++)
+		if (!F.unlisted[i])
+			(*tids)[(*n)++] = F.tid[i];
 	return 0;
 }
 
@@ -288,7 +301,12 @@ static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 		snprintf(buf, size, "%ld", F.tracer);
 	else if (!strcmp(name, "Seccomp"))
 		snprintf(buf, size, "%d", pid == getpid() ? 0 : thread_seccomp(pid));
-	else if (!strcmp(name, "CapEff"))
+	else if (!strcmp(name, "Tgid")) {
+		int i = -1;
+		for (int k = 0; k < F.nth; k++)
+			i = F.tid[k] == pid ? k : i;
+		snprintf(buf, size, "%d", (int)(i >= 0 && F.tgid[i] ? F.tgid[i] : F.tid[0]));
+	} else if (!strcmp(name, "CapEff"))
 		snprintf(buf, size, "%s", pid == getpid() && F.capeff ? F.capeff : "0000000000000000");
 	else if (!strcmp(name, "SigPnd"))
 		snprintf(buf, size, "%s", F.sigpnd ? F.sigpnd : "0000000000000000");

@@ -73,6 +73,10 @@ struct fake {
 	int thread_seccomp[NTH_MAX]; /* Seccomp of threads other than the main one */
 	bool suspend_refused;       /* a seize with PTRACE_O_SUSPEND_SECCOMP fails EPERM */
 	int sud[NTH_MAX];           /* syscall user dispatch mode of each thread */
+	pid_t clone_child[NTH_MAX]; /* a clone event's child (geteventmsg): its
+				     * stop is queued then (auto-attached) */
+	pid_t tgid[NTH_MAX];        /* Tgid, 0: the main thread's tid */
+	bool unlisted[NTH_MAX];     /* not in /proc/PID/task: another process */
 	/* record */
 	unsigned long seize_opts;
 	int nseize, nsetregs, ncalls, nresume;

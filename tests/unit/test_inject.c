@@ -590,6 +590,32 @@ static void test_clone_stop_left_first(void **state)
 	assert_all_detached_once();
 }
 
+/* clone() without CLONE_THREAD, exit signal not SIGCHLD (a clone event
+ * all the same): the child is another process, auto-attached. It is held
+ * and detached, but never runs our calls (its fd table may be a copy),
+ * even though the cloning thread's event stop makes the child's interrupt
+ * stop look the better one. */
+static void test_clone_child_process_never_picked(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	F.nth = 2;
+	F.attach_stop[0] = CLONE_STOP;
+	F.clone_child[0] = 101;
+	F.unlisted[1] = true;
+	F.tgid[1] = 101;
+	F.clone_ret = 101;
+	F.regs[0].r.orig_rax = 56; /* clone */
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(t.nth, 2); /* the child, seen */
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(t.th[t.it].tid, 100);
+	assert_int_equal(F.ncalls, 1);
+	assert_int_equal(inj_release(&t), 0);
+	assert_all_detached_once();
+}
+
 /* A thread in a signal-delivery stop gets its signal from that very stop
  * (the kernel keeps its siginfo) before the engine uses it; never handed
  * to a later stop, where the kernel would drop it. */
@@ -756,6 +782,7 @@ int main(void)
 		cmocka_unit_test_setup(test_compat_task_refused, setup),
 		cmocka_unit_test_setup(test_mask_and_register_order, setup),
 		cmocka_unit_test_setup(test_clone_stop_left_first, setup),
+		cmocka_unit_test_setup(test_clone_child_process_never_picked, setup),
 		cmocka_unit_test_setup(test_signal_stop_delivered_first, setup),
 		cmocka_unit_test_setup(test_sigtrap_stop_delivered_first, setup),
 		cmocka_unit_test_setup(test_epoll_wait_eintr, setup),
