@@ -5,6 +5,9 @@
 
 #include <asm/unistd_64.h>
 #include <elf.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <ucontext.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -220,13 +223,89 @@ static void test_insn_and_regsets(void **state)
 	assert_string_equal(arch_name, "x86_64");
 }
 
+/* A real signal frame, as this kernel builds it: the registers at the
+ * handler's first instruction (saved by an assembly entry before any C
+ * code moves them) are recognised, and the saved context read from the
+ * place arch_handler_entry names is the one the kernel gave the handler
+ * (uc_mcontext). Then registers that are not a handler's entry are not. */
+/* written by handler_entry_asm: not static, so that its symbols are there */
+__attribute__((visibility("hidden"), used)) uint64_t entry_rsp, entry_rsi, entry_rdx, entry_rax;
+static struct {
+	bool entry, other;
+	uint64_t addr, want_addr;
+	size_t len;
+	struct arch_regs ctx;
+	greg_t want[NGREG];
+} seen;
+void handler_entry_c(int sig, siginfo_t *info, void *uc);
+void handler_entry_asm(int sig, siginfo_t *info, void *uc);
+__asm__(".text\n"
+	".globl handler_entry_asm\n"
+	"handler_entry_asm:\n\t"
+	"movq %rsp, entry_rsp(%rip)\n\t"
+	"movq %rsi, entry_rsi(%rip)\n\t"
+	"movq %rdx, entry_rdx(%rip)\n\t"
+	"movq %rax, entry_rax(%rip)\n\t"
+	"jmp handler_entry_c\n");
+
+__attribute__((used)) void handler_entry_c(int sig, siginfo_t *info, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	struct arch_regs live;
+	memset(&live, 0, sizeof(live));
+	live.r.cs = 0x33;
+	live.r.rsp = entry_rsp, live.r.rsi = entry_rsi, live.r.rdx = entry_rdx, live.r.rax = entry_rax;
+	live.r.rip = (uint64_t)(uintptr_t)handler_entry_asm;
+	seen.want_addr = (uint64_t)(uintptr_t)&uc->uc_mcontext;
+	memcpy(seen.want, uc->uc_mcontext.gregs, sizeof(seen.want));
+	seen.entry = arch_handler_entry(&live, &seen.addr, &seen.len);
+	if (seen.entry)
+		arch_frame_context((const void *)(uintptr_t)seen.addr, &live, &seen.ctx);
+	struct arch_regs other = live;
+	other.r.rax = 1; /* a handler's first instruction has rax 0 */
+	uint64_t a;
+	size_t l;
+	seen.other = arch_handler_entry(&other, &a, &l);
+	other = live;
+	other.r.rdx += 8;
+	seen.other |= arch_handler_entry(&other, &a, &l);
+	other = live;
+	other.r.cs = 0x23; /* a 32-bit frame is laid out otherwise */
+	seen.other |= arch_handler_entry(&other, &a, &l);
+}
+
+static void test_handler_entry_real_frame(void **state)
+{
+	struct sigaction sa = { .sa_sigaction = handler_entry_asm, .sa_flags = SA_SIGINFO }, old;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
+	memset(&seen, 0, sizeof(seen));
+	raise(SIGUSR2);
+	sigaction(SIGUSR2, &old, NULL);
+	assert_true(seen.entry);
+	assert_false(seen.other);
+	assert_int_equal(seen.addr, seen.want_addr);
+	assert_true(seen.len >= sizeof(greg_t) * 18);
+	assert_int_equal(seen.ctx.r.rip, (uint64_t)seen.want[REG_RIP]);
+	assert_int_equal(seen.ctx.r.rsp, (uint64_t)seen.want[REG_RSP]);
+	assert_int_equal(seen.ctx.r.rax, (uint64_t)seen.want[REG_RAX]);
+	assert_int_equal(seen.ctx.r.rdi, (uint64_t)seen.want[REG_RDI]);
+	assert_int_equal(seen.ctx.r.rsi, (uint64_t)seen.want[REG_RSI]);
+	assert_int_equal(seen.ctx.r.rdx, (uint64_t)seen.want[REG_RDX]);
+	assert_int_equal(seen.ctx.r.r10, (uint64_t)seen.want[REG_R10]);
+	assert_int_equal(seen.ctx.r.r15, (uint64_t)seen.want[REG_R15]);
+	assert_int_equal(seen.ctx.r.eflags, (uint64_t)seen.want[REG_EFL]);
+	assert_int_equal((int64_t)seen.ctx.r.orig_rax, -1); /* the context is in no call */
+	assert_int_equal(seen.ctx.r.cs, 0x33);                /* the rest: the live registers */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_restart_table), cmocka_unit_test(test_set_syscall), cmocka_unit_test(test_own_flags_cleared),
 		cmocka_unit_test(test_sysno_and_mode), cmocka_unit_test(test_interrupted_call),
 		cmocka_unit_test(test_exec_frame), cmocka_unit_test(test_exec_refusal),
-		cmocka_unit_test(test_insn_and_regsets),
+		cmocka_unit_test(test_insn_and_regsets), cmocka_unit_test(test_handler_entry_real_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
