@@ -464,6 +464,21 @@ static int same_process(struct inj *t, uint64_t start_time)
  * thread, is still on its way out (PF_EXITING: an exit, or killed by an
  * exec's de_thread()), which takes a while with many sockets to close or
  * on a loaded machine. */
+/* The thread we were using is gone: only SIGKILL ends a ptrace stop, so
+ * the process exited, or another thread executed a new program (execve
+ * kills every other thread). Said as such, so that no row blames an exit
+ * that did not happen; after an exec nothing of ours is in the new
+ * address space (exec_seen: inj_release forgets the mapping). */
+static int fail_thread_gone(struct inj *t, int err, const char *when)
+{
+	if (!process_exited(t)) {
+		t->exec_seen = true;
+		return fail(t, err, "the process executed a new program (execve)%s; nothing more is done to it "
+				    "(run sockreap again)", when);
+	}
+	return fail(t, err, "target exited%s", when);
+}
+
 static int looks_exited(struct inj *t)
 {
 	char state[32];
@@ -967,7 +982,7 @@ static int to_signal_path(struct inj *t, struct inj_thread *th, uint64_t deadlin
 			int sig = th->pending_sig;
 			th->pending_sig = 0;
 			if ((r = t->ops->interrupt(th->tid)) < 0 || (r = t->ops->resume(th->tid, false, sig)) < 0)
-				return r == -ESRCH ? fail(t, r, "target exited")
+				return r == -ESRCH ? fail_thread_gone(t, r, "")
 						   : fail(t, r, "cannot resume thread %d: %s", (int)th->tid, strerror(-r));
 		}
 		th->stopped = false;
@@ -979,7 +994,7 @@ static int to_signal_path(struct inj *t, struct inj_thread *th, uint64_t deadlin
 		else if ((r = note_status(t, th, status)) < 0)
 			return r;
 		if (th->gone)
-			return fail(t, -ESRCH, "target exited");
+			return fail_thread_gone(t, -ESRCH, "");
 	}
 	return 0;
 }
@@ -1049,7 +1064,7 @@ int inj_prepare(struct inj *t)
 	}
 	t->it = pick;
 	if ((r = t->ops->getregs(t->th[pick].tid, &t->at_stop)) < 0)
-		return r == -ESRCH ? fail(t, r, "target exited")
+		return r == -ESRCH ? fail_thread_gone(t, r, "")
 				   : fail(t, r, "cannot read registers of thread %d: %s", (int)t->th[pick].tid,
 					  strerror(-r));
 	/* and, in its own code, where a signal handler it runs will return
@@ -1062,7 +1077,7 @@ int inj_prepare(struct inj *t)
 	pid_t tid = t->th[pick].tid;
 
 	if ((r = t->ops->getregs(tid, &t->saved)) < 0)
-		return r == -ESRCH ? fail(t, r, "target exited")
+		return r == -ESRCH ? fail_thread_gone(t, r, "")
 				   : fail(t, r, "cannot read registers of thread %d: %s", (int)tid, strerror(-r));
 	if (arch_sysno(&t->saved, ASYS_CLOSE) < 0)
 		return fail(t, -EOPNOTSUPP, "cannot inject into a %s yet", arch_mode_name(&t->saved));
@@ -1138,7 +1153,7 @@ static int run_to_next_stop(struct inj *t, bool to_syscall, struct arch_regs *cu
 
 	hold_for_resend(th);
 	if ((r = t->ops->resume(th->tid, to_syscall, 0)) < 0)
-		return r == -ESRCH ? fail(t, r, "target exited") : r;
+		return r == -ESRCH ? fail_thread_gone(t, r, "") : r;
 	th->stopped = false;
 	r = t->ops->wait(th->tid, status, now_ns() + INJ_CALL_TIMEOUT_NS);
 	if (r == -ETIMEDOUT) {
@@ -1152,7 +1167,7 @@ static int run_to_next_stop(struct inj *t, bool to_syscall, struct arch_regs *cu
 	else if ((r = note_status(t, th, *status)) < 0)
 		return r;
 	if (th->gone)
-		return fail(t, -ESRCH, "target exited while running our code");
+		return fail_thread_gone(t, -ESRCH, " while our code ran in it");
 	return t->ops->getregs(th->tid, cur);
 }
 
@@ -1238,7 +1253,7 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 	t->modified = true;
 	hold_for_resend(th);
 	if ((r = block_signals(t)) < 0 || (r = t->ops->resume(th->tid, false, 0)) < 0)
-		return r == -ESRCH ? fail(t, r, "target exited") : r;
+		return r == -ESRCH ? fail_thread_gone(t, r, "") : r;
 	th->stopped = false;
 	/* While our code runs: what inj_pause would do for the other
 	 * threads, so that it is not part of the stop's end. */
@@ -1275,7 +1290,7 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 		else if (r == 0 && (r = note_status(t, th, status)) < 0)
 			return r;
 		if (th->gone)
-			return fail(t, -ESRCH, "target exited while running our code");
+			return fail_thread_gone(t, -ESRCH, " while our code ran in it");
 		if (th->stopped) {
 			int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
 			if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGSYS) {
@@ -1323,7 +1338,7 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 		int status;
 		r = t->ops->wait(th->tid, &status, UINT64_MAX);
 		if (r == -ECHILD || r == -ESRCH)
-			return th->gone = true, fail(t, -ESRCH, "target exited while running our code");
+			return th->gone = true, fail_thread_gone(t, -ESRCH, " while our code ran in it");
 		if (r < 0 || (r = note_status(t, th, status)) < 0)
 			return r;
 	}
@@ -1578,14 +1593,16 @@ int inj_restop(struct inj *t)
 	bool alive = false;
 	for (size_t i = 0; i < t->nth; i++)
 		alive |= t->th[i].stopped && !t->th[i].gone && !t->th[i].foreign;
-	if (!alive)
-		r = fail_gone(t); /* its exec event may not have been seen */
+	if (!alive || t->threads_killed)
+		/* its exec event may not have been seen; a thread killed in
+		 * its stop: the process is exiting, or executing a program */
+		r = fail_gone(t);
 	else if (t->exec_seen)
 		r = fail(t, -EAGAIN, "the process executed a new program (execve) between two batches: nothing "
 				     "more is done to it");
 	if (t->exec_seen) /* a new address space: our mapping is not in it */
 		t->scratch = t->scratch_len = 0;
-	return alive && !t->exec_seen ? (t->stopped_at_ns = now_ns(), 0) : r;
+	return alive && !t->exec_seen && !t->threads_killed ? (t->stopped_at_ns = now_ns(), 0) : r;
 }
 
 int inj_release(struct inj *t)
@@ -1600,7 +1617,10 @@ int inj_release(struct inj *t)
 		running |= !t->th[i].gone && !t->th[i].stopped;
 	if (running && t->scratch)
 		inj_restop(t);
-	/* from any stopped thread (inj_call picks one) */
+	/* from any stopped thread (inj_call picks one); after an exec the
+	 * address space is a new one: our mapping is not in it */
+	if (t->exec_seen)
+		t->scratch = t->scratch_len = 0;
 	if (t->scratch && t->nth && (r = unmap_scratch(t)) < 0)
 		first = r;
 	if ((r = restore_thread(t)) < 0 && !first)

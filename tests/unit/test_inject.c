@@ -699,6 +699,32 @@ static void test_pause_and_restop(void **state)
 	assert_all_detached_once();
 }
 
+/* A thread killed in its stop between two batches (an execve() in
+ * another thread kills every other one): the process lives on with a new
+ * program, so the next stop does nothing, says so, and our mapping (not
+ * in the new address space) is never unmapped there. */
+static void test_thread_killed_between_batches(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	t.scratch = 0x7000000, t.scratch_len = 4096; /* as if mapped */
+	assert_int_equal(inj_pause(&t), 0);
+	F.killed[1] = true;
+	F.never_stops[2] = true; /* the thread in execve(), waiting for the others to be reaped */
+	assert_true(inj_restop(&t) < 0);
+	assert_non_null(strstr(t.why, "new program"));
+	int calls = F.ncalls;
+	F.never_stops[2] = false; /* its exec done, it stops */
+	inj_release(&t);
+	assert_int_equal(F.ncalls, calls); /* no munmap */
+	assert_true(F.exited[1]);
+	assert_int_equal(F.detached[0], 1);
+	assert_int_equal(F.detached[2], 1);
+}
+
 /* The tracer runs first while it interrupts or resumes every thread
  * (they must not take its CPU meanwhile), and never while it waits: a
  * real-time waiter or spinner could starve the thread it waits for. */
@@ -787,6 +813,7 @@ int main(void)
 		cmocka_unit_test_setup(test_sigtrap_stop_delivered_first, setup),
 		cmocka_unit_test_setup(test_epoll_wait_eintr, setup),
 		cmocka_unit_test_setup(test_pause_and_restop, setup),
+		cmocka_unit_test_setup(test_thread_killed_between_batches, setup),
 		cmocka_unit_test_setup(test_boosted_only_around_requests, setup),
 		cmocka_unit_test(test_real_boost_puts_policy_back),
 	};
