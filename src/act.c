@@ -838,7 +838,18 @@ int act_run(struct plan *p, const struct options *o, struct audit *a, const stru
 		 * it is recorded or touched (the engine checks again, once
 		 * every thread is seized). */
 		uint64_t st = 0, want = owner_of(p, &p->rows[idx[k]])->start_time;
-		if (want && ops->tracee->start_time(pid, &st) == 0 && st != want) {
+		if (!want) {
+			/* not read at the scan (it was exiting, or its stat could
+			 * not be parsed): a reuse could not be seen, so nothing */
+			for (size_t i = k; i < end; i++)
+				set_result(&p->rows[idx[i]], RES_SKIPPED, 0,
+					   "the start time of process %d could not be read when it was found, so a "
+					   "process that took its PID since could not be told apart; not touched",
+					   (int)pid);
+			k = end;
+			continue;
+		}
+		if (ops->tracee->start_time(pid, &st) == 0 && st != want) {
 			for (size_t i = k; i < end; i++)
 				set_result(&p->rows[idx[i]], RES_SKIPPED, 0,
 					   "process exited (PID reused: %d is now another process)", (int)pid);

@@ -64,8 +64,16 @@ int main(int argc, char **argv)
 			continue;
 		}
 		created++;
-		if (waitpid(c, &st, __WALL) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		pid_t w;
+		/* the report's SIGUSR1 may interrupt the wait (no SA_RESTART);
+		 * an EINTR before it is a failure */
+		while ((w = waitpid(c, &st, __WALL)) < 0 && errno == EINTR && stop)
+			;
+		if (w != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			ran--;
+			fprintf(stderr, "spawner: child %d: %s, status 0x%x\n", (int)c, w != c ? strerror(errno) : "ended",
+				w == c ? st : 0);
+		}
 	}
 	if (procs)
 		ran += created;

@@ -26,6 +26,7 @@
 #include "util.h"
 
 #define PID 4194400
+#define START_TIME 987654
 #define NROWS_MAX 512
 #define COOKIE(ino) ((ino) ^ 0xc00c1e0000ull)
 #define O_FLAGS_NB_CE 02004002 /* O_RDWR | O_NONBLOCK | O_CLOEXEC, as fdinfo shows them */
@@ -95,7 +96,8 @@ static size_t add_sock_fd(int fd, uint64_t ino, int fam, int type, unsigned flag
 	assert_int_equal(sock_list_push(&plan.socks, &s), 0);
 	assert_int_equal(GROW(plan.owners.v, plan.owners.cap, plan.owners.n), 0);
 	plan.owners.v[plan.owners.n] = (struct owner){ .pid = PID, .fd = fd, .inode = ino, .comm = "app",
-							 .sock = plan.socks.n - 1 };
+							 .sock = plan.socks.n - 1, .start_time = START_TIME };
+	F.start_time = START_TIME; /* the fake process is the one found */
 	assert_int_equal(GROW(plan.rows, plan.cap, plan.n), 0);
 	plan.rows[plan.n] = (struct row){ .sock = plan.socks.n - 1, .owner = (ssize_t)plan.owners.n, .nowners = 1,
 					  .via = -1, .result = RES_PLANNED, .stall_ms = -1, .backtrace_fd = -1 };
@@ -388,6 +390,20 @@ static void test_close_sequence(void **state)
 	assert_true(plan.rows[row].stall_ms >= 0);
 	assert_int_equal(F.nseize, F.nth); /* one attach */
 	assert_released();
+}
+
+/* An owner whose start time the scan could not read: a process that took
+ * its pid since could not be told apart, so nothing is done to it (the
+ * check would otherwise be skipped: fail open). */
+static void test_start_time_unknown_untouched(void **state)
+{
+	size_t row = add_fd(7, 5007);
+	plan.owners.v[plan.rows[row].owner].start_time = 0;
+	run();
+	assert_int_equal(plan.rows[row].result, RES_SKIPPED);
+	assert_non_null(strstr(plan.rows[row].reason, "start time"));
+	assert_int_equal(F.nseize, 0);
+	assert_int_equal(nC, 0);
 }
 
 /* A blocking fd without close-on-exec gets a blocking placeholder and a
@@ -846,6 +862,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_close_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_time_unknown_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_placeholder_follows_the_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_pair_placeholder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oneshot_disarmed_not_readded, setup, teardown),
