@@ -4,7 +4,7 @@
  *   blocker --leak N [--threads K] [--block CALL] [--duration-ms MS]
  *           [--fifo PATH] [--ready FILE] [--report FILE] [--v6]
  *           [--no-heartbeat] [--share] [--peer-report FILE] [--linger]
- *           [--gaps] [--seccomp-kill-close]
+ *           [--gaps] [--seccomp-kill-close] [--check-state]
  *   CALL: read | accept | epoll | nanosleep | poll | futex | busy | readsock |
  *         none | pause | pilock | sigsuspend
  *
@@ -31,6 +31,12 @@
  *   --linger        after the report, wait for data on the FIFO before
  *                   exiting: a call that returns early (epoll's EINTR) then
  *                   leaves the fd table in place for the test to inspect
+ *   --check-state   (read, x86_64) the main thread's read is one syscall
+ *                   instruction with xmm8-15 and MXCSR set to a pattern
+ *                   around it, and a sigaltstack of its own: all must be
+ *                   as they were after it (an executor that restored the
+ *                   thread from its own frame after sockreap died restored
+ *                   them from that frame's XSAVE state and stack settings)
  *   --seccomp-kill-close  right before blocking, install (on every thread) a
  *                   seccomp filter that kills the process on close(),
  *                   shutdown() or close_range() of any of its socket fds
@@ -126,6 +132,7 @@ static struct {
 	bool v6, heartbeat, share, seccomp, linger, gaps, swap, usr1_restart;
 	int groups, linger_full;
 	bool io_uring;
+	bool check_state;
 	enum { TRAP_DEFAULT, TRAP_HANDLE, TRAP_IGNORE, TRAP_BLOCK } sigtrap;
 } opt = { .call = C_NONE, .dur_ms = 2000, .heartbeat = true };
 
@@ -518,6 +525,48 @@ static void usr1_count_handler(int sig)
 	usr1_handled++;
 }
 
+/* --check-state: what the thread's state was before its read and after */
+static const char *state_bad;
+
+#if defined(__x86_64__)
+/* read(fd, buf, len) as one syscall instruction, xmm8-15 and MXCSR holding
+ * a pattern across it (the kernel keeps them; so must anything that stops
+ * the thread and puts it back); -errno on failure */
+static long read_checking_vectors(int fd, void *buf, size_t len)
+{
+	static const uint64_t pat[16] __attribute__((aligned(16))) = {
+		0x0123456789abcdefull, 0xfedcba9876543210ull, 0x1111111111111111ull, 0x2222222222222222ull,
+		0x3333333333333333ull, 0x4444444444444444ull, 0x5555555555555555ull, 0x6666666666666666ull,
+		0x7777777777777777ull, 0x8888888888888888ull, 0x9999999999999999ull, 0xaaaaaaaaaaaaaaaaull,
+		0xbbbbbbbbbbbbbbbbull, 0xccccccccccccccccull, 0xddddddddddddddddull, 0xeeeeeeeeeeeeeeeeull,
+	};
+	static uint64_t out[16] __attribute__((aligned(16)));
+	uint32_t mx_in = 0x7f80 /* every exception masked, round toward zero */, mx_out = 0, mx_default = 0x1f80;
+	long r;
+	__asm__ volatile("ldmxcsr %[mi]\n\t"
+			 "movdqa 0(%[p]), %%xmm8\n\t movdqa 16(%[p]), %%xmm9\n\t"
+			 "movdqa 32(%[p]), %%xmm10\n\t movdqa 48(%[p]), %%xmm11\n\t"
+			 "movdqa 64(%[p]), %%xmm12\n\t movdqa 80(%[p]), %%xmm13\n\t"
+			 "movdqa 96(%[p]), %%xmm14\n\t movdqa 112(%[p]), %%xmm15\n\t"
+			 "syscall\n\t"
+			 "movdqa %%xmm8, 0(%[o])\n\t movdqa %%xmm9, 16(%[o])\n\t"
+			 "movdqa %%xmm10, 32(%[o])\n\t movdqa %%xmm11, 48(%[o])\n\t"
+			 "movdqa %%xmm12, 64(%[o])\n\t movdqa %%xmm13, 80(%[o])\n\t"
+			 "movdqa %%xmm14, 96(%[o])\n\t movdqa %%xmm15, 112(%[o])\n\t"
+			 "stmxcsr %[mo]\n\t"
+			 "ldmxcsr %[md]"
+			 : "=a"(r), [mo] "=m"(mx_out)
+			 : "a"(0L), "D"((long)fd), "S"(buf), "d"(len), [p] "r"(pat), [o] "r"(out), [mi] "m"(mx_in),
+			   [md] "m"(mx_default)
+			 : "rcx", "r11", "memory", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	if (memcmp(out, pat, sizeof(pat)))
+		state_bad = "xmm8-15 changed across the read";
+	else if (mx_out != mx_in)
+		state_bad = "MXCSR changed across the read";
+	return r;
+}
+#endif
+
 /* Run the chosen call once in the main thread; ret and errno as the
  * application sees them. */
 static void run_call(struct outcome *o)
@@ -533,6 +582,22 @@ static void run_call(struct outcome *o)
 	switch (opt.call) {
 	case C_READ:
 	case C_NONE:
+#if defined(__x86_64__)
+		if (opt.check_state && opt.call == C_READ) {
+			stack_t ss = { .ss_sp = malloc(1 << 16), .ss_size = 1 << 16 }, now;
+			if (!ss.ss_sp || sigaltstack(&ss, NULL) < 0)
+				die("sigaltstack");
+			r = read_checking_vectors(L.fifo_fd, buf, sizeof buf);
+			if (r < 0)
+				errno = (int)-r, r = -1;
+			int e = errno;
+			if (sigaltstack(NULL, &now) < 0 || now.ss_sp != ss.ss_sp || now.ss_size != ss.ss_size ||
+			    now.ss_flags != 0)
+				state_bad = state_bad ? state_bad : "the sigaltstack changed across the read";
+			errno = e;
+			break;
+		}
+#endif
 		r = read(L.fifo_fd, buf, sizeof buf);
 		break;
 	case C_ACCEPT:
@@ -642,6 +707,14 @@ static void judge(struct outcome *o)
 	}
 	if (sigtrap_handled) {
 		snprintf(o->why, sizeof o->why, "the SIGTRAP handler ran %d times", (int)sigtrap_handled);
+		return;
+	}
+	if (state_bad) {
+		snprintf(o->why, sizeof o->why, "%s", state_bad);
+		return;
+	}
+	if (opt.check_state && opt.call != C_READ) {
+		snprintf(o->why, sizeof o->why, "--check-state is for read only");
 		return;
 	}
 	int hb = atomic_load(&heartbeat_bad_errno);
@@ -861,6 +934,8 @@ static void parse_args(int argc, char **argv)
 				opt.io_uring = true;
 			else if (!strcmp(a, "--seccomp-kill-close"))
 				opt.seccomp = true;
+			else if (!strcmp(a, "--check-state"))
+				opt.check_state = true;
 			else if (!strcmp(a, "--swap-usr1"))
 				opt.swap = true;
 			else if (!strcmp(a, "--usr1-restart"))
