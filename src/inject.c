@@ -57,6 +57,11 @@ static struct inj_thread *add_thread(struct inj *t, pid_t tid)
 
 static int read_status_int(struct inj *t, pid_t tid, const char *field, long *v);
 
+static bool stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
 /* A task attached by TRACECLONE, known from its clone event or from its
  * own first stop, whichever is reported first. Any clone() whose exit
  * signal is not SIGCHLD raises that event, a new process's too (no
@@ -335,7 +340,29 @@ static int wait_all_stopped(struct inj *t, uint64_t deadline)
 {
 	for (size_t i = 0; i < t->nth; i++) {
 		/* t->th may grow (clone events) while we wait */
-		while (!t->th[i].stopped && !t->th[i].gone) {
+		for (int rounds = 0;;) {
+			/* A signal taken at this stop (a signal-delivery stop's)
+			 * lives only in sockreap until the thread is resumed
+			 * with it: the kernel cleared it when we waited, so a
+			 * sockreap that died now would lose it. Delivered at
+			 * once instead, from that very stop (its siginfo kept),
+			 * the thread stopping again right after (the interrupt
+			 * is asked first): at its handler's first instruction,
+			 * or where it was if there is none. Stop signals stay
+			 * held until the threads run: job control is theirs to
+			 * start. A few rounds at most (a storm may bring the
+			 * next one at once); what is left is held as before. */
+			struct inj_thread *th = &t->th[i];
+			if (th->stopped && !th->gone && th->pending_sig && !stop_signal(th->pending_sig) && rounds < 4) {
+				int sig = th->pending_sig;
+				rounds++;
+				if (t->ops->interrupt(th->tid) == 0 && t->ops->resume(th->tid, false, sig) == 0) {
+					th->pending_sig = 0;
+					th->stopped = false;
+				}
+			}
+			if (th->stopped || th->gone)
+				break;
 			int status;
 			pid_t tid = t->th[i].tid;
 			uint64_t slice = MIN(deadline, now_ns() + 2000000ull);
@@ -479,13 +506,26 @@ static int fail_thread_gone(struct inj *t, int err, const char *when)
 	return fail(t, err, "target exited%s", when);
 }
 
+/* A task on its way out, though not yet a zombie: exiting (PF_EXITING),
+ * or with SIGKILL pending, which it has not acted on yet (a SIGKILL of
+ * the process, exit_group() and execve() give one to every thread they
+ * end, the exec'ing thread excepted). */
+static bool dying(struct inj *t, pid_t tid)
+{
+	char pnd[32];
+	if (t->ops->exiting && t->ops->exiting(tid) == 1)
+		return true;
+	return t->ops->status_field(tid, "SigPnd", pnd, sizeof(pnd)) == 0 &&
+	       (strtoull(pnd, NULL, 16) >> (SIGKILL - 1) & 1);
+}
+
 static int looks_exited(struct inj *t)
 {
 	char state[32];
 	if (t->ops->status_field(t->pid, "State", state, sizeof(state)) < 0)
 		return 1;
 	if (state[0] != 'Z' && state[0] != 'X')
-		return t->ops->exiting && t->ops->exiting(t->pid) == 1 ? -1 : 0;
+		return dying(t, t->pid) ? -1 : 0;
 	_cleanup_free_ pid_t *tids = NULL;
 	size_t n = 0;
 	if (t->ops->list_threads(t->pid, &tids, &n) < 0)
@@ -499,7 +539,7 @@ static int looks_exited(struct inj *t)
 	for (size_t i = 0; i < n && e != 0; i++)
 		if (tids[i] != t->pid && t->ops->status_field(tids[i], "State", state, sizeof(state)) == 0 &&
 		    state[0] != 'Z' && state[0] != 'X')
-			e = t->ops->exiting && t->ops->exiting(tids[i]) == 1 ? -1 : 0;
+			e = dying(t, tids[i]) ? -1 : 0;
 	return e;
 }
 
@@ -1563,8 +1603,7 @@ int inj_tend(struct inj *t)
 			continue;
 		int status = th->status, event = status >> 16, sig = WSTOPSIG(status);
 		bool stale_trap = event == PTRACE_EVENT_STOP && sig == SIGTRAP; /* an owed interrupt, a new thread */
-		bool own_signal = event == 0 && sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU &&
-				  sig != (SIGTRAP | 0x80);
+		bool own_signal = event == 0 && !stop_signal(sig) && sig != (SIGTRAP | 0x80);
 		if (!stale_trap && !own_signal && event != PTRACE_EVENT_CLONE)
 			continue; /* a group stop, an exec: for inj_restop */
 		/* a signal-delivery stop's signal is delivered from it */

@@ -1,10 +1,14 @@
 /* sigstorm: a target under a storm of signals, checking every siginfo.
  *
- *   sigstorm target N READY REPORT    hold N CLOSE_WAIT fds; count SIGUSR1
+ *   sigstorm target N READY REPORT [THREADS]
+ *                                     hold N CLOSE_WAIT fds; count SIGUSR1
  *                                     (si_code SI_USER, si_pid one sender's)
  *                                     and SIGRTMIN (SI_QUEUE, si_value the
  *                                     sender's sequence, in order); report
- *                                     and exit on SIGTERM
+ *                                     and exit on SIGTERM. THREADS more
+ *                                     threads wait for signals too (the
+ *                                     counts stay exact; the order of the
+ *                                     SIGRTMIN values is then not checked)
  *   sigstorm kill PID MS OUT          send SIGUSR1 for MS ms; OUT: how many
  *   sigstorm every PID US MS OUT      send SIGUSR1 every US microseconds for
  *                                     MS ms (a steady rain, not a storm: the
@@ -17,6 +21,7 @@
  *                                     must count exactly as many
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -35,15 +40,24 @@ static void on_usr1(int sig, siginfo_t *si, void *uc)
 		usr1_bad++;
 }
 
+static int nthreads;
+
 static void on_rt(int sig, siginfo_t *si, void *uc)
 {
-	rt++;
-	if (si->si_code != SI_QUEUE || si->si_value.sival_int != rt_next)
+	__atomic_fetch_add(&rt, 1, __ATOMIC_RELAXED);
+	if (si->si_code != SI_QUEUE || (!nthreads && si->si_value.sival_int != rt_next))
 		rt_bad++;
 	rt_next = si->si_value.sival_int + 1;
 }
 
-static void on_trap(int sig) { trap++; }
+static void on_trap(int sig) { __atomic_fetch_add(&trap, 1, __ATOMIC_RELAXED); }
+
+static void *waiter(void *arg)
+{
+	for (;;)
+		pause();
+	return NULL;
+}
 
 static void on_term(int sig) { stop = 1; }
 
@@ -65,6 +79,11 @@ static int target(int n, const char *ready, const char *report)
 	char buf[256];
 	snprintf(buf, sizeof(buf), "{\"pid\":%d,\"port\":%u,\"leak_first\":%d,\"leak_last\":%d}", (int)getpid(),
 		 port, first, last);
+	for (int i = 0; i < nthreads; i++) {
+		pthread_t th;
+		if (pthread_create(&th, NULL, waiter, NULL))
+			die("pthread_create");
+	}
 	tgt_write_file_atomic(ready, buf);
 	while (!stop)
 		pause();
@@ -153,13 +172,15 @@ static int trapper(pid_t pid, int ms, const char *out)
 
 int main(int argc, char **argv)
 {
-	if (argc == 5 && !strcmp(argv[1], "target"))
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "target")) {
+		nthreads = argc == 6 ? atoi(argv[5]) : 0;
 		return target(atoi(argv[2]), argv[3], argv[4]);
+	}
 	if (argc == 5 && (!strcmp(argv[1], "kill") || !strcmp(argv[1], "queue")))
 		return sender(argv[1][0] == 'q', atoi(argv[2]), 0, atoi(argv[3]), argv[4]);
 	if (argc == 5 && !strcmp(argv[1], "trap"))
 		return trapper(atoi(argv[2]), atoi(argv[3]), argv[4]);
 	if (argc == 6 && !strcmp(argv[1], "every"))
 		return sender(false, atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5]);
-	die("usage: sigstorm target N READY REPORT | kill|queue|trap PID MS OUT | every PID US MS OUT");
+	die("usage: sigstorm target N READY REPORT [THREADS] | kill|queue|trap PID MS OUT | every PID US MS OUT");
 }

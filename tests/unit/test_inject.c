@@ -99,13 +99,23 @@ static void test_finished_call_restored_exactly(void **state)
 	assert_all_detached_once();
 }
 
+/* A signal taken at the attach's stop is delivered from that stop at
+ * once (the thread stops again right after), not held in sockreap until
+ * the detach: a sockreap that died in between would lose it. A stop
+ * signal stays held: it goes with the detach. */
 static void test_signal_held_and_redelivered(void **state)
 {
 	struct inj t;
 	F.stop_sig[1] = SIGUSR1;
+	F.stop_sig[2] = SIGTSTP;
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(F.delivered[1], SIGUSR1);
+	assert_int_equal(t.th[1].pending_sig, 0); /* nothing of it left in sockreap */
+	assert_true(t.th[1].stopped && t.th[1].in_signal_path);
+	assert_int_equal(t.th[2].pending_sig, SIGTSTP);
 	assert_int_equal(inj_release(&t), 0);
-	assert_int_equal(F.detach_sig[1], SIGUSR1);
+	assert_int_equal(F.detach_sig[1], 0);
+	assert_int_equal(F.detach_sig[2], SIGTSTP);
 	assert_int_equal(F.detach_sig[0], 0);
 	assert_int_equal(F.nsetregs, 0); /* no call, nothing touched */
 	assert_all_detached_once();
