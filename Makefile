@@ -80,7 +80,7 @@ LIBOBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 
 # test_arch_NAME.c tests one architecture's file and builds for it only;
 # the engine's tests need an architecture that injects.
-UNIT_ENGINE := tests/unit/test_inject.c tests/unit/test_act.c tests/unit/test_syscalls.c
+UNIT_ENGINE := tests/unit/test_inject.c tests/unit/test_act.c tests/unit/test_syscalls.c tests/unit/test_crash_only.c
 UNIT_SRCS := $(filter-out $(filter-out tests/unit/test_arch_$(ARCH).c,$(wildcard tests/unit/test_arch_*.c)) \
                           $(if $(filter none,$(ARCH)),$(UNIT_ENGINE)),$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -156,7 +156,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS)
 # Code shared by unit tests (the fake tracee): tests/unit/NAME.c without the
 # test_ prefix, an object linked into the tests that name it here.
 UNIT_SHARED := $(BUILD)/tests/fake_tracee.o
-$(BUILD)/tests/test_inject $(BUILD)/tests/test_act: $(BUILD)/tests/fake_tracee.o
+$(BUILD)/tests/test_inject $(BUILD)/tests/test_act $(BUILD)/tests/test_crash_only: $(BUILD)/tests/fake_tracee.o
 $(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(SR_CPPFLAGS) $(SR_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c -o $@ $<

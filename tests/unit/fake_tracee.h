@@ -91,7 +91,7 @@ struct fake {
 	 * by the engine and by fake_result's mmap; reads of [bad_addr,
 	 * bad_addr + 4096) fail */
 	uint64_t mem_addr, bad_addr;
-	uint8_t mem[65536];
+	uint8_t mem[320 * 1024];    /* room for the executor's mapping */
 	int next_fd;                /* fake_result's socket()/socketpair() fds */
 	uint64_t mapped_len;        /* fake_result's mmap at mem_addr, in the maps; 0: none */
 	int open_fds[8];            /* list_fds: these, nopen of them */
@@ -102,14 +102,34 @@ struct fake {
 	int nboost, waits_boosted, resumes_boosted, interrupts_boosted;
 	uint64_t slow_first_stop_ns; /* the first interrupt's stop is reported this late */
 	int calls_at_pause[4];       /* ncalls when every thread was let go, the first 4 times */
+	/* fake_exec: the executor, as the fake plays it. A thread resumed
+	 * (PTRACE_CONT) at an address in the mapping "runs" the job r15
+	 * names: every op gets exec_ret, then done; with exec_self_restore
+	 * it also "times out" waiting for sockreap and restores itself from
+	 * its frame (rt_sigreturn: registers and mask, as the kernel would) */
+	uint8_t xstate[576];        /* NT_X86_XSTATE: legacy area + header */
+	int exec_runs;
+	long exec_ret;
+	bool exec_self_restore;
+	bool exec_frame_checked;    /* the frame was read as rt_sigreturn would */
+	void (*on_setregs)(int i, const struct arch_regs *r); /* before a setregs is applied */
 };
 extern struct fake F;
 
 /* Designated: an op added to tracee_ops later is NULL here until a test
  * needs it (the engine copes with NULL for the optional ones). No
- * getregset: the executor inside the target is not used here (it runs code
- * the fake cannot); everything goes call by call. */
+ * getregset: the executor inside the target is not used here; everything
+ * goes call by call (fake_exec below plays the executor). */
 extern const struct tracee_ops fake;
+/* The same with the register sets and the status file the executor needs
+ * (getregset, read_status): rows run inside the target, as fake F plays
+ * the executor (see exec_* above). x86_64 only. */
+extern const struct tracee_ops fake_exec;
+
+/* What rt_sigreturn would restore from the frame at frame_sp (the
+ * executor's job.frame_sp) into *r and *mask, on top of live; false if
+ * the frame is not in F.mem. x86_64. */
+bool fake_frame_context(uint64_t frame_sp, const struct arch_regs *live, struct arch_regs *r, uint64_t *mask);
 
 /* What a process would return for c: socket() a new fd (F.next_fd on),
  * socketpair() two of them stored at its fds argument, dup3() its target

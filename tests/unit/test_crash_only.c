@@ -1,0 +1,194 @@
+/* The crash-only sequence of the executor (remote.c's rp_run_inside and
+ * inject.c's inj_exec) against the fake tracee, which plays the executor:
+ * by the time the injection thread's registers become the executor's,
+ * the mapping holds its code and a frame from which rt_sigreturn gives
+ * back the thread's own context (its registers in their restarted form,
+ * its signal mask, its XSAVE state), and its signals are blocked only
+ * after that; a thread that restored itself (sockreap gone, or held up
+ * past the executor's wait) is left as it restored itself, never rewound;
+ * otherwise everything goes back exactly, the mask before the registers. */
+#include "unit.h"
+
+#include <string.h>
+
+#include "fake_tracee.h"
+#include "inject.h"
+#include "remote.h"
+
+#if defined(__x86_64__)
+#include <ucontext.h>
+
+#include "exec_abi.h"
+
+extern const uint8_t __start_sockreap_exec[], __stop_sockreap_exec[];
+
+#define MAP 0x10000000ull
+
+static struct arch_regs before;
+static uint64_t mask_before;
+
+static int setup(void **state)
+{
+	memset(&F, 0, sizeof(F));
+	F.nth = 3;
+	F.maps = "00400000-00401000 r-xp 00000000 08:01 1 /bin/app\n"
+		 "00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n";
+	for (int i = 0; i < F.nth; i++) {
+		F.tid[i] = 100 + i;
+		uint64_t *w = (uint64_t *)&F.regs[i].r;
+		for (size_t k = 0; k < sizeof(F.regs[i].r) / 8; k++)
+			w[k] = 0x1111111111111111ull * (uint64_t)(k + 1) + (uint64_t)i;
+		F.regs[i].r.cs = 0x33;
+		F.regs[i].r.eflags = 0x246;
+		F.regs[i].r.orig_rax = (uint64_t)-1;
+		F.mask[i] = 0x4000 + (uint64_t)i;
+	}
+	F.regs[0].r.orig_rax = 0;               /* blocked in read() */
+	F.regs[0].r.rax = (uint64_t)-512;       /* -ERESTARTSYS */
+	F.regs[0].r.rip = 0x401002;
+	F.mem_addr = MAP;
+	F.on_call = fake_result; /* the mmap gets the mapping */
+	for (size_t k = 0; k < sizeof(F.xstate); k++)
+		F.xstate[k] = (uint8_t)(k * 7 + 1);
+	uint64_t xcr0 = 3; /* x87 | SSE: what the legacy area holds */
+	memcpy(F.xstate + 464, &xcr0, sizeof(xcr0));
+	before = F.regs[0];
+	mask_before = F.mask[0];
+	return 0;
+}
+
+/* what the engine was to leave behind at the moment it started the
+ * executor, seen by on_setregs */
+static struct {
+	int starts;
+	bool code_there, frame_ok, mask_still_own, regs_own;
+} at_start;
+
+static void on_setregs(int i, const struct arch_regs *r)
+{
+	if (i != 0 || r->r.rip < MAP || r->r.rip >= MAP + sizeof(F.mem))
+		return;
+	at_start.starts++;
+	size_t len = (size_t)(__stop_sockreap_exec - __start_sockreap_exec);
+	at_start.code_there = F.mapped_len && !memcmp(F.mem, __start_sockreap_exec, len);
+	/* the registers are about to be ours: the mask must still be the
+	 * thread's (blocking it first would leave it running its own code
+	 * with every signal blocked if sockreap died in between) */
+	at_start.mask_still_own = F.mask[0] == mask_before;
+	at_start.regs_own = !memcmp(&F.regs[0], &before, sizeof(before)); /* not after an injected call */
+	struct exec_job job;
+	memcpy(&job, F.mem + (r->r.r15 - MAP), sizeof(job));
+	struct arch_regs got, want = before;
+	uint64_t mask = 0;
+	arch_restart_fixup(&want); /* read() restarted: rt_sigreturn applies no rules */
+	want.r.orig_rax = (uint64_t)-1;
+	at_start.frame_ok = fake_frame_context(job.frame_sp, r, &got, &mask) && mask == mask_before &&
+			    F.exec_frame_checked && !memcmp(&got, &want, sizeof(got));
+}
+
+static void run_one_close(struct inj *t, size_t *ran)
+{
+	struct rprog p = { 0 };
+	if (!t->nth)
+		assert_int_equal(inj_attach(t, &fake_exec, 100), 0);
+	assert_true(rp_close(&p, 0, 0, RP_IMM(7)) >= 0);
+	int r = rp_run_inside(t, &p, ran);
+	if (r != 0)
+		fail_msg("rp_run_inside: %d (%s)", r, t->why);
+	assert_int_equal(p.c[0].ret, 0);
+	rprog_free(&p);
+}
+
+static void test_ready_before_registers_change(void **state)
+{
+	struct inj t = { 0 };
+	size_t ran;
+	memset(&at_start, 0, sizeof(at_start));
+	F.on_setregs = on_setregs;
+	run_one_close(&t, &ran);
+	assert_int_equal(ran, 1);
+	assert_int_equal(F.exec_runs, 1);
+	assert_int_equal(at_start.starts, 1);
+	assert_true(at_start.code_there);
+	assert_true(at_start.frame_ok);
+	/* blocked only once the registers are ours: here they were since
+	 * the injected mmap that made the mapping */
+	assert_true(at_start.mask_still_own || !at_start.regs_own);
+	assert_int_equal(F.mask[0], ~0ull); /* blocked while it ran */
+	assert_int_equal(t.self_restored, 0);
+	/* the next batch, in the same mapping: nothing is injected before
+	 * the executor starts, so the thread's own registers and mask are
+	 * there until the very setregs that starts it */
+	assert_int_equal(inj_pause(&t), 0);
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	assert_int_equal(F.mask[0], mask_before);
+	assert_int_equal(inj_restop(&t), 0);
+	memset(&at_start, 0, sizeof(at_start));
+	run_one_close(&t, &ran);
+	assert_int_equal(F.exec_runs, 2);
+	assert_int_equal(at_start.starts, 1);
+	assert_true(at_start.regs_own);
+	assert_true(at_start.mask_still_own);
+	assert_true(at_start.code_there);
+	assert_true(at_start.frame_ok);
+	F.log[0] = '\0';
+	assert_int_equal(inj_release(&t), 0);
+	/* back exactly, from a stop inside signal delivery; the mask first */
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	assert_int_equal(F.mask[0], mask_before);
+	const char *m = strchr(F.log, 'M'), *rr = strrchr(F.log, 'R');
+	assert_non_null(m);
+	assert_true(!rr || m < rr);
+	assert_int_equal(F.mapped_len, 0);
+	for (int i = 0; i < F.nth; i++)
+		assert_int_equal(F.detached[i], 1);
+}
+
+/* sockreap gone (or held up past the executor's wait): the executor
+ * restores the thread from its frame. That is the thread's own context,
+ * restarted, with its mask; the engine, finding it so, writes nothing back
+ * over it (that would rewind it). */
+static void test_self_restored_thread_left_as_it_is(void **state)
+{
+	struct inj t = { 0 };
+	size_t ran;
+	F.exec_self_restore = true;
+	run_one_close(&t, &ran);
+	assert_true(F.exec_frame_checked);
+	assert_int_equal(t.self_restored, 1);
+	struct arch_regs want = before;
+	arch_restart_fixup(&want);
+	want.r.orig_rax = (uint64_t)-1;
+	assert_memory_equal(&F.regs[0], &want, sizeof(want));
+	assert_int_equal(F.mask[0], mask_before);
+	int setregs = F.nsetregs;
+	assert_int_equal(inj_release(&t), 0);
+	assert_int_equal(F.mask[0], mask_before);
+	/* the munmap's call may set registers and put them back; what the
+	 * thread holds at the end is what it restored itself */
+	assert_memory_equal(&F.regs[0], &want, sizeof(want));
+	assert_true(F.nsetregs >= setregs);
+	for (int i = 0; i < F.nth; i++)
+		assert_int_equal(F.detached[i], 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_ready_before_registers_change, setup),
+		cmocka_unit_test_setup(test_self_restored_thread_left_as_it_is, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
+#else
+static void test_not_here(void **state)
+{
+	skip(); /* the fake plays the x86_64 executor only */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_not_here) };
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
+#endif
