@@ -31,6 +31,9 @@
  *   --linger        after the report, wait for data on the FIFO before
  *                   exiting: a call that returns early (epoll's EINTR) then
  *                   leaves the fd table in place for the test to inspect
+ *   --epoll-thread  one more helper thread waits in epoll_wait(-1) until the
+ *                   main thread's call is over; it must see no EINTR
+ *                   ("thread_eintr" in the report)
  *   --check-state   (read, x86_64) the main thread's read is one syscall
  *                   instruction with xmm8-15 and MXCSR set to a pattern
  *                   around it, and a sigaltstack of its own: all must be
@@ -104,6 +107,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -132,7 +136,7 @@ static struct {
 	bool v6, heartbeat, share, seccomp, linger, gaps, swap, usr1_restart;
 	int groups, linger_full;
 	bool io_uring;
-	bool check_state;
+	bool check_state, epoll_thread;
 	enum { TRAP_DEFAULT, TRAP_HANDLE, TRAP_IGNORE, TRAP_BLOCK } sigtrap;
 } opt = { .call = C_NONE, .dur_ms = 2000, .heartbeat = true };
 
@@ -221,6 +225,45 @@ static void start_thread(void *(*fn)(void *))
 		die("pthread_create");
 	}
 	pthread_detach(t);
+}
+
+/* --epoll-thread: a helper thread (not the one sockreap injects into)
+ * waits in epoll_wait(-1) on an eventfd that the main thread writes once
+ * its own call is over; its EINTRs are counted ("thread_eintr"), and
+ * "thread_ok" says it saw the event. */
+static int ethread_efd = -1, ethread_ep = -1;
+static atomic_int thread_eintr, thread_done, thread_ok;
+
+static void *epoll_waiter(void *arg)
+{
+	struct epoll_event ev;
+	int r;
+	while ((r = epoll_wait(ethread_ep, &ev, 1, -1)) < 0 && errno == EINTR)
+		atomic_fetch_add(&thread_eintr, 1);
+	atomic_store(&thread_ok, r == 1);
+	atomic_store(&thread_done, 1);
+	return NULL;
+}
+
+static void start_epoll_thread(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	ethread_efd = eventfd(0, EFD_CLOEXEC);
+	ethread_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ethread_efd < 0 || ethread_ep < 0 || epoll_ctl(ethread_ep, EPOLL_CTL_ADD, ethread_efd, &ev) < 0)
+		die("eventfd/epoll for --epoll-thread");
+	start_thread(epoll_waiter);
+}
+
+static void end_epoll_thread(void)
+{
+	uint64_t one = 1;
+	if (ethread_efd < 0)
+		return;
+	if (write(ethread_efd, &one, sizeof(one)) != sizeof(one))
+		die("eventfd write");
+	for (int i = 0; i < 5000 && !atomic_load(&thread_done); i++)
+		usleep(1000);
 }
 
 /* ---- the peer: a separate process holding the client ends ---- */
@@ -713,6 +756,12 @@ static void judge(struct outcome *o)
 		snprintf(o->why, sizeof o->why, "%s", state_bad);
 		return;
 	}
+	if (opt.epoll_thread && (!atomic_load(&thread_ok) || atomic_load(&thread_eintr))) {
+		snprintf(o->why, sizeof o->why, "the helper thread's epoll_wait(-1) %s",
+			 atomic_load(&thread_eintr) ? "failed with EINTR: a stop it did not need to see"
+						    : "did not see its event");
+		return;
+	}
 	if (opt.check_state && opt.call != C_READ) {
 		snprintf(o->why, sizeof o->why, "--check-state is for read only");
 		return;
@@ -828,11 +877,11 @@ static void write_report(const struct outcome *o)
 	int n = snprintf(text, sizeof text,
 			 "{\"call\":\"%s\",\"ret\":%ld,\"errno\":%d,\"errname\":\"%s\","
 			 "\"elapsed_ms\":%.3f,\"max_stall_ms\":%s,\"sigusr2\":%d,\"sigtrap\":%d,\"eintr\":%d,"
-			 "\"revents\":%d,\"ok\":%s,\"why\":\"%s\"}\n",
+			 "\"revents\":%d,\"thread_eintr\":%d,\"ok\":%s,\"why\":\"%s\"}\n",
 			 call_names[opt.call], o->ret, o->err,
 			 errno_name(o->err),
 			 o->elapsed, stall, (int)usr2_handled, (int)sigtrap_handled, eintr_count, sock_revents,
-			 o->ok ? "true" : "false", o->why);
+			 atomic_load(&thread_eintr), o->ok ? "true" : "false", o->why);
 	fputs(text, stderr);
 	if (report_fd < 0)
 		return;
@@ -936,6 +985,8 @@ static void parse_args(int argc, char **argv)
 				opt.seccomp = true;
 			else if (!strcmp(a, "--check-state"))
 				opt.check_state = true;
+			else if (!strcmp(a, "--epoll-thread"))
+				opt.epoll_thread = true;
 			else if (!strcmp(a, "--swap-usr1"))
 				opt.swap = true;
 			else if (!strcmp(a, "--usr1-restart"))
@@ -1112,6 +1163,8 @@ int main(int argc, char **argv)
 		usleep(1000);
 	if (opt.heartbeat)
 		start_thread(heartbeat);
+	if (opt.epoll_thread)
+		start_epoll_thread();
 	prepare_report();
 	if (opt.ready)
 		write_ready();
@@ -1124,6 +1177,7 @@ int main(int argc, char **argv)
 	run_call(&o);
 	o.elapsed = tgt_now_ms() - t0;
 	atomic_store(&in_call, false);
+	end_epoll_thread();
 	judge(&o);
 	write_report(&o);
 	if (opt.linger) {
