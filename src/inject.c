@@ -57,6 +57,13 @@ static struct inj_thread *add_thread(struct inj *t, pid_t tid)
 
 static int read_status_int(struct inj *t, pid_t tid, const char *field, long *v);
 
+/* A signal only the kernel forces on a thread running our code (its
+ * others are blocked then): a fault, or SIGSYS (seccomp, dispatch). */
+static bool forced_by_us(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGSYS;
+}
+
 static bool stop_signal(int sig)
 {
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
@@ -621,16 +628,20 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 		return already_traced(t, tracer);
 	t->job_stopped = state[0] == 'T';
 	/* A seccomp filter (or strict mode) applies to injected calls too and
-	 * may kill the target for them: suspend it while we hold the target
-	 * (needs CAP_SYS_ADMIN; refused otherwise, and then we stop here). */
+	 * may kill the target for them: it is suspended in the thread our
+	 * calls run in, for as long as they run (thread_refusal; needs
+	 * CAP_SYS_ADMIN). Asked at every stop, whatever the leader has now:
+	 * a filter is per thread, and one may come between two batches. Only
+	 * there: suspended for the whole session, the threads would run
+	 * their own code between batches without their sandbox. Without the
+	 * capability, a leader under seccomp is refused here, untouched. */
 	if ((r = read_safety_field(t, "Seccomp", &seccomp)) < 0)
 		return r;
-	/* Suspended even when the leader has none, where sockreap may: a
-	 * filter is per thread (another thread may have one), and one can be
-	 * installed between two batches, while the threads run. Where it may
-	 * not, the thread our calls run in is checked at every stop
-	 * (inj_prepare). */
-	t->suspend_seccomp = seccomp != 0 || may_suspend_seccomp(t);
+	t->can_suspend = may_suspend_seccomp(t);
+	if (seccomp != 0 && !t->can_suspend)
+		return fail(t, -EPERM, "the target runs under seccomp (Seccomp: %ld) and suspending it "
+				       "(PTRACE_O_SUSPEND_SECCOMP) needs CAP_SYS_ADMIN; refused, target untouched",
+			    seccomp);
 
 	/* The syscall instruction, looked for while the target still runs:
 	 * reading its maps and vdso is a good part of the first stop
@@ -643,11 +654,11 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 	if (!ops->read_maps || ops->read_maps(pid, &maps) < 0 ||
 	    find_insn(ops, pid, maps, &arch_syscall_insn, 1, &t->insn) < 0)
 		t->insn = 0;
+	t->wine = maps && strstr(maps, "/ntdll.so");
 
 	/* TRACEEXEC: an exec while we attach stops its thread with an event
 	 * (after the kernel let go of cred_guard_mutex), so we see it. */
-	unsigned long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD |
-			     (t->suspend_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
+	unsigned long opts = INJ_PTRACE_OPTS;
 	uint64_t deadline = now_ns() + INJ_ATTACH_TIMEOUT_NS;
 	t->reaper = reaper_start(ops, pid);
 	/* Threads can be created while we seize: keep listing until a pass
@@ -655,23 +666,10 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 	 * attached by TRACECLONE and reported by a clone event. */
 	for (;;) {
 		r = seize_new_threads(t, opts);
-		if ((r == -EPERM || r == -EINVAL) && t->nth == 0 && seccomp == 0 && (opts & PTRACE_O_SUSPEND_SECCOMP)) {
-			/* refused for the option alone (CAP_SYS_ADMIN of a user
-			 * namespace only, a kernel without checkpoint/restore):
-			 * without it, and the stops check each thread */
-			opts &= ~(unsigned long)PTRACE_O_SUSPEND_SECCOMP;
-			t->suspend_seccomp = false;
-			t->why[0] = '\0';
-			continue;
-		}
 		if (r == -EPERM && t->nth == 0) {
 			drop_reaper(t);
 			if (read_status_int(t, pid, "TracerPid", &tracer) == 0 && tracer != 0)
 				return already_traced(t, tracer);
-			if (t->suspend_seccomp)
-				return fail(t, r, "the target runs under seccomp (Seccomp: %ld) and suspending it "
-						  "(PTRACE_O_SUSPEND_SECCOMP) needs CAP_SYS_ADMIN; refused, target untouched",
-					    seccomp);
 			return fail(t, r, "ptrace attach refused (EPERM): needs CAP_SYS_PTRACE, and Yama "
 					  "ptrace_scope or an LSM may forbid it");
 		}
@@ -1047,12 +1045,29 @@ static int to_signal_path(struct inj *t, struct inj_thread *th, uint64_t deadlin
  * - Syscall user dispatch (PR_SET_SYSCALL_USER_DISPATCH, Wine): a call
  *   from outside the thread's allowed range becomes a SIGSYS, forced on
  *   our code, which runs with every signal blocked: the kernel resets the
- *   handler and the target dies. Known from Linux 6.11 on; before, the
+ *   handler and the target dies. Known from Linux 6.4 on; before, the
  *   kernel cannot say (HACKING.md). */
+/* Seccomp back on in the thread it was suspended in (thread_refusal),
+ * before it runs its own code again. A detach ends it too. */
+static void unsuspend(struct inj *t)
+{
+	if (t->suspended_tid && t->ops->setoptions)
+		t->ops->setoptions(t->suspended_tid, INJ_PTRACE_OPTS);
+	t->suspended_tid = 0;
+}
+
 static int thread_refusal(struct inj *t, pid_t tid, char *why, size_t size)
 {
 	long seccomp = -1;
-	if (!t->suspend_seccomp && (read_status_int(t, tid, "Seccomp", &seccomp) < 0 || seccomp != 0)) {
+	unsuspend(t);
+	/* refused (a CAP_SYS_ADMIN of a user namespace only, a kernel without
+	 * checkpoint/restore): from now on each thread is looked at */
+	if (t->can_suspend && t->ops->setoptions &&
+	    t->ops->setoptions(tid, INJ_PTRACE_OPTS | PTRACE_O_SUSPEND_SECCOMP) == 0)
+		t->suspended_tid = tid;
+	else
+		t->can_suspend = false;
+	if (!t->suspended_tid && (read_status_int(t, tid, "Seccomp", &seccomp) < 0 || seccomp != 0)) {
 		snprintf(why, size, seccomp < 0 ? "the seccomp mode of thread %d cannot be read; refused"
 						: "thread %d runs under seccomp, which sockreap cannot suspend without "
 						  "CAP_SYS_ADMIN (it would judge the injected calls); refused",
@@ -1060,7 +1075,16 @@ static int thread_refusal(struct inj *t, pid_t tid, char *why, size_t size)
 		return 1;
 	}
 	int sud = t->ops->sud_mode ? t->ops->sud_mode(tid) : -ENOSYS;
+	if (sud < 0 && sud != -ENOSYS && sud != -ESRCH && t->wine) {
+		/* a kernel that cannot say (before 6.4), and a process that
+		 * maps Wine's ntdll.so, the one user of dispatch known */
+		unsuspend(t);
+		snprintf(why, size, "the kernel cannot say whether thread %d uses syscall user dispatch (Linux before "
+				    "6.4), and the target maps Wine's ntdll.so, which does; refused", (int)tid);
+		return 1;
+	}
 	if (sud > 0) {
+		unsuspend(t);
 		snprintf(why, size, "thread %d uses syscall user dispatch (PR_SET_SYSCALL_USER_DISPATCH, as Wine does): "
 				    "an injected call would be turned into a SIGSYS; refused", (int)tid);
 		return 1;
@@ -1223,6 +1247,16 @@ static int run_syscall(struct inj *t, struct arch_regs *cur)
 		int status, r;
 		if ((r = run_to_next_stop(t, true, cur, &status)) < 0)
 			return r;
+		int sig = WIFSTOPPED(status) && (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+		if (forced_by_us(sig)) {
+			/* every signal is blocked while our call runs: only one
+			 * the kernel forced can stop it here (a fault, or a
+			 * SIGSYS from a filter or dispatch): ours, never passed
+			 * on; the kernel has reset its handler, if it had one */
+			t->th[t->it].pending_sig = t->th[t->it].resend_sig = 0;
+			return fail(t, -EFAULT, "the injected call raised signal %d in the target (its handler, if any, "
+						"is now the default one); registers restored", sig);
+		}
 		if (!is_syscall_stop(status))
 			continue;
 		if (entered)
@@ -1333,7 +1367,7 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 			return fail_thread_gone(t, -ESRCH, " while our code ran in it");
 		if (th->stopped) {
 			int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
-			if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGSYS) {
+			if (forced_by_us(sig)) {
 				/* our code faulted (it must not), or one of its
 				 * calls was refused with a signal (a seccomp
 				 * filter, syscall user dispatch: thread_refusal
@@ -1481,6 +1515,8 @@ static int restore_thread(struct inj *t)
 {
 	int first = 0, r;
 	struct inj_thread *th = t->nth ? &t->th[t->it] : NULL;
+
+	unsuspend(t); /* its sandbox back before it runs its own code */
 
 	if (th && t->prepared && !th->gone) {
 		/* The mask first: if sockreap died right after, the thread would

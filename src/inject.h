@@ -27,6 +27,9 @@
 #include "arch/arch.h"
 #include "tracee.h"
 
+/* The options every tracee has (PTRACE_SEIZE, PTRACE_SETOPTIONS). */
+#define INJ_PTRACE_OPTS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD)
+
 struct inj_thread {
 	pid_t tid;
 	bool stopped;   /* in a ptrace stop, ours to resume or detach */
@@ -51,7 +54,9 @@ struct inj {
 	struct inj_thread *th;
 	size_t nth, cap;
 	bool job_stopped;       /* state T before we came: the kernel keeps it so */
-	bool suspend_seccomp;   /* seized with PTRACE_O_SUSPEND_SECCOMP */
+	bool can_suspend;       /* sockreap may suspend seccomp (PTRACE_O_SUSPEND_SECCOMP) */
+	pid_t suspended_tid;    /* the thread it is suspended in now, 0: none */
+	bool wine;              /* the target maps Wine's ntdll.so (thread_refusal) */
 	/* The injection thread and what must be put back in it. */
 	size_t it;
 	struct arch_regs saved;

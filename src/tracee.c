@@ -375,7 +375,7 @@ static int real_cpus_with(pid_t tid)
 	return CPU_COUNT(&both);
 }
 
-/* PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG (Linux 6.11; not in every
+/* PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG (Linux 6.4; not in every
  * libc's headers): the thread's syscall user dispatch mode. */
 #ifndef PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG
 #define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG 0x4211
@@ -390,6 +390,11 @@ static int real_sud_mode(pid_t tid)
 	if (ptrace(PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG, tid, sizeof(c), &c) < 0)
 		return -errno;
 	return c.mode > INT32_MAX ? INT32_MAX : (int)c.mode;
+}
+
+static int real_setoptions(pid_t tid, unsigned long options)
+{
+	return ret_errno(ptrace(PTRACE_SETOPTIONS, tid, 0, options));
 }
 
 static int real_boost(bool on)
@@ -455,4 +460,5 @@ const struct tracee_ops tracee_real = {
 	.cpus_with = real_cpus_with,
 	.boost = real_boost,
 	.sud_mode = real_sud_mode,
+	.setoptions = real_setoptions,
 };

@@ -81,9 +81,12 @@ struct tracee_ops {
 	/* The syscall user dispatch mode of stopped tracee tid
 	 * (PR_SET_SYSCALL_USER_DISPATCH; 0 off): a thread with it on may have
 	 * a system call from outside its allowed range turned into a SIGSYS,
-	 * ours included. -EIO where the kernel cannot tell (before 6.11).
+	 * ours included. -EIO where the kernel cannot tell (before 6.4).
 	 * NULL: not known. */
 	int (*sud_mode)(pid_t tid);
+	/* PTRACE_SETOPTIONS on stopped tracee tid (all of them: they replace
+	 * the seize's). NULL: not possible here. */
+	int (*setoptions)(pid_t tid, unsigned long options);
 };
 
 extern const struct tracee_ops tracee_real;

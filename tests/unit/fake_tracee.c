@@ -43,6 +43,7 @@ static int f_seize(pid_t tid, unsigned long opts)
 	F.nseize++;
 	if (F.suspend_refused && (opts & PTRACE_O_SUSPEND_SECCOMP))
 		return -EPERM;
+	F.opts[idx(tid)] = opts;
 	if (F.seize_err && tid == F.tid[0]) /* the main thread, however often asked */
 		return F.seize_err;
 	F.attached[idx(tid)] = true;
@@ -234,6 +235,11 @@ static int f_resume(pid_t tid, bool to_syscall, int sig)
 		F.queued[i] = SYSCALL_STOP;
 		return 0;
 	}
+	if (to_syscall && F.call_fault) {
+		F.queued[i] = SIG_STOP(F.call_fault); /* dispatch, or a filter's RET_TRAP */
+		F.call_fault = 0;
+		return 0;
+	}
 	if (to_syscall) {
 		assert_int_equal(r->r.rip, F.insn_moved ? F.insn_moved : INSN);
 		assert_int_equal((long)r->r.orig_rax, -1);
@@ -242,8 +248,12 @@ static int f_resume(pid_t tid, bool to_syscall, int sig)
 		F.queued[i] = SYSCALL_STOP;
 		return 0;
 	}
-	if (!to_syscall && F.mapped_len && r->r.rip >= F.mem_addr && r->r.rip < F.mem_addr + F.mapped_len)
+	bool ours = F.mapped_len && r->r.rip >= F.mem_addr && r->r.rip < F.mem_addr + F.mapped_len;
+	if (!to_syscall && ours)
 		play_executor(i);
+	/* its own code, with no interrupt to stop it first */
+	if (!to_syscall && !ours && !F.interrupt_pending[i] && (F.opts[i] & PTRACE_O_SUSPEND_SECCOMP))
+		F.ran_unsandboxed = true;
 	if (F.interrupt_pending[i]) {
 		F.interrupt_pending[i] = false;
 		F.queued[i] = EV_STOP;
@@ -267,6 +277,7 @@ static int f_detach(pid_t tid, int sig)
 	F.detach_stop[i] = F.stop[i];
 	F.stop[i] = F_RUNNING;
 	F.interrupt_pending[i] = false;
+	F.opts[i] = 0; /* the options go with the tracer */
 	return 0;
 }
 
@@ -386,6 +397,20 @@ static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 	return 0;
 }
 
+static int f_setoptions(pid_t tid, unsigned long opts)
+{
+	int i = idx(tid);
+	if (F.stop[i] == F_RUNNING)
+		return -ESRCH; /* a tracee must be stopped */
+	if (opts & PTRACE_O_SUSPEND_SECCOMP) {
+		if (F.suspend_refused)
+			return -EPERM;
+		F.nsuspend++;
+	}
+	F.opts[i] = opts;
+	return 0;
+}
+
 static int f_sud_mode(pid_t tid)
 {
 	return F.sud[idx(tid)];
@@ -446,6 +471,7 @@ const struct tracee_ops fake = {
 	.reap_exited = f_reap_exited,
 	.boost = f_boost,
 	.sud_mode = f_sud_mode,
+	.setoptions = f_setoptions,
 };
 
 const struct tracee_ops fake_exec = {

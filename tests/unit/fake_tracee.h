@@ -71,7 +71,11 @@ struct fake {
 	const char *state;          /* State: (default "S (sleeping)") */
 	const char *capeff;         /* sockreap's own CapEff (default none) */
 	int thread_seccomp[NTH_MAX]; /* Seccomp of threads other than the main one */
-	bool suspend_refused;       /* a seize with PTRACE_O_SUSPEND_SECCOMP fails EPERM */
+	bool suspend_refused;       /* PTRACE_O_SUSPEND_SECCOMP is refused (EPERM) */
+	unsigned long opts[NTH_MAX]; /* PTRACE_SETOPTIONS's last */
+	int nsuspend;               /* setoptions with PTRACE_O_SUSPEND_SECCOMP */
+	bool ran_unsandboxed;       /* a thread ran its own code with seccomp suspended */
+	int call_fault;             /* the next injected call stops with this forced signal instead */
 	int sud[NTH_MAX];           /* syscall user dispatch mode of each thread */
 	pid_t clone_child[NTH_MAX]; /* a clone event's child (geteventmsg): its
 				     * stop is queued then (auto-attached) */

@@ -63,6 +63,7 @@ static void test_call_and_restore(void **state)
 
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
 	assert_int_equal(F.seize_opts & PTRACE_O_SUSPEND_SECCOMP, 0);
+	assert_int_equal(F.nsuspend, 0); /* no CAP_SYS_ADMIN here */
 	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
 	assert_int_equal(ret, 0);
 	assert_int_equal(F.ncalls, 1);
@@ -208,18 +209,38 @@ static void test_stopped_thread_killed(void **state)
 	assert_int_equal(F.detached[0], 1);
 }
 
+/* Seccomp is suspended in the thread our calls run in, only while they
+ * run: never while the threads run their own code (between batches, or
+ * after). A target under seccomp without CAP_SYS_ADMIN is refused before
+ * anything is seized. */
 static void test_seccomp_suspended_or_refused(void **state)
 {
 	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
 	F.seccomp = 2;
+	F.capeff = "000001ffffffffff";
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
-	assert_true(F.seize_opts & PTRACE_O_SUSPEND_SECCOMP);
-	inj_release(&t);
+	assert_false(F.seize_opts & PTRACE_O_SUSPEND_SECCOMP); /* not for every thread */
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_true(F.opts[t.it] & PTRACE_O_SUSPEND_SECCOMP);
+	assert_int_equal(F.nsuspend, 1);
+	assert_int_equal(inj_pause(&t), 0);
+	for (int i = 0; i < F.nth; i++)
+		assert_false(F.opts[i] & PTRACE_O_SUSPEND_SECCOMP);
+	assert_false(F.ran_unsandboxed);
+	assert_int_equal(inj_restop(&t), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
+	assert_int_equal(F.nsuspend, 2);
+	assert_int_equal(inj_release(&t), 0);
+	assert_false(F.ran_unsandboxed);
+	assert_all_detached_once();
+
 	setup(state);
-	F.seccomp = 2;
-	F.seize_err = -EPERM;
+	F.seccomp = 2; /* no CAP_SYS_ADMIN */
 	assert_int_equal(inj_attach(&t, &fake, 100), -EPERM);
 	assert_non_null(strstr(t.why, "CAP_SYS_ADMIN"));
+	assert_int_equal(F.nseize, 0);
 }
 
 /* Suspended where sockreap may, even if the leader has no filter (a
@@ -234,22 +255,23 @@ static void test_seccomp_and_dispatch_per_thread(void **state)
 	long ret;
 	F.capeff = "000001ffffffffff";
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
-	assert_true(F.seize_opts & PTRACE_O_SUSPEND_SECCOMP);
-	F.thread_seccomp[0] = F.sud[0] = 0;
+	F.thread_seccomp[1] = 2; /* suspended where the calls run: no matter */
+	F.sud[0] = 1;            /* the main thread: dispatched */
 	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
-	assert_int_equal(t.th[t.it].tid, 100);
+	assert_int_equal(t.th[t.it].tid, 101);
+	assert_true(F.opts[1] & PTRACE_O_SUSPEND_SECCOMP);
+	assert_false(F.opts[0] & PTRACE_O_SUSPEND_SECCOMP); /* passed over: put back */
 	assert_int_equal(inj_release(&t), 0);
 
 	setup(state);
 	F.capeff = "000001ffffffffff";
 	F.suspend_refused = true; /* CAP_SYS_ADMIN of a user namespace only */
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
-	assert_false(F.seize_opts & PTRACE_O_SUSPEND_SECCOMP);
-	assert_false(t.suspend_seccomp);
 	F.sud[0] = 1;            /* the main thread: dispatched */
 	F.thread_seccomp[1] = 2; /* 101: a filter of its own */
 	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
 	assert_int_equal(t.th[t.it].tid, 102);
+	assert_false(t.can_suspend);
 	assert_int_equal(inj_release(&t), 0);
 	assert_all_detached_once();
 
@@ -272,6 +294,40 @@ static void test_seccomp_and_dispatch_per_thread(void **state)
 	assert_int_equal(F.nsetregs, 0);
 	assert_int_equal(inj_release(&t), 0);
 	assert_all_detached_once();
+}
+
+/* A kernel that cannot say whether a thread uses syscall user dispatch
+ * (before 6.4), in a process that maps Wine's ntdll.so: refused. And a
+ * forced SIGSYS (or fault) at an injected call is ours: the call fails,
+ * the signal is never passed on or sent again. */
+static void test_dispatch_unknown_and_forced_sigsys(void **state)
+{
+	struct inj t;
+	static const uint64_t args[6] = { 5 };
+	long ret;
+	F.maps = "00400000-00401000 r-xp 00000000 08:01 1 /bin/app\n"
+		 "00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n"
+		 "7f0000000000-7f0000100000 r-xp 00000000 08:01 2 /usr/lib/wine/x86_64-unix/ntdll.so\n";
+	F.sud[0] = F.sud[1] = F.sud[2] = -EIO;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), -EPERM);
+	assert_non_null(strstr(t.why, "ntdll.so"));
+	assert_int_equal(F.nsetregs, 0);
+	assert_int_equal(inj_release(&t), 0);
+	assert_all_detached_once();
+
+	setup(state);
+	F.sud[0] = F.sud[1] = F.sud[2] = -EIO; /* not Wine: let through */
+	F.call_fault = SIGSYS;
+	assert_int_equal(inj_attach(&t, &fake, 100), 0);
+	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), -EFAULT);
+	assert_non_null(strstr(t.why, "signal 31"));
+	assert_int_equal(t.th[t.it].resend_sig, 0);
+	assert_int_equal(t.th[t.it].pending_sig, 0);
+	assert_int_equal(inj_release(&t), 0);
+	for (int i = 0; i < F.nth; i++)
+		assert_int_equal(F.detach_sig[i], 0);
+	assert_int_equal(F.mask[0], 0x4000);
 }
 
 /* A field safety depends on that cannot be read: nothing is touched, and
@@ -802,6 +858,7 @@ int main(void)
 		cmocka_unit_test_setup(test_stopped_thread_killed, setup),
 		cmocka_unit_test_setup(test_seccomp_suspended_or_refused, setup),
 		cmocka_unit_test_setup(test_seccomp_and_dispatch_per_thread, setup),
+		cmocka_unit_test_setup(test_dispatch_unknown_and_forced_sigsys, setup),
 		cmocka_unit_test_setup(test_safety_field_unreadable, setup),
 		cmocka_unit_test_setup(test_thread_never_stops, setup),
 		cmocka_unit_test_setup(test_setregs_fails, setup),
