@@ -56,6 +56,7 @@ static struct inj_thread *add_thread(struct inj *t, pid_t tid)
 }
 
 static int read_status_int(struct inj *t, pid_t tid, const char *field, long *v);
+static bool dying(struct inj *t, pid_t tid);
 
 /* A signal only the kernel forces on a thread running our code (its
  * others are blocked then): a fault, or SIGSYS (seccomp, dispatch). */
@@ -106,7 +107,7 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 		return 0;
 	}
 	th->in_signal_path = event == 0 || event == PTRACE_EVENT_STOP;
-	if (event == PTRACE_EVENT_EXEC)
+	if (event == PTRACE_EVENT_EXEC && !th->foreign)
 		t->exec_seen = true; /* a new program: nothing planned holds */
 	if (event == PTRACE_EVENT_CLONE) {
 		/* The new thread is attached automatically (TRACECLONE) and
@@ -334,7 +335,7 @@ static bool stopped_threads_died(struct inj *t)
 		if (th->stopped && !th->gone && t->ops->reap_exited(th->tid) == 1) {
 			th->gone = true;
 			th->stopped = false;
-			died = true;
+			died |= !th->foreign; /* another process's end says nothing of ours */
 		}
 	}
 	t->threads_killed |= died;
@@ -343,32 +344,39 @@ static bool stopped_threads_died(struct inj *t)
 
 /* Wait until every seized thread is stopped or gone, by the deadline; in
  * slices, to notice meanwhile threads that die (see above). */
+/* A signal taken at a stop (a signal-delivery stop's) lives only in
+ * sockreap until the thread is resumed with it: the kernel cleared it when
+ * we waited, so a sockreap that died now would lose it. Delivered at once
+ * instead, from that very stop (its siginfo kept), the thread stopping
+ * again right after (the interrupt is asked first): at its handler's first
+ * instruction, or where it was if there is none. Stop signals stay held
+ * until the threads run: job control is theirs to start. A few rounds at
+ * most (a storm may bring the next one at once); what is left is held as
+ * before. */
+static void deliver_now(struct inj *t, struct inj_thread *th)
+{
+	if (!th->stopped || th->gone || !th->pending_sig || stop_signal(th->pending_sig) || th->deliveries >= 4)
+		return;
+	th->deliveries++;
+	if (t->ops->interrupt(th->tid) == 0 && t->ops->resume(th->tid, false, th->pending_sig) == 0) {
+		th->pending_sig = 0;
+		th->stopped = false;
+	}
+}
+
 static int wait_all_stopped(struct inj *t, uint64_t deadline)
 {
+	/* every thread's at once, then the waits: not one round trip after
+	 * another, inside the stop */
+	for (size_t i = 0; i < t->nth; i++) {
+		t->th[i].deliveries = 0;
+		deliver_now(t, &t->th[i]);
+	}
 	for (size_t i = 0; i < t->nth; i++) {
 		/* t->th may grow (clone events) while we wait */
-		for (int rounds = 0;;) {
-			/* A signal taken at this stop (a signal-delivery stop's)
-			 * lives only in sockreap until the thread is resumed
-			 * with it: the kernel cleared it when we waited, so a
-			 * sockreap that died now would lose it. Delivered at
-			 * once instead, from that very stop (its siginfo kept),
-			 * the thread stopping again right after (the interrupt
-			 * is asked first): at its handler's first instruction,
-			 * or where it was if there is none. Stop signals stay
-			 * held until the threads run: job control is theirs to
-			 * start. A few rounds at most (a storm may bring the
-			 * next one at once); what is left is held as before. */
-			struct inj_thread *th = &t->th[i];
-			if (th->stopped && !th->gone && th->pending_sig && !stop_signal(th->pending_sig) && rounds < 4) {
-				int sig = th->pending_sig;
-				rounds++;
-				if (t->ops->interrupt(th->tid) == 0 && t->ops->resume(th->tid, false, sig) == 0) {
-					th->pending_sig = 0;
-					th->stopped = false;
-				}
-			}
-			if (th->stopped || th->gone)
+		for (;;) {
+			deliver_now(t, &t->th[i]);
+			if (t->th[i].stopped || t->th[i].gone)
 				break;
 			int status;
 			pid_t tid = t->th[i].tid;
@@ -377,6 +385,13 @@ static int wait_all_stopped(struct inj *t, uint64_t deadline)
 			if (r == -ETIMEDOUT && slice < deadline) {
 				if (stopped_threads_died(t))
 					return 0; /* inj_attach gives up */
+				/* on its way out (a signal it was given ends the
+				 * process, and dumping a core can take seconds
+				 * in state D): not waited for */
+				if (dying(t, tid)) {
+					t->th[i].gone = true;
+					break;
+				}
 				continue;
 			}
 			if (r == -ETIMEDOUT)
@@ -435,6 +450,7 @@ static void detach_all(struct inj *t)
 			t->ops->interrupt(th->tid);
 			if (t->ops->wait(th->tid, &status, now_ns() + INJ_ATTACH_TIMEOUT_NS) == 0)
 				note_status(t, th, status);
+			th = &t->th[i]; /* a clone event's child may have grown t->th */
 			boost(t, true);
 		}
 		/* A thread that has not stopped by now is in state D: the
@@ -499,17 +515,16 @@ static int same_process(struct inj *t, uint64_t start_time)
  * exec's de_thread()), which takes a while with many sockets to close or
  * on a loaded machine. */
 /* The thread we were using is gone: only SIGKILL ends a ptrace stop, so
- * the process exited, or another thread executed a new program (execve
- * kills every other thread). Said as such, so that no row blames an exit
- * that did not happen; after an exec nothing of ours is in the new
- * address space (exec_seen: inj_release forgets the mapping). */
+ * the process exited, or a thread of it executed a new program (execve
+ * kills every other thread), or (after the executor restored it itself)
+ * it ended on its own. Said so when the process lives on, so that no row
+ * blames an exit that did not happen; nothing is concluded from it (an
+ * exec is known from its event: exec_seen). */
 static int fail_thread_gone(struct inj *t, int err, const char *when)
 {
-	if (!process_exited(t)) {
-		t->exec_seen = true;
-		return fail(t, err, "the process executed a new program (execve)%s; nothing more is done to it "
-				    "(run sockreap again)", when);
-	}
+	if (!process_exited(t))
+		return fail(t, err, "a thread of the process ended%s (it is executing a new program, or the thread "
+				    "exited); nothing more is done to it (run sockreap again)", when);
 	return fail(t, err, "target exited%s", when);
 }
 

@@ -46,6 +46,7 @@ struct inj_thread {
 	int status;      /* the wait status of its last stop */
 	bool passed_over; /* inj_prepare: its calls would not be ours (thread_refusal) */
 	bool foreign;     /* a clone event's child in another process (no CLONE_THREAD) */
+	unsigned char deliveries; /* wait_all_stopped: signals delivered from its stops */
 };
 
 struct inj {
