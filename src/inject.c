@@ -86,8 +86,26 @@ static struct inj_thread *add_child(struct inj *t, pid_t tid)
 	return c;
 }
 
+/* The children of clone events noted since, into t->th. Only where no
+ * pointer into t->th is held. A child of the thread seccomp is suspended
+ * in inherited that (a thread the executor had given back to the
+ * application, which cloned): put back at its first stop. 0 or -ENOMEM. */
+static int adopt(struct inj *t)
+{
+	for (size_t k = 0; k < t->nkids; k++) {
+		if (find_thread(t, t->kids[k].tid))
+			continue;
+		struct inj_thread *c = add_child(t, t->kids[k].tid);
+		if (!c)
+			return -ENOMEM;
+		c->clear_opts = t->kids[k].suspended_parent;
+	}
+	t->nkids = 0;
+	return 0;
+}
+
 /* Note a wait status for thread th: stopped, gone, or (for a clone event)
- * a new thread to expect. */
+ * a new thread to expect (adopt). */
 static int note_status(struct inj *t, struct inj_thread *th, int status)
 {
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -99,6 +117,8 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 		return 0;
 	th->stopped = true;
 	th->status = status;
+	if (th->clear_opts && t->ops->setoptions && t->ops->setoptions(th->tid, INJ_PTRACE_OPTS) == 0)
+		th->clear_opts = false;
 	int event = status >> 16;
 	if (event == 0 && WSTOPSIG(status) == (SIGTRAP | 0x80)) {
 		/* a syscall-entry or -exit stop (PTRACE_O_TRACESYSGOOD) of our
@@ -114,9 +134,14 @@ static int note_status(struct inj *t, struct inj_thread *th, int status)
 		 * will report an event stop of its own. */
 		unsigned long child;
 		pid_t tid = th->tid;
-		if (t->ops->geteventmsg(tid, &child) == 0 && child > 0 && !find_thread(t, (pid_t)child) &&
-		    !add_child(t, (pid_t)child))
-			return -ENOMEM;
+		if (t->ops->geteventmsg(tid, &child) == 0 && child > 0 && !find_thread(t, (pid_t)child)) {
+			/* added to t->th by adopt(), at a point where nobody
+			 * holds a pointer into it (a realloc here would leave
+			 * the callers' th dangling) */
+			if (GROW(t->kids, t->capkids, t->nkids) < 0)
+				return -ENOMEM;
+			t->kids[t->nkids++] = (struct inj_kid){ (pid_t)child, tid == t->suspended_tid };
+		}
 	} else if (event == 0)
 		/* A signal arrived for this thread: hold it, deliver it when
 		 * we leave (PTRACE_DETACH with the signal). SIGTRAP too: the
@@ -242,6 +267,8 @@ static int interrupt_unless_stopped(struct inj *t, struct inj_thread *th)
 static int drain_reports(struct inj *t)
 {
 	int status, r;
+	if ((r = adopt(t)) < 0)
+		return r;
 	if (!t->ops->wait_any) {
 		for (size_t i = 0; i < t->nth; i++) {
 			struct inj_thread *th = &t->th[i];
@@ -261,7 +288,7 @@ static int drain_reports(struct inj *t)
 		if ((r = note_status(t, th, status)) < 0)
 			return r;
 	}
-	return 0;
+	return adopt(t);
 }
 
 /* Seize every thread not yet seized, then interrupt them: a seized thread
@@ -374,6 +401,9 @@ static int wait_all_stopped(struct inj *t, uint64_t deadline)
 	}
 	for (size_t i = 0; i < t->nth; i++) {
 		/* t->th may grow (clone events) while we wait */
+		int r = adopt(t);
+		if (r < 0)
+			return r;
 		for (;;) {
 			deliver_now(t, &t->th[i]);
 			if (t->th[i].stopped || t->th[i].gone)
@@ -381,17 +411,10 @@ static int wait_all_stopped(struct inj *t, uint64_t deadline)
 			int status;
 			pid_t tid = t->th[i].tid;
 			uint64_t slice = MIN(deadline, now_ns() + 2000000ull);
-			int r = t->ops->wait(tid, &status, slice);
+			r = t->ops->wait(tid, &status, slice);
 			if (r == -ETIMEDOUT && slice < deadline) {
 				if (stopped_threads_died(t))
 					return 0; /* inj_attach gives up */
-				/* on its way out (a signal it was given ends the
-				 * process, and dumping a core can take seconds
-				 * in state D): not waited for */
-				if (dying(t, tid)) {
-					t->th[i].gone = true;
-					break;
-				}
 				continue;
 			}
 			if (r == -ETIMEDOUT)
@@ -408,7 +431,8 @@ static int wait_all_stopped(struct inj *t, uint64_t deadline)
 				return r;
 		}
 	}
-	return 0;
+	/* children of the last thread's clone events: waited for too */
+	return t->nkids ? wait_all_stopped(t, deadline) : 0;
 }
 
 /* After an exec the thread ids we know may name nothing, while the task
@@ -440,6 +464,7 @@ static void detach_all(struct inj *t)
 {
 	boost(t, true);
 	for (size_t i = 0; i < t->nth; i++) {
+		adopt(t); /* a child not known yet is detached too */
 		struct inj_thread *th = &t->th[i];
 		if (!th->gone && !th->stopped) {
 			/* Seized but not stopped: PTRACE_DETACH needs a stopped
@@ -450,7 +475,6 @@ static void detach_all(struct inj *t)
 			t->ops->interrupt(th->tid);
 			if (t->ops->wait(th->tid, &status, now_ns() + INJ_ATTACH_TIMEOUT_NS) == 0)
 				note_status(t, th, status);
-			th = &t->th[i]; /* a clone event's child may have grown t->th */
 			boost(t, true);
 		}
 		/* A thread that has not stopped by now is in state D: the
@@ -729,7 +753,10 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 			detach_strays(t);
 		drop_reaper(t);
 		free(t->th);
+		free(t->kids);
 		t->th = NULL;
+		t->kids = NULL;
+		t->nkids = t->capkids = 0;
 		t->nth = t->cap = 0;
 		return r;
 	}
@@ -1066,8 +1093,11 @@ static int to_signal_path(struct inj *t, struct inj_thread *th, uint64_t deadlin
  * before it runs its own code again. A detach ends it too. */
 static void unsuspend(struct inj *t)
 {
-	if (t->suspended_tid && t->ops->setoptions)
-		t->ops->setoptions(t->suspended_tid, INJ_PTRACE_OPTS);
+	/* kept when it fails (the thread not in a stop, on an error path):
+	 * tried again at the next stop, and a detach ends it anyway */
+	if (t->suspended_tid && t->ops->setoptions && t->ops->setoptions(t->suspended_tid, INJ_PTRACE_OPTS) < 0 &&
+	    find_thread(t, t->suspended_tid) && !find_thread(t, t->suspended_tid)->gone)
+		return;
 	t->suspended_tid = 0;
 }
 
@@ -1077,10 +1107,12 @@ static int thread_refusal(struct inj *t, pid_t tid, char *why, size_t size)
 	unsuspend(t);
 	/* refused (a CAP_SYS_ADMIN of a user namespace only, a kernel without
 	 * checkpoint/restore): from now on each thread is looked at */
-	if (t->can_suspend && t->ops->setoptions &&
-	    t->ops->setoptions(tid, INJ_PTRACE_OPTS | PTRACE_O_SUSPEND_SECCOMP) == 0)
+	int r = !t->can_suspend || !t->ops->setoptions ? -EPERM
+		: t->suspended_tid ? -EBUSY /* still on in another: one at a time */
+				   : t->ops->setoptions(tid, INJ_PTRACE_OPTS | PTRACE_O_SUSPEND_SECCOMP);
+	if (r == 0)
 		t->suspended_tid = tid;
-	else
+	else if (r == -EPERM || r == -EINVAL)
 		t->can_suspend = false;
 	if (!t->suspended_tid && (read_status_int(t, tid, "Seccomp", &seccomp) < 0 || seccomp != 0)) {
 		snprintf(why, size, seccomp < 0 ? "the seccomp mode of thread %d cannot be read; refused"
@@ -1119,6 +1151,8 @@ int inj_prepare(struct inj *t)
 
 	if (t->prepared)
 		return 0;
+	if ((r = adopt(t)) < 0)
+		return fail(t, r, "out of memory");
 	/* Prefer the main thread, then any thread already in a stop inside
 	 * signal delivery; an event stop (clone, exec) is left first. A
 	 * thread whose system calls would not be ours to make is passed
@@ -1268,7 +1302,7 @@ static int run_syscall(struct inj *t, struct arch_regs *cur)
 			 * the kernel forced can stop it here (a fault, or a
 			 * SIGSYS from a filter or dispatch): ours, never passed
 			 * on; the kernel has reset its handler, if it had one */
-			t->th[t->it].pending_sig = t->th[t->it].resend_sig = 0;
+			t->th[t->it].pending_sig = 0; /* (a SIGSTOP held for resending stays) */
 			return fail(t, -EFAULT, "the injected call raised signal %d in the target (its handler, if any, "
 						"is now the default one); registers restored", sig);
 		}
@@ -1447,6 +1481,7 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 		t->saved_mask = mask;
 		t->modified = t->masked = false;
 		t->self_restored++;
+		unsuspend(t); /* it runs its own code: its sandbox back now */
 	}
 	t->ncalls++;
 	return 0;
@@ -1732,7 +1767,9 @@ int inj_release(struct inj *t)
 	t->released_at_ns = now_ns();
 	drop_reaper(t);
 	free(t->th);
+	free(t->kids);
 	t->th = NULL;
-	t->nth = t->cap = 0;
+	t->kids = NULL;
+	t->nth = t->cap = t->nkids = t->capkids = 0;
 	return first;
 }

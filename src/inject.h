@@ -47,6 +47,13 @@ struct inj_thread {
 	bool passed_over; /* inj_prepare: its calls would not be ours (thread_refusal) */
 	bool foreign;     /* a clone event's child in another process (no CLONE_THREAD) */
 	unsigned char deliveries; /* wait_all_stopped: signals delivered from its stops */
+	bool clear_opts;  /* inherited suspended seccomp: options put back at its first stop */
+};
+
+/* A clone event's child, until adopt() puts it in t->th. */
+struct inj_kid {
+	pid_t tid;
+	bool suspended_parent; /* the cloning thread had seccomp suspended */
 };
 
 struct inj {
@@ -58,6 +65,8 @@ struct inj {
 	bool can_suspend;       /* sockreap may suspend seccomp (PTRACE_O_SUSPEND_SECCOMP) */
 	pid_t suspended_tid;    /* the thread it is suspended in now, 0: none */
 	bool wine;              /* the target maps Wine's ntdll.so (thread_refusal) */
+	struct inj_kid *kids;   /* clone events' children not in th yet (adopt) */
+	size_t nkids, capkids;
 	/* The injection thread and what must be put back in it. */
 	size_t it;
 	struct arch_regs saved;
