@@ -461,32 +461,38 @@ static int f_boost(bool on)
 	return 0;
 }
 
-const struct tracee_ops fake = {
-	.seize = f_seize, .interrupt = f_interrupt, .wait = f_wait, .getregs = f_getregs,
-	.setregs = f_setregs, .getsigmask = f_getsigmask, .setsigmask = f_setsigmask,
-	.resume = f_resume, .detach = f_detach, .geteventmsg = f_geteventmsg,
-	.list_threads = f_list_threads, .read_maps = f_read_maps, .read_mem = f_read_mem,
-	.write_mem = f_write_mem, .status_field = f_status_field, .list_fds = f_list_fds,
-	.start_time = f_start_time,
-	.reap_exited = f_reap_exited,
-	.boost = f_boost,
-	.sud_mode = f_sud_mode,
-	.setoptions = f_setoptions,
-};
+/* every op but the executor's (getregset, read_status) */
+#define FAKE_OPS                                                                                        \
+	.seize = f_seize, .interrupt = f_interrupt, .wait = f_wait, .getregs = f_getregs,                 \
+	.setregs = f_setregs, .getsigmask = f_getsigmask, .setsigmask = f_setsigmask,                     \
+	.resume = f_resume, .detach = f_detach, .geteventmsg = f_geteventmsg,                             \
+	.list_threads = f_list_threads, .read_maps = f_read_maps, .read_mem = f_read_mem,                 \
+	.write_mem = f_write_mem, .status_field = f_status_field, .list_fds = f_list_fds,                 \
+	.start_time = f_start_time, .reap_exited = f_reap_exited, .boost = f_boost, .sud_mode = f_sud_mode, \
+	.setoptions = f_setoptions
 
-const struct tracee_ops fake_exec = {
-	.seize = f_seize, .interrupt = f_interrupt, .wait = f_wait, .getregs = f_getregs,
-	.setregs = f_setregs, .getsigmask = f_getsigmask, .setsigmask = f_setsigmask,
-	.resume = f_resume, .detach = f_detach, .geteventmsg = f_geteventmsg,
-	.list_threads = f_list_threads, .read_maps = f_read_maps, .read_mem = f_read_mem,
-	.write_mem = f_write_mem, .status_field = f_status_field, .list_fds = f_list_fds,
-	.start_time = f_start_time,
-	.reap_exited = f_reap_exited,
-	.boost = f_boost,
-	.sud_mode = f_sud_mode,
-	.getregset = f_getregset,
-	.read_status = f_read_status,
-};
+const struct tracee_ops fake = { FAKE_OPS };
+
+const struct tracee_ops fake_exec = { FAKE_OPS, .getregset = f_getregset, .read_status = f_read_status };
+
+void fake_threads(int n)
+{
+	memset(&F, 0, sizeof(F));
+	F.nth = n;
+	F.maps = "00400000-00401000 r-xp 00000000 08:01 1 /bin/app\n"
+		 "00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n";
+	for (int i = 0; i < n; i++) {
+		F.tid[i] = 100 + i;
+		uint64_t *w = (uint64_t *)&F.regs[i].r;
+		for (size_t k = 0; k < sizeof(F.regs[i].r) / 8; k++)
+			w[k] = 0x1111111111111111ull * (uint64_t)(k + 1) + (uint64_t)i; /* every register distinct */
+		F.regs[i].r.cs = 0x33;
+		F.regs[i].r.orig_rax = (uint64_t)-1;
+		F.mask[i] = 0x4000 + (uint64_t)i;
+	}
+	F.regs[0].r.orig_rax = 0;         /* read */
+	F.regs[0].r.rax = (uint64_t)-512; /* -ERESTARTSYS */
+}
 
 long fake_result(struct fake_call *c)
 {

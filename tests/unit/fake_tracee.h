@@ -135,6 +135,11 @@ extern const struct tracee_ops fake_exec;
  * the frame is not in F.mem. x86_64. */
 bool fake_frame_context(uint64_t frame_sp, const struct arch_regs *live, struct arch_regs *r, uint64_t *mask);
 
+/* F cleared, then a process of n threads (tids 100...), every register of
+ * each distinct, the main one blocked in read() (-ERESTARTSYS), each
+ * thread's mask its own; the maps a program and a vdso. */
+void fake_threads(int n);
+
 /* What a process would return for c: socket() a new fd (F.next_fd on),
  * socketpair() two of them stored at its fds argument, dup3() its target
  * (EINVAL onto itself), mmap() F.mem_addr (-ENOMEM beyond F.mem; listed in

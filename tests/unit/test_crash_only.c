@@ -29,22 +29,9 @@ static uint64_t mask_before;
 
 static int setup(void **state)
 {
-	memset(&F, 0, sizeof(F));
-	F.nth = 3;
-	F.maps = "00400000-00401000 r-xp 00000000 08:01 1 /bin/app\n"
-		 "00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n";
-	for (int i = 0; i < F.nth; i++) {
-		F.tid[i] = 100 + i;
-		uint64_t *w = (uint64_t *)&F.regs[i].r;
-		for (size_t k = 0; k < sizeof(F.regs[i].r) / 8; k++)
-			w[k] = 0x1111111111111111ull * (uint64_t)(k + 1) + (uint64_t)i;
-		F.regs[i].r.cs = 0x33;
+	fake_threads(3);
+	for (int i = 0; i < F.nth; i++)
 		F.regs[i].r.eflags = 0x246;
-		F.regs[i].r.orig_rax = (uint64_t)-1;
-		F.mask[i] = 0x4000 + (uint64_t)i;
-	}
-	F.regs[0].r.orig_rax = 0;               /* blocked in read() */
-	F.regs[0].r.rax = (uint64_t)-512;       /* -ERESTARTSYS */
 	F.regs[0].r.rip = 0x401002;
 	F.mem_addr = MAP;
 	F.on_call = fake_result; /* the mmap gets the mapping */

@@ -19,22 +19,7 @@
 /* A process of n threads; the main one (tid 100) blocked in read(). */
 static int setup(void **state)
 {
-	memset(&F, 0, sizeof(F));
-	F.nth = 3;
-	F.maps = "00400000-00401000 r-xp 00000000 08:01 1 /bin/app\n"
-		 "00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n";
-	for (int i = 0; i < F.nth; i++) {
-		F.tid[i] = 100 + i;
-		struct user_regs_struct *r = &F.regs[i].r;
-		uint64_t *w = (uint64_t *)r;
-		for (size_t k = 0; k < sizeof(*r) / 8; k++)
-			w[k] = 0x1111111111111111ull * (uint64_t)(k + 1) + (uint64_t)i; /* every register distinct */
-		r->cs = 0x33;
-		r->orig_rax = (uint64_t)-1;
-		F.mask[i] = 0x4000 + (uint64_t)i;
-	}
-	F.regs[0].r.orig_rax = 0; /* read */
-	F.regs[0].r.rax = (uint64_t)-512; /* -ERESTARTSYS */
+	fake_threads(3);
 	F.regs[0].r.rip = 0x401000;
 	return 0;
 }
