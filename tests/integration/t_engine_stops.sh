@@ -53,6 +53,19 @@ slice_runs() {
 	done
 }
 
+# kill_when_traced PID MS SR: SIGKILL sockreap SR (our child) MS ms after
+# it has begun to trace PID, then wait (bounded) until the kernel has
+# detached PID (the executor's wait times out, 0.5 s, where it was running)
+kill_when_traced() {
+	local k
+	when_traced "$1" after_ms "$2" kill -KILL "$3"
+	wait_bounded "$3" 60
+	for ((k = 0; k < 300; k++)); do
+		[[ $(tracer_pid "$1") == 0 ]] && break
+		sleep 0.01
+	done
+}
+
 # ---- 1 ----
 
 # spawner_case [procs]: 30 runs on a spawner (of threads, or processes)
@@ -112,21 +125,14 @@ exec_mapping_flags() {
 
 test_engine_3_sigkill_midway() {
 	need_root
-	local d k left=0 flags
+	local d left=0 flags
 	local state=()
 	[[ $(uname -m) == x86_64 ]] && state=(--check-state) # vectors, MXCSR, sigaltstack
 	for d in 0 2 5 10 20 40 80 150; do
 		start_blocker blocker --leak 2000 --gaps --threads 3 --block read "${state[@]}"
 		"$SOCKREAP_BIN" --port "$PORT" --state close-wait --yes --json -q --audit-log "$TMP/audit.log" >/dev/null 2>&1 &
 		local sr=$!
-		when_traced "$BPID" after_ms "$d" kill -KILL "$sr"
-		wait_bounded "$sr" 60
-		# the kernel detaches the dead tracer's tracees; the executor's
-		# wait times out (0.5 s) where it was running
-		for ((k = 0; k < 300; k++)); do
-			[[ $(tracer_pid "$BPID") == 0 ]] && break
-			sleep 0.01
-		done
+		kill_when_traced "$BPID" "$d" "$sr"
 		assert_all_threads_untraced "$BPID"
 		sleep 0.7
 		assert_all_threads_untraced "$BPID"
@@ -256,6 +262,16 @@ test_engine_8_signal_storm() {
 # engine's (which raises none): delivered like any other signal, none
 # dropped. One at a time, each once the last is no longer pending (a
 # standard signal is not queued twice), so the count must be exact.
+# traps_all_arrived PID REPORT: end the sigstorm target PID; it counted
+# exactly the SIGTRAPs the paced sender sent ($TMP/trap.sent)
+traps_all_arrived() {
+	kill -TERM "$1"
+	wait_for_file "$2" 20
+	echo "sent $(cat "$TMP/trap.sent") SIGTRAP; got $(cat "$2")" >&2
+	jq -e --argjson n "$(cat "$TMP/trap.sent")" '.trap == $n and .trap > 0' "$2" >/dev/null ||
+		fail "SIGTRAPs lost: $(cat "$2"), sent $(cat "$TMP/trap.sent")"
+}
+
 test_engine_8_sigtrap_sent_kept() {
 	need_root
 	local ready=$TMP/st.ready rep=$TMP/st.report
@@ -267,11 +283,7 @@ test_engine_8_sigtrap_sent_kept() {
 	slice_runs "$tp" 6 80 --free-fd # several short stops each
 	wait "$k"
 	assert_untraced_running "$tp"
-	kill -TERM "$tp"
-	wait_for_file "$rep" 20
-	echo "sent $(cat "$TMP/trap.sent") SIGTRAP; got $(cat "$rep")" >&2
-	jq -e --argjson n "$(cat "$TMP/trap.sent")" '.trap == $n and .trap > 0' "$rep" >/dev/null ||
-		fail "SIGTRAPs lost: $(cat "$rep"), sent $(cat "$TMP/trap.sent")"
+	traps_all_arrived "$tp" "$rep"
 }
 
 # sockreap SIGKILLed during the stops of a signal storm (cases 3 and 8): a
@@ -281,7 +293,7 @@ test_engine_8_sigtrap_sent_kept() {
 # arrive, whatever the kills. Old engine: lost at some kills.
 test_engine_3_sigkill_during_signal_storm() {
 	need_root
-	local ready=$TMP/st.ready rep=$TMP/st.report d i sr
+	local ready=$TMP/st.ready rep=$TMP/st.report d sr
 	# threads waiting for signals besides the one our calls run in: a
 	# signal held at a stop is one of theirs
 	spawn "$BIN/sigstorm" target 960 "$ready" "$rep" 3
@@ -294,22 +306,13 @@ test_engine_3_sigkill_during_signal_storm() {
 		"$SOCKREAP_BIN" --pid "$tp" --state close-wait --inode "$INODES" --free-fd --yes --json -q \
 			--audit-log "$TMP/audit.log" >/dev/null 2>&1 &
 		sr=$!
-		when_traced "$tp" after_ms "$d" kill -KILL "$sr"
-		wait_bounded "$sr" 60
-		for ((i = 0; i < 300; i++)); do
-			[[ $(tracer_pid "$tp") == 0 ]] && break
-			sleep 0.01
-		done
+		kill_when_traced "$tp" "$d" "$sr"
 		kill -0 "$tp" 2>/dev/null || fail "killed after $d ms: the target died"
 	done
 	wait "$k"
 	sleep 0.7 # an executor left running restores its thread within 0.5 s
 	assert_all_threads_untraced "$tp"
-	kill -TERM "$tp"
-	wait_for_file "$rep" 20
-	echo "sent $(cat "$TMP/trap.sent") SIGTRAP; got $(cat "$rep")" >&2
-	jq -e --argjson n "$(cat "$TMP/trap.sent")" '.trap == $n and .trap > 0' "$rep" >/dev/null ||
-		fail "SIGTRAPs lost: $(cat "$rep"), sent $(cat "$TMP/trap.sent")"
+	traps_all_arrived "$tp" "$rep"
 }
 
 # ---- 9 ----
