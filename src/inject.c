@@ -56,7 +56,6 @@ static struct inj_thread *add_thread(struct inj *t, pid_t tid)
 }
 
 static int read_status_int(struct inj *t, pid_t tid, const char *field, long *v);
-static bool dying(struct inj *t, pid_t tid);
 
 /* A signal only the kernel forces on a thread running our code (its
  * others are blocked then): a fault, or SIGSYS (seccomp, dispatch). */
@@ -369,8 +368,6 @@ static bool stopped_threads_died(struct inj *t)
 	return died;
 }
 
-/* Wait until every seized thread is stopped or gone, by the deadline; in
- * slices, to notice meanwhile threads that die (see above). */
 /* A signal taken at a stop (a signal-delivery stop's) lives only in
  * sockreap until the thread is resumed with it: the kernel cleared it when
  * we waited, so a sockreap that died now would lose it. Delivered at once
@@ -391,6 +388,8 @@ static void deliver_now(struct inj *t, struct inj_thread *th)
 	}
 }
 
+/* Wait until every seized thread is stopped or gone, by the deadline; in
+ * slices, to notice meanwhile threads that die (see above). */
 static int wait_all_stopped(struct inj *t, uint64_t deadline)
 {
 	/* every thread's at once, then the waits: not one round trip after
@@ -527,17 +526,6 @@ static int same_process(struct inj *t, uint64_t start_time)
 	return 0;
 }
 
-/* Give up the attach when the process executed a new program or had its
- * threads killed under us: what was planned no longer holds, and an
- * exec must not be kept waiting. */
-/* Has the process exited? 1: its leader's state says Z or X, or nothing,
- * and no other thread is left (while an execve() from another thread
- * runs, de_thread() makes the old leader a zombie for a moment, with the
- * exec'ing thread still listed). 0: it lives on (after an exec, the pid
- * names the exec'ing thread). -1: not yet known: the leader, or another
- * thread, is still on its way out (PF_EXITING: an exit, or killed by an
- * exec's de_thread()), which takes a while with many sockets to close or
- * on a loaded machine. */
 /* The thread we were using is gone: only SIGKILL ends a ptrace stop, so
  * the process exited, or a thread of it executed a new program (execve
  * kills every other thread), or (after the executor restored it itself)
@@ -565,6 +553,14 @@ static bool dying(struct inj *t, pid_t tid)
 	       (strtoull(pnd, NULL, 16) >> (SIGKILL - 1) & 1);
 }
 
+/* Has the process exited? 1: its leader's state says Z or X, or nothing,
+ * and no other thread is left (while an execve() from another thread
+ * runs, de_thread() makes the old leader a zombie for a moment, with the
+ * exec'ing thread still listed). 0: it lives on (after an exec, the pid
+ * names the exec'ing thread). -1: not yet known: the leader, or another
+ * thread, is still on its way out (PF_EXITING: an exit, or killed by an
+ * exec's de_thread()), which takes a while with many sockets to close or
+ * on a loaded machine. */
 static int looks_exited(struct inj *t)
 {
 	char state[32];
@@ -607,6 +603,9 @@ static bool process_exited(struct inj *t)
 	return true; /* still exiting after a second: it is not running on */
 }
 
+/* Give up the attach when the process executed a new program or had its
+ * threads killed under us: what was planned no longer holds, and an
+ * exec must not be kept waiting. */
 static int exec_or_kill_seen(struct inj *t)
 {
 	if (!t->exec_seen && !t->threads_killed)
@@ -1079,16 +1078,6 @@ static int to_signal_path(struct inj *t, struct inj_thread *th, uint64_t deadlin
 	return 0;
 }
 
-/* Why system calls made in thread tid would not be ours (or would harm
- * it): 1 with the reason in why, 0 none. Read at every stop, as the
- * application may change either between two batches.
- * - A seccomp filter, unless the seize suspended it: the filter would
- *   judge our calls, and may kill the target for one.
- * - Syscall user dispatch (PR_SET_SYSCALL_USER_DISPATCH, Wine): a call
- *   from outside the thread's allowed range becomes a SIGSYS, forced on
- *   our code, which runs with every signal blocked: the kernel resets the
- *   handler and the target dies. Known from Linux 6.4 on; before, the
- *   kernel cannot say (HACKING.md). */
 /* Seccomp back on in the thread it was suspended in (thread_refusal),
  * before it runs its own code again. A detach ends it too. */
 static void unsuspend(struct inj *t)
@@ -1101,6 +1090,17 @@ static void unsuspend(struct inj *t)
 	t->suspended_tid = 0;
 }
 
+/* Why system calls made in thread tid would not be ours (or would harm
+ * it): 1 with the reason in why, 0 none. Read at every stop, as the
+ * application may change either between two batches.
+ * - A seccomp filter, unless it is suspended in that thread (done here,
+ *   where sockreap may): the filter would judge our calls, and may kill
+ *   the target for one.
+ * - Syscall user dispatch (PR_SET_SYSCALL_USER_DISPATCH, Wine): a call
+ *   from outside the thread's allowed range becomes a SIGSYS, forced on
+ *   our code, which runs with every signal blocked: the kernel resets the
+ *   handler and the target dies. Known from Linux 6.4 on; before, the
+ *   kernel cannot say (HACKING.md). */
 static int thread_refusal(struct inj *t, pid_t tid, char *why, size_t size)
 {
 	long seccomp = -1;
