@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <linux/capability.h>
 #include <linux/ptrace.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,22 +177,6 @@ static int read_safety_field(struct inj *t, const char *field, long *v)
 	return fail(t, -EIO, "cannot read %s from /proc/%d/status (%s): the engine's safety depends on it; "
 			      "refused, target untouched", field, (int)t->pid,
 		    r == -ENOENT ? "no such field" : strerror(-r));
-}
-
-/* May sockreap suspend a tracee's seccomp (PTRACE_O_SUSPEND_SECCOMP)?
- * It needs CAP_SYS_ADMIN and no seccomp of its own. Only a hint: the
- * seize tells (a CAP_SYS_ADMIN of a user namespace is not enough). */
-static bool may_suspend_seccomp(struct inj *t)
-{
-	char cap[32], *end;
-	long own = -1;
-	if (t->ops->status_field(getpid(), "CapEff", cap, sizeof(cap)) < 0)
-		return false;
-	errno = 0;
-	unsigned long long caps = strtoull(cap, &end, 16);
-	if (errno || end == cap)
-		return false;
-	return (caps >> CAP_SYS_ADMIN & 1) && read_status_int(t, getpid(), "Seccomp", &own) == 0 && own == 0;
 }
 
 /* Who traces pid already? A message for the user naming the tracer. */
@@ -675,7 +658,7 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 	 * capability, a leader under seccomp is refused here, untouched. */
 	if ((r = read_safety_field(t, "Seccomp", &seccomp)) < 0)
 		return r;
-	t->can_suspend = may_suspend_seccomp(t);
+	t->can_suspend = ops->may_suspend_seccomp && ops->may_suspend_seccomp();
 	if (seccomp != 0 && !t->can_suspend)
 		return fail(t, -EPERM, "the target runs under seccomp (Seccomp: %ld) and suspending it "
 				       "(PTRACE_O_SUSPEND_SECCOMP) needs CAP_SYS_ADMIN; refused, target untouched",
@@ -1084,8 +1067,10 @@ static void unsuspend(struct inj *t)
 {
 	/* kept when it fails (the thread not in a stop, on an error path):
 	 * tried again at the next stop, and a detach ends it anyway */
-	if (t->suspended_tid && t->ops->setoptions && t->ops->setoptions(t->suspended_tid, INJ_PTRACE_OPTS) < 0 &&
-	    find_thread(t, t->suspended_tid) && !find_thread(t, t->suspended_tid)->gone)
+	if (!t->suspended_tid)
+		return;
+	const struct inj_thread *th = find_thread(t, t->suspended_tid);
+	if (t->ops->setoptions(t->suspended_tid, INJ_PTRACE_OPTS) < 0 && th && !th->gone)
 		return;
 	t->suspended_tid = 0;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "privs.h"
 #include "procinfo.h"
 #include "unwind.h"
 #include "util.h"
@@ -397,6 +398,13 @@ static int real_setoptions(pid_t tid, unsigned long options)
 	return ret_errno(ptrace(PTRACE_SETOPTIONS, tid, 0, options));
 }
 
+static bool real_may_suspend_seccomp(void)
+{
+	char own[32];
+	return privs_have(PRIV_CAP_SYS_ADMIN) &&
+	       procinfo_pid_status_field("/proc", getpid(), "Seccomp", own, sizeof(own)) == 0 && !strcmp(own, "0");
+}
+
 static int real_boost(bool on)
 {
 	/* per sockreap thread; what it ran with before, -1: not boosted */
@@ -461,4 +469,5 @@ const struct tracee_ops tracee_real = {
 	.boost = real_boost,
 	.sud_mode = real_sud_mode,
 	.setoptions = real_setoptions,
+	.may_suspend_seccomp = real_may_suspend_seccomp,
 };

@@ -87,6 +87,10 @@ struct tracee_ops {
 	/* PTRACE_SETOPTIONS on stopped tracee tid (all of them: they replace
 	 * the seize's). NULL: not possible here. */
 	int (*setoptions)(pid_t tid, unsigned long options);
+	/* May sockreap suspend a tracee's seccomp (PTRACE_O_SUSPEND_SECCOMP:
+	 * CAP_SYS_ADMIN, and no seccomp of its own)? A hint only: one of a
+	 * user namespace is not enough, PTRACE_SETOPTIONS tells. NULL: no. */
+	bool (*may_suspend_seccomp)(void);
 };
 
 extern const struct tracee_ops tracee_real;

@@ -362,13 +362,14 @@ static int f_state(char *buf, size_t size)
 	return 0;
 }
 
-/* Seccomp of the main thread (the process) or of another thread. */
-static int thread_seccomp(pid_t pid)
+/* The index of a thread of the fake, -1 for any other pid (idx() fails
+ * the test there). */
+static int known(pid_t pid)
 {
-	for (int i = 1; i < F.nth; i++)
+	for (int i = 0; i < F.nth; i++)
 		if (F.tid[i] == pid)
-			return F.thread_seccomp[i];
-	return F.seccomp;
+			return i;
+	return -1;
 }
 
 static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
@@ -380,14 +381,9 @@ static int f_status_field(pid_t pid, const char *name, char *buf, size_t size)
 	if (!strcmp(name, "TracerPid"))
 		snprintf(buf, size, "%ld", F.tracer);
 	else if (!strcmp(name, "Seccomp"))
-		snprintf(buf, size, "%d", pid == getpid() ? 0 : thread_seccomp(pid));
-	else if (!strcmp(name, "Tgid")) {
-		int i = -1;
-		for (int k = 0; k < F.nth; k++)
-			i = F.tid[k] == pid ? k : i;
-		snprintf(buf, size, "%d", (int)(i >= 0 && F.tgid[i] ? F.tgid[i] : F.tid[0]));
-	} else if (!strcmp(name, "CapEff"))
-		snprintf(buf, size, "%s", pid == getpid() && F.capeff ? F.capeff : "0000000000000000");
+		snprintf(buf, size, "%d", known(pid) > 0 ? F.thread_seccomp[known(pid)] : F.seccomp);
+	else if (!strcmp(name, "Tgid"))
+		snprintf(buf, size, "%d", (int)(known(pid) >= 0 && F.tgid[known(pid)] ? F.tgid[known(pid)] : F.tid[0]));
 	else if (!strcmp(name, "SigPnd"))
 		snprintf(buf, size, "%s", F.sigpnd ? F.sigpnd : "0000000000000000");
 	else if (!strcmp(name, "ShdPnd") || !strcmp(name, "SigBlk"))
@@ -409,6 +405,11 @@ static int f_setoptions(pid_t tid, unsigned long opts)
 	}
 	F.opts[i] = opts;
 	return 0;
+}
+
+static bool f_may_suspend_seccomp(void)
+{
+	return F.cap_sys_admin;
 }
 
 static int f_sud_mode(pid_t tid)
@@ -469,7 +470,7 @@ static int f_boost(bool on)
 	.list_threads = f_list_threads, .read_maps = f_read_maps, .read_mem = f_read_mem,                 \
 	.write_mem = f_write_mem, .status_field = f_status_field, .list_fds = f_list_fds,                 \
 	.start_time = f_start_time, .reap_exited = f_reap_exited, .boost = f_boost, .sud_mode = f_sud_mode, \
-	.setoptions = f_setoptions
+	.setoptions = f_setoptions, .may_suspend_seccomp = f_may_suspend_seccomp
 
 const struct tracee_ops fake = { FAKE_OPS };
 

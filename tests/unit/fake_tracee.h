@@ -69,7 +69,7 @@ struct fake {
 	const char *sigpnd;         /* SigPnd of every thread */
 	const char *status_missing; /* a /proc/PID/status field that cannot be read */
 	const char *state;          /* State: (default "S (sleeping)") */
-	const char *capeff;         /* sockreap's own CapEff (default none) */
+	bool cap_sys_admin;         /* sockreap may suspend seccomp (may_suspend_seccomp) */
 	int thread_seccomp[NTH_MAX]; /* Seccomp of threads other than the main one */
 	bool suspend_refused;       /* PTRACE_O_SUSPEND_SECCOMP is refused (EPERM) */
 	unsigned long opts[NTH_MAX]; /* PTRACE_SETOPTIONS's last */

@@ -204,7 +204,7 @@ static void test_seccomp_suspended_or_refused(void **state)
 	static const uint64_t args[6] = { 5 };
 	long ret;
 	F.seccomp = 2;
-	F.capeff = "000001ffffffffff";
+	F.cap_sys_admin = true;
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
 	assert_false(F.seize_opts & PTRACE_O_SUSPEND_SECCOMP); /* not for every thread */
 	assert_int_equal(inj_call(&t, ASYS_CLOSE, args, &ret), 0);
@@ -238,7 +238,7 @@ static void test_seccomp_and_dispatch_per_thread(void **state)
 	struct inj t;
 	static const uint64_t args[6] = { 5 };
 	long ret;
-	F.capeff = "000001ffffffffff";
+	F.cap_sys_admin = true;
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
 	F.thread_seccomp[1] = 2; /* suspended where the calls run: no matter */
 	F.sud[0] = 1;            /* the main thread: dispatched */
@@ -249,7 +249,7 @@ static void test_seccomp_and_dispatch_per_thread(void **state)
 	assert_int_equal(inj_release(&t), 0);
 
 	setup(state);
-	F.capeff = "000001ffffffffff";
+	F.cap_sys_admin = true;
 	F.suspend_refused = true; /* CAP_SYS_ADMIN of a user namespace only */
 	assert_int_equal(inj_attach(&t, &fake, 100), 0);
 	F.sud[0] = 1;            /* the main thread: dispatched */
