@@ -796,6 +796,16 @@ static void act_process(struct job *j)
 			t.self_restored ? "; sockreap was held up past the executor's timeout, which had restored "
 					  "the thread itself" : "",
 			r < 0 ? "; release: " : "", r < 0 ? t.why : "");
+	if (j->o->verbose && t.nunguarded)
+		fprintf(stderr, "sockreap: pid %d: %u of the scratch mapping's own calls (mmap, munmap) were plain, "
+				"not guarded: had sockreap died inside one, the thread would have run on with its "
+				"registers (no %s)\n",
+			(int)j->pid, t.nunguarded, !t.guard_call || !t.guard_sigreturn ? "return gadgets in its code"
+					      : !t.stack_hi ? "[stack] mapping"
+					      : "room for a frame on the main thread's stack, or not from the main thread");
+	else if (j->o->verbose > 1 && t.nguarded)
+		fprintf(stderr, "sockreap: pid %d: the scratch mapping's own calls guarded (%u)\n", (int)j->pid,
+			t.nguarded);
 	if (bt) {
 		/* once per process: its first row carries the stacks, the
 		 * others name that row's fd (500 rows x 200 threads made 32 MB

@@ -603,14 +603,42 @@ static int exec_or_kill_seen(struct inj *t)
 }
 
 static int find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
-		     int passes, uint64_t *addr);
+		     int passes, bool fixed, uint64_t *addr);
 
-/* Is the syscall instruction at addr in the target? */
-static bool syscall_insn_at(struct inj *t, uint64_t addr)
+/* Is insn at addr in the target? */
+static bool insn_at(struct inj *t, uint64_t addr, const struct arch_insn *insn)
 {
 	uint8_t at[16];
-	return arch_syscall_insn.len <= sizeof(at) && t->ops->read_mem(t->pid, addr, at, arch_syscall_insn.len) == 0 &&
-	       !memcmp(at, arch_syscall_insn.bytes, arch_syscall_insn.len);
+	return insn->len && insn->len <= sizeof(at) && t->ops->read_mem(t->pid, addr, at, insn->len) == 0 &&
+	       !memcmp(at, insn->bytes, insn->len);
+}
+
+static bool syscall_insn_at(struct inj *t, uint64_t addr)
+{
+	return insn_at(t, addr, &arch_syscall_insn);
+}
+
+/* The guarded call's gadgets (arch.h) and the main thread's stack, looked
+ * for before the attach as the syscall instruction is; inj_prepare's
+ * guard_frame reads them back at the stop. None found: the scratch
+ * mapping's calls are plain ones. */
+static void find_guard(struct inj *t, const char *maps)
+{
+	t->guard_call = t->guard_sigreturn = t->stack_lo = t->stack_hi = 0;
+	if (find_insn(t->ops, t->pid, maps, &arch_guard_call, 2, true, &t->guard_call) < 0)
+		return;
+	for (size_t k = 0; k < ARRAY_SIZE(arch_guard_sigreturn) && !t->guard_sigreturn; k++)
+		if (find_insn(t->ops, t->pid, maps, &arch_guard_sigreturn[k], 2, true, &t->guard_sigreturn) == 0)
+			t->guard_sigret = k;
+	for (const char *line = maps; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		uint64_t lo, hi;
+		int name_at = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " rw%*s %*s %*s %*s %n", &lo, &hi, &name_at) == 2 && name_at &&
+		    !strncmp(line + name_at, "[stack]", 7)) {
+			t->stack_lo = lo;
+			t->stack_hi = hi;
+		}
+	}
 }
 
 /* The attach's reaper is of no use once every thread is seized. */
@@ -673,8 +701,10 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 	 * (or was not found). */
 	_cleanup_free_ char *maps = NULL;
 	if (!ops->read_maps || ops->read_maps(pid, &maps) < 0 ||
-	    find_insn(ops, pid, maps, &arch_syscall_insn, 1, &t->insn) < 0)
+	    find_insn(ops, pid, maps, &arch_syscall_insn, 1, false, &t->insn) < 0)
 		t->insn = 0;
+	if (maps)
+		find_guard(t, maps);
 	t->wine = maps && strstr(maps, "/ntdll.so");
 
 	/* TRACEEXEC: an exec while we attach stops its thread with an event
@@ -964,9 +994,11 @@ static const uint8_t *find_aligned(const uint8_t *buf, size_t len, uint64_t base
 	return NULL;
 }
 
-/* inj_find_insn, in the vdso only (passes 1) or anywhere (2). */
+/* inj_find_insn, in the vdso only (passes 1) or anywhere (2); fixed: in
+ * the vdso or code read from a file and not writable only (never in a
+ * JIT's code, which may be rewritten). */
 static int find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
-		     int passes, uint64_t *addr)
+		     int passes, bool fixed, uint64_t *addr)
 {
 	static uint8_t buf[65536];
 
@@ -986,7 +1018,8 @@ static int find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, 
 			if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) >= 3 &&
 			    perms[2] == 'x') {
 				bool vdso = name_at && !strncmp(line + name_at, "[vdso]", 6);
-				if (vdso == (pass == 0)) {
+				bool file = name_at && line[name_at] == '/' && perms[1] != 'w';
+				if (vdso == (pass == 0) && (vdso || file || !fixed)) {
 					/* at most 1 MiB of a mapping, in chunks */
 					for (uint64_t a = lo; a < hi && a < lo + (1u << 20); a += step) {
 						size_t len = MIN(sizeof(buf), hi - a);
@@ -1009,7 +1042,7 @@ static int find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, 
 int inj_find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
 		  uint64_t *addr)
 {
-	return find_insn(ops, pid, maps, insn, 2, addr);
+	return find_insn(ops, pid, maps, insn, 2, false, addr);
 }
 
 int inj_find_syscall_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, uint64_t *addr)
@@ -1300,7 +1333,9 @@ static int run_syscall(struct inj *t, struct arch_regs *cur)
 	return fail(t, -EIO, "the injected call did not complete after 64 stops");
 }
 
-int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret)
+/* inj_call from the instruction at insn, with the stack pointer at sp
+ * (0: the thread's own). */
+static int call_from(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret, uint64_t insn, uint64_t sp)
 {
 	struct arch_regs cur;
 	int r;
@@ -1311,7 +1346,10 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
 	if (nr < 0)
 		return fail(t, -EOPNOTSUPP, "system call not available for a %s", arch_mode_name(&t->saved));
 	cur = t->saved;
-	arch_set_syscall(&cur, t->insn, nr, args);
+	if (sp)
+		arch_guard_set(&cur, insn, sp, nr, args);
+	else
+		arch_set_syscall(&cur, insn, nr, args);
 	if ((r = t->ops->setregs(t->th[t->it].tid, &cur)) < 0)
 		return fail(t, r, "cannot set registers: %s", strerror(-r));
 	t->modified = true;
@@ -1325,6 +1363,75 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
 	t->ncalls++;
 	*ret = arch_syscall_ret(&cur);
 	return 0;
+}
+
+int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret)
+{
+	int r = inj_prepare(t);
+	return r < 0 ? r : call_from(t, sys, args, ret, t->insn, 0);
+}
+
+/* The guarded call's frame (arch.h) for the injection thread at this
+ * stop, written once: its stack pointer in *sp, or -EOPNOTSUPP when it
+ * cannot be had here. Only in the main thread, and only when its stack
+ * pointer is in the main stack ([stack], which only the main thread's own
+ * native stack is): the frame goes below its red zone, where a signal's
+ * frame would go, and nothing else of the process lives there. A thread
+ * elsewhere may be on a small stack with other memory right below it (a
+ * goroutine's, a coroutine's), where a signal's frame never goes (its
+ * runtime gives every handler an alternate stack). */
+static int guard_frame(struct inj *t, uint64_t *sp)
+{
+	static uint8_t xstate[ARCH_XSTATE_MAX], frame[ARCH_XSTATE_MAX + 1024];
+	const struct inj_thread *th = &t->th[t->it];
+	int r;
+
+	if (t->guard_sp)
+		return *sp = t->guard_sp, 0;
+	if (!t->guard_call || !t->guard_sigreturn || !t->stack_hi || th->tid != t->pid || !t->ops->getregset)
+		return -EOPNOTSUPP;
+	if (!t->guard_checked) {
+		if (!insn_at(t, t->guard_call, &arch_guard_call) ||
+		    !insn_at(t, t->guard_sigreturn, &arch_guard_sigreturn[t->guard_sigret]))
+			return t->guard_call = 0, -EOPNOTSUPP;
+		t->guard_checked = true;
+	}
+	size_t xlen = sizeof(xstate);
+	if (t->ops->getregset(th->tid, arch_xstate_regset, xstate, &xlen) < 0)
+		return -EOPNOTSUPP;
+	uint64_t rsp = arch_sp(&t->saved), size = arch_exec_frame_size(xlen);
+	uint64_t at = (rsp - ARCH_RED_ZONE - size) & ~(uint64_t)63;
+	if (size > sizeof(frame) || rsp > t->stack_hi || rsp < ARCH_RED_ZONE + size || at < t->stack_lo)
+		return -EOPNOTSUPP;
+	/* what rt_sigreturn restores: the registers in the form the thread
+	 * must continue with (no stop follows it), its mask, its state */
+	struct arch_regs cont = t->saved;
+	arch_restart_fixup(&cont);
+	if ((r = arch_guard_frame(frame, size, at, &cont, t->saved_mask, xstate, xlen, t->guard_sigreturn, sp)) < 0 ||
+	    (r = t->ops->write_mem(t->pid, at, frame, size)) < 0)
+		return -EOPNOTSUPP;
+	t->guard_sp = *sp;
+	return 0;
+}
+
+/* A call of the scratch mapping's own (its mmap, its munmap, madvise):
+ * guarded when it can be (crash-only: sockreap may die at any point of
+ * it), else a plain call, with the window that leaves (HACKING.md). */
+static int scratch_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret)
+{
+	uint64_t sp;
+	int r = inj_prepare(t);
+	if (r < 0)
+		return r;
+	/* the frame is written before the registers change: a death in
+	 * between leaves the thread as it was, with bytes below its stack
+	 * pointer that nothing reads */
+	if (guard_frame(t, &sp) == 0) {
+		t->nguarded++;
+		return call_from(t, sys, args, ret, t->guard_call, sp);
+	}
+	t->nunguarded++;
+	return call_from(t, sys, args, ret, t->insn, 0);
 }
 
 static void unmask_eintr(struct inj *t, struct inj_thread *th, bool early);
@@ -1478,7 +1585,7 @@ static int unmap_scratch(struct inj *t)
 	uint64_t args[6] = { t->scratch, t->scratch_len };
 	if (!t->scratch)
 		return 0;
-	int r = inj_call(t, ASYS_MUNMAP, args, &ret);
+	int r = scratch_call(t, ASYS_MUNMAP, args, &ret);
 	t->scratch = t->scratch_len = 0;
 	return r < 0 ? r : ret < 0 ? fail(t, (int)ret, "munmap of the scratch mapping failed") : 0;
 }
@@ -1501,7 +1608,7 @@ int inj_scratch(struct inj *t, uint64_t len, int prot, uint64_t *addr)
 	if ((r = unmap_scratch(t)) < 0)
 		return r;
 	uint64_t args[6] = { 0, len, (uint64_t)prot, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
-	if ((r = inj_call(t, ASYS_MMAP, args, &ret)) < 0)
+	if ((r = scratch_call(t, ASYS_MMAP, args, &ret)) < 0)
 		return r;
 	if (ret < 0 && ret > -4096)
 		return fail(t, (int)ret, "mmap of a scratch page in the target failed: %s", strerror((int)-ret));
@@ -1515,7 +1622,8 @@ int inj_scratch(struct inj *t, uint64_t len, int prot, uint64_t *addr)
 		 * nor for its core dumps. (The executor's mapping does this from
 		 * inside, see rp_run_inside.) */
 		uint64_t fork_args[6] = { t->scratch, len, MADV_DONTFORK }, dump_args[6] = { t->scratch, len, MADV_DONTDUMP };
-		if ((r = inj_call(t, ASYS_MADVISE, fork_args, &ret)) < 0 || (r = inj_call(t, ASYS_MADVISE, dump_args, &ret)) < 0)
+		if ((r = scratch_call(t, ASYS_MADVISE, fork_args, &ret)) < 0 ||
+		    (r = scratch_call(t, ASYS_MADVISE, dump_args, &ret)) < 0)
 			return r;
 	}
 	return 0;
@@ -1582,6 +1690,7 @@ static int restore_thread(struct inj *t)
 	if (t->prepared)
 		sigprocmask(SIG_SETMASK, &t->own_mask, NULL);
 	t->prepared = false;
+	t->guard_sp = 0;
 	return first;
 }
 

@@ -85,6 +85,15 @@ struct inj {
 	uint64_t stopped_at_ns; /* when the last thread stopped */
 	uint64_t released_at_ns;
 	unsigned long ncalls;
+	/* The guarded call (arch.h) for the scratch mapping's own calls:
+	 * its gadgets in the target's code and the range of the main
+	 * thread's stack (found before the attach; 0: none), the frame's
+	 * stack pointer written at this stop (0: none yet), and how many
+	 * calls were guarded and plain. */
+	uint64_t guard_call, guard_sigreturn, stack_lo, stack_hi, guard_sp;
+	size_t guard_sigret;    /* which of arch_guard_sigreturn */
+	bool guard_checked;     /* the gadgets were read back at a stop */
+	unsigned nguarded, nunguarded;
 	uint64_t scratch, scratch_len; /* our mapping in the target, 0: none */
 	int scratch_prot;
 	bool scratch_marked; /* the executor's mapping has had its madvise() calls */

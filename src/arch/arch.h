@@ -151,6 +151,31 @@ int arch_exec_build_frame(void *buf, size_t size, uint64_t addr, const struct ar
 void arch_exec_set_regs(struct arch_regs *r, uint64_t entry, uint64_t stack_top, uint64_t rw, uint64_t rw_len,
 			uint64_t job);
 
+/* The guarded call: a system call that needs no code of ours (the scratch
+ * mapping's own mmap and munmap), crash-only all the same. It starts at
+ * arch_guard_call in the target's own code, a system call that returns to
+ * where the stack says; there the stack holds the address of one of the
+ * target's own rt_sigreturn sequences (arch_guard_sigreturn, either
+ * form), then a frame holding the thread's own context. If sockreap dies
+ * at any point, the call finishes, then rt_sigreturn puts the thread
+ * back. x86_64: "syscall; ret" (every syscall wrapper that cannot fail),
+ * and "mov $15, %rax; syscall" or "mov $15, %eax; syscall" (glibc's,
+ * musl's and Go's signal return). No bytes: no guarded call here.
+ *
+ * arch_guard_frame: in buf (its bytes go to addr in the target), the
+ * frame with sigreturn's address before it, as arch_exec_build_frame
+ * builds it, except that rt_sigreturn leaves the alternate signal stack
+ * as it is (nothing reads it first); *sp the stack pointer to start with.
+ * arch_guard_set: registers that run call nr(args) from the gadget at
+ * call with that stack. ARCH_RED_ZONE: the bytes below the stack pointer
+ * that code may use without moving it (a signal frame goes below them). */
+extern const struct arch_insn arch_guard_call, arch_guard_sigreturn[2];
+#define ARCH_RED_ZONE 128
+int arch_guard_frame(void *buf, size_t size, uint64_t addr, const struct arch_regs *r, uint64_t mask,
+		     const void *xstate, size_t xstate_len, uint64_t sigreturn, uint64_t *sp);
+void arch_guard_set(struct arch_regs *r, uint64_t call, uint64_t sp, long nr, const uint64_t args[6]);
+uint64_t arch_sp(const struct arch_regs *r);
+
 
 /* A thread stopped inside an interrupted system call that the kernel will
  * restart (its return register holds one of the -ERESTART* codes): true,

@@ -120,6 +120,23 @@ void arch_exec_set_regs(struct arch_regs *r, uint64_t entry, uint64_t stack_top,
 {
 }
 
+const struct arch_insn arch_guard_call = { NULL, 0, 1 }, arch_guard_sigreturn[2] = { { NULL, 0, 1 }, { NULL, 0, 1 } };
+
+int arch_guard_frame(void *buf, size_t size, uint64_t addr, const struct arch_regs *r, uint64_t mask,
+		     const void *xstate, size_t xstate_len, uint64_t sigreturn, uint64_t *sp)
+{
+	return -EOPNOTSUPP;
+}
+
+void arch_guard_set(struct arch_regs *r, uint64_t call, uint64_t sp, long nr, const uint64_t args[6])
+{
+}
+
+uint64_t arch_sp(const struct arch_regs *r)
+{
+	return 0;
+}
+
 bool arch_handler_entry(const struct arch_regs *r, uint64_t *addr, size_t *len)
 {
 	return false;

@@ -43,6 +43,28 @@ extern const uint8_t sockreap_x86_64_syscall[SYSCALL_INSN_LEN];
 
 const struct arch_insn arch_syscall_insn = { sockreap_x86_64_syscall, SYSCALL_INSN_LEN, 1 };
 
+/* The guarded call's gadgets (arch.h), as the assembler encodes them. */
+__asm__(".pushsection .rodata\n"
+	".hidden sockreap_x86_64_guard\n"
+	".type sockreap_x86_64_guard, @object\n"
+	"sockreap_x86_64_guard:\n"
+	"	syscall\n"
+	"	ret\n"
+	"	movq $" STR(__NR_rt_sigreturn) ", %rax\n"
+	"	syscall\n"
+	"	movl $" STR(__NR_rt_sigreturn) ", %eax\n"
+	"	syscall\n"
+	"1:\n"
+	".org . - (1b - sockreap_x86_64_guard) + 19\n"
+	".org . - 19 + (1b - sockreap_x86_64_guard)\n"
+	".size sockreap_x86_64_guard, 19\n"
+	".popsection\n");
+extern const uint8_t sockreap_x86_64_guard[19];
+
+const struct arch_insn arch_guard_call = { sockreap_x86_64_guard, 3, 1 },
+		       arch_guard_sigreturn[2] = { { sockreap_x86_64_guard + 3, 9, 1 },
+						   { sockreap_x86_64_guard + 12, 7, 1 } };
+
 #define X86_64_USER_CS 0x33
 
 static bool is_64bit(const struct arch_regs *r)
@@ -350,6 +372,36 @@ int arch_exec_build_frame(void *buf, size_t size, uint64_t addr, const struct ar
 	*frame_sp = frame + 8;
 	*altstack = frame + offsetof(struct k_rt_sigframe, uc.uc_stack);
 	return 0;
+}
+
+int arch_guard_frame(void *buf, size_t size, uint64_t addr, const struct arch_regs *r, uint64_t mask,
+		     const void *xstate, size_t xstate_len, uint64_t sigreturn, uint64_t *sp)
+{
+	uint64_t frame_sp, altstack;
+	int ret = arch_exec_build_frame(buf, size, addr, r, mask, xstate, xstate_len, &frame_sp, &altstack);
+	if (ret < 0)
+		return ret;
+	/* "ret" pops pretcode, and rt_sigreturn finds the frame 8 bytes
+	 * below the stack pointer it leaves: the frame's own start */
+	struct k_rt_sigframe *f = (struct k_rt_sigframe *)((uint8_t *)buf + (frame_sp - 8 - addr));
+	f->pretcode = sigreturn;
+	/* neither 0, SS_ONSTACK nor SS_DISABLE: the sigaltstack() inside
+	 * rt_sigreturn fails (EINVAL, which it ignores), and the thread's
+	 * own alternate stack stays as it is */
+	f->uc.uc_stack.ss_flags = 3;
+	*sp = frame_sp - 8;
+	return 0;
+}
+
+void arch_guard_set(struct arch_regs *r, uint64_t call, uint64_t sp, long nr, const uint64_t args[6])
+{
+	arch_set_syscall(r, call, nr, args);
+	r->r.rsp = sp;
+}
+
+uint64_t arch_sp(const struct arch_regs *r)
+{
+	return r->r.rsp;
 }
 
 void arch_exec_set_regs(struct arch_regs *r, uint64_t entry, uint64_t stack_top, uint64_t rw, uint64_t rw_len,

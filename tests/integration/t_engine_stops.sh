@@ -57,13 +57,25 @@ slice_runs() {
 # it has begun to trace PID, then wait (bounded) until the kernel has
 # detached PID (the executor's wait times out, 0.5 s, where it was running)
 kill_when_traced() {
-	local k
 	when_traced "$1" after_ms "$2" kill -KILL "$3"
 	wait_bounded "$3" 60
+	wait_untraced "$1" "$2 ms into its run"
+}
+
+# wait_untraced PID WHEN: until the kernel has detached PID (bounded: 3 s),
+# sockreap having been killed WHEN; fail, with PID's exit status, if it
+# died meanwhile
+wait_untraced() {
+	local k rc=0
 	for ((k = 0; k < 300; k++)); do
+		kill -0 "$1" 2>/dev/null || break
 		[[ $(tracer_pid "$1") == 0 ]] && break
 		sleep 0.01
 	done
+	kill -0 "$1" 2>/dev/null && return
+	wait "$1" 2>/dev/null || rc=$?
+	((rc > 128)) && rc="$rc (signal $(kill -l $((rc - 128))))"
+	fail "the target died after sockreap was killed $2: exit status $rc"
 }
 
 # ---- 1 ----
@@ -155,6 +167,47 @@ test_engine_3_sigkill_midway() {
 	done
 	echo "executor mappings left: $left of 8 kills" >&2
 	((left > 0)) || fail "no kill left the executor's mapping: the test saw none of its flags"
+}
+
+# The scratch mapping's own calls (its mmap, and its munmap at the end)
+# run before any code of ours is in the target, or after it is gone:
+# they are guarded. sockreap is killed the moment the main thread is seen
+# inside one (sniper polls /proc/TID/syscall): the target finishes the
+# call, returns into its own rt_sigreturn code, and is as it was. With
+# plain calls it ran on with sockreap's registers (SIGSEGV in its vdso).
+test_engine_3_sigkill_in_mapping_call() {
+	need_root
+	[[ $(uname -m) == x86_64 ]] || skip "the guarded call's gadgets are looked for on x86_64 only"
+	local nr name hit i out sr
+	for nr in 9 11; do # mmap, munmap (x86_64)
+		[[ $nr == 9 ]] && name=mmap || name=munmap
+		hit=0
+		for ((i = 0; i < 10 && !hit; i++)); do
+			start_blocker blocker --leak 20 --threads 3 --block read --check-state
+			# sockreap and the sniper on one CPU, sockreap at the
+			# lowest priority: it gets the CPU for a moment at a
+			# time, and each of its steps lasts long enough to be seen
+			nice -n 19 taskset -c 0 "$SOCKREAP_BIN" --port "$PORT" --state close-wait --yes --json -q \
+				--audit-log "$TMP/audit.log" >/dev/null 2>&1 &
+			sr=$!
+			# the mapping's length: the executor's smallest (remote.c)
+			out=$(timeout 60 taskset -c 0 "$BIN/sniper" "$BPID" "$nr" 40000 "$sr" 40000)
+			wait_bounded "$sr" 60
+			wait_untraced "$BPID" "inside its $name ($out)"
+			if [[ $out == hit ]]; then
+				hit=1
+				[[ $nr == 9 ]] && ! exec_mapping_flags "$BPID" | grep -q '^new ' &&
+					fail "killed inside the mmap, but no mapping was left: the call did not finish"
+			fi
+			echo "$name, run $i: $out" >&2
+			assert_all_threads_untraced "$BPID"
+			assert_sigmasks_unchanged
+			finish_call read
+			wait_report
+			assert_report_ok read 0
+		done
+		((hit)) || fail "sockreap was never seen inside its $name in 10 runs: the test saw nothing"
+	done
 }
 
 # A close that lingers (SO_LINGER {1,T}, a full send queue the peer does

@@ -122,6 +122,8 @@ static int f_setsigmask(pid_t tid, uint64_t m) { logc('M'); F.mask[idx(tid)] = m
 
 static uint8_t *mem_at(uint64_t addr, size_t len)
 {
+	if (F.gadgets && addr >= STACK_LO && addr + len <= STACK_HI)
+		return F.stack + (addr - STACK_LO);
 	if (!F.mem_addr || addr < F.mem_addr || addr + len > F.mem_addr + sizeof(F.mem))
 		return NULL;
 	return F.mem + (addr - F.mem_addr);
@@ -143,6 +145,41 @@ bool fake_frame_context(uint64_t frame_sp, const struct arch_regs *live, struct 
 	memcpy(&fp, uc + offsetof(ucontext_t, uc_mcontext.fpregs), sizeof(fp));
 	const uint8_t *x = mem_at(fp, sizeof(F.xstate));
 	F.exec_frame_checked = x && !memcmp(x, F.xstate, 464); /* the rest: the kernel's sw bytes */
+	return true;
+#else
+	return false;
+#endif
+}
+
+bool fake_run_on(int i)
+{
+#if defined(__x86_64__)
+	struct arch_regs *r = &F.regs[i];
+	if (!F.gadgets || (r->r.rip != GUARD_CALL && r->r.rip != GUARD_CALL + 2))
+		return false;
+	if (r->r.rip == GUARD_CALL) { /* the call, as the kernel runs it */
+		struct fake_call c = { .nr = (long)r->r.rax, .sys = ASYS__MAX };
+		for (int s = 0; s < ASYS__MAX; s++)
+			if (arch_sysno(r, (enum arch_sys)s) == c.nr)
+				c.sys = (enum arch_sys)s;
+		for (int k = 0; k < 6; k++)
+			c.a[k] = arch_syscall_arg(r, k);
+		c.ret = F.on_call ? F.on_call(&c) : F.ret;
+		r->r.rax = (uint64_t)c.ret;
+	}
+	uint64_t ret_to;
+	const uint8_t *sp = mem_at(r->r.rsp, sizeof(ret_to));
+	if (!sp)
+		return false;
+	memcpy(&ret_to, sp, sizeof(ret_to));
+	if (ret_to != GUARD_RET)
+		return false;
+	struct arch_regs back;
+	uint64_t mask;
+	if (!fake_frame_context(r->r.rsp + 8, r, &back, &mask))
+		return false;
+	*r = back;
+	F.mask[i] = mask;
 	return true;
 #else
 	return false;
@@ -241,7 +278,8 @@ static int f_resume(pid_t tid, bool to_syscall, int sig)
 		return 0;
 	}
 	if (to_syscall) {
-		assert_int_equal(r->r.rip, F.insn_moved ? F.insn_moved : INSN);
+		if (!F.gadgets || r->r.rip != GUARD_CALL)
+			assert_int_equal(r->r.rip, F.insn_moved ? F.insn_moved : INSN);
 		assert_int_equal((long)r->r.orig_rax, -1);
 		r->r.rip += 2;
 		r->r.orig_rax = r->r.rax;
@@ -306,25 +344,41 @@ static int f_list_threads(pid_t pid, pid_t **tids, size_t *n)
 
 static int f_read_maps(pid_t pid, char **text)
 {
-	if (!F.mapped_len)
-		*text = strdup(F.maps);
-	else if (asprintf(text, "%s%08" PRIx64 "-%08" PRIx64 " rw-p 00000000 00:00 0 \n", F.maps, F.mem_addr,
-			  F.mem_addr + F.mapped_len) < 0)
+	char stack[64] = "";
+	if (F.gadgets)
+		snprintf(stack, sizeof(stack), "%08" PRIx64 "-%08" PRIx64 " rw-p 00000000 00:00 0  [stack]\n", (uint64_t)STACK_LO,
+			 (uint64_t)STACK_HI);
+	if (!F.mapped_len) {
+		if (asprintf(text, "%s%s", F.maps, stack) < 0)
+			*text = NULL;
+	} else if (asprintf(text, "%s%s%08" PRIx64 "-%08" PRIx64 " rw-p 00000000 00:00 0 \n", F.maps, stack,
+			    F.mem_addr, F.mem_addr + F.mapped_len) < 0)
 		*text = NULL;
 	return *text ? 0 : -ENOMEM;
+}
+
+static void put_bytes(void *buf, uint64_t addr, size_t len, uint64_t at, const struct arch_insn *insn)
+{
+	if (at >= addr && at + insn->len <= addr + len)
+		memcpy((uint8_t *)buf + (at - addr), insn->bytes, insn->len);
 }
 
 static int f_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	if (F.bad_addr && addr < F.bad_addr + 4096 && addr + len > F.bad_addr)
 		return -EIO;
-	if (F.mem_addr && addr >= F.mem_addr && addr + len <= F.mem_addr + sizeof(F.mem)) {
-		memcpy(buf, F.mem + (addr - F.mem_addr), len);
+	const uint8_t *m = mem_at(addr, len);
+	if (m) {
+		memcpy(buf, m, len);
 		return 0;
 	}
 	/* every executable byte is 0x90 except one syscall instruction in
 	 * the vdso at INSN and one in the "code" mapping at 0x500010 */
 	memset(buf, 0x90, len);
+	if (F.gadgets) {
+		put_bytes(buf, addr, len, GUARD_CALL, &arch_guard_call);
+		put_bytes(buf, addr, len, GUARD_RET, &arch_guard_sigreturn[0]);
+	}
 	if (F.insn_moved) {
 		if (F.insn_moved >= addr && F.insn_moved + arch_syscall_insn.len <= addr + len)
 			memcpy((uint8_t *)buf + (F.insn_moved - addr), arch_syscall_insn.bytes, arch_syscall_insn.len);
@@ -340,9 +394,10 @@ static int f_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 
 static int f_write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len)
 {
-	if (!F.mem_addr || addr < F.mem_addr || addr + len > F.mem_addr + sizeof(F.mem))
+	uint8_t *m = mem_at(addr, len);
+	if (!m)
 		return -EIO;
-	memcpy(F.mem + (addr - F.mem_addr), buf, len);
+	memcpy(m, buf, len);
 	return 0;
 }
 

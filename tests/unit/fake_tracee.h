@@ -14,6 +14,12 @@
 #define VDSO 0x7000ull
 #define INSN (VDSO + 0x10)
 #define NTH_MAX 4
+/* with F.gadgets: the guarded call's gadgets in /bin/app, and the main
+ * stack ([stack], F.stack) */
+#define GUARD_CALL 0x400100ull
+#define GUARD_RET 0x400200ull
+#define STACK_LO 0x7ffe0000ull
+#define STACK_HI (STACK_LO + sizeof(F.stack))
 #define EV_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_STOP << 16)
 #define CLONE_STOP (0x7f | SIGTRAP << 8 | PTRACE_EVENT_CLONE << 16)
 #define SYSCALL_STOP (0x7f | (SIGTRAP | 0x80) << 8)
@@ -116,6 +122,9 @@ struct fake {
 	long exec_ret;
 	bool exec_self_restore;
 	bool exec_frame_checked;    /* the frame was read as rt_sigreturn would */
+	bool gadgets;               /* "syscall; ret" at GUARD_CALL, "mov $15, %rax; syscall"
+				     * at GUARD_RET, a [stack] mapping (x86_64) */
+	uint8_t stack[16384];       /* its memory, [STACK_LO, STACK_HI) */
 	void (*on_setregs)(int i, const struct arch_regs *r); /* before a setregs is applied */
 };
 extern struct fake F;
@@ -134,6 +143,13 @@ extern const struct tracee_ops fake_exec;
  * executor's job.frame_sp) into *r and *mask, on top of live; false if
  * the frame is not in F.mem. x86_64. */
 bool fake_frame_context(uint64_t frame_sp, const struct arch_regs *live, struct arch_regs *r, uint64_t *mask);
+
+/* sockreap is gone: thread i runs on from its registers, as far as the
+ * fake can play it: at GUARD_CALL (the call then runs, fake_result) or
+ * past it, "ret" to GUARD_RET and rt_sigreturn from the frame there
+ * (registers and mask, as the kernel would). False if the registers are
+ * anywhere else (it would run on with them). x86_64. */
+bool fake_run_on(int i);
 
 /* F cleared, then a process of n threads (tids 100...), every register of
  * each distinct, the main one blocked in read() (-ERESTARTSYS), each

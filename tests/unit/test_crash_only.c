@@ -9,7 +9,9 @@
  * otherwise everything goes back exactly, the mask before the registers. */
 #include "unit.h"
 
+#include <inttypes.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "fake_tracee.h"
 #include "inject.h"
@@ -159,11 +161,133 @@ static void test_self_restored_thread_left_as_it_is(void **state)
 		assert_int_equal(F.detached[i], 1);
 }
 
+/* The scratch mapping's own calls (its mmap, its munmap) come before our
+ * code exists in the target, or after it is gone: guarded, from "syscall;
+ * ret" in the target's own code, with the stack pointer at a frame below
+ * the main thread's red zone. The frame is in place before the registers
+ * change; whenever sockreap dies after that, the thread finishes the call,
+ * returns into rt_sigreturn, and is back as it was: its registers
+ * (restarted), its mask, its XSAVE state, its alternate stack untouched. */
+static struct {
+	int starts;
+	bool frame_ok, mask_still_own, altstack_kept;
+} at_guard;
+
+static struct arch_regs restarted(void)
+{
+	struct arch_regs want = before;
+	arch_restart_fixup(&want);
+	want.r.orig_rax = (uint64_t)-1;
+	return want;
+}
+
+static void on_guard_setregs(int i, const struct arch_regs *r)
+{
+	if (i != 0 || r->r.rip != GUARD_CALL)
+		return;
+	at_guard.starts++;
+	at_guard.mask_still_own = F.mask[0] == mask_before;
+	uint64_t ret_to = 0, mask = 0;
+	struct arch_regs got, want = restarted();
+	memcpy(&ret_to, F.stack + (r->r.rsp - STACK_LO), sizeof(ret_to));
+	F.exec_frame_checked = false;
+	at_guard.frame_ok = ret_to == GUARD_RET && fake_frame_context(r->r.rsp + 8, r, &got, &mask) &&
+			    mask == mask_before && F.exec_frame_checked && !memcmp(&got, &want, sizeof(got));
+	/* the kernel's stack_t: ss_sp, then ss_flags */
+	int32_t ss_flags;
+	memcpy(&ss_flags, F.stack + (r->r.rsp + 8 + offsetof(ucontext_t, uc_stack.ss_flags) - STACK_LO),
+	       sizeof(ss_flags));
+	at_guard.altstack_kept = ss_flags != 0 && ss_flags != SS_ONSTACK && ss_flags != SS_DISABLE;
+}
+
+static int setup_guard(void **state)
+{
+	setup(state);
+	F.gadgets = true;
+	F.regs[0].r.rsp = STACK_HI - 256;
+	before = F.regs[0];
+	memset(F.stack, 0xa5, sizeof(F.stack));
+	memset(&at_guard, 0, sizeof(at_guard));
+	F.on_setregs = on_guard_setregs;
+	return 0;
+}
+
+static void test_mapping_calls_guarded(void **state)
+{
+	struct inj t = { 0 };
+	uint64_t addr;
+	assert_int_equal(inj_attach(&t, &fake_exec, 100), 0);
+	assert_int_equal(inj_scratch(&t, 256 * 1024, PROT_READ | PROT_EXEC, &addr), 0);
+	assert_int_equal(addr, MAP);
+	assert_int_equal(t.nguarded, 1);
+	assert_int_equal(t.nunguarded, 0);
+	assert_int_equal(at_guard.starts, 1);
+	assert_true(at_guard.frame_ok);
+	assert_true(at_guard.mask_still_own);
+	assert_true(at_guard.altstack_kept);
+	assert_int_equal(F.regs[0].r.rip, GUARD_CALL + 2);
+	/* nothing written from the red zone up */
+	for (uint64_t a = before.r.rsp - ARCH_RED_ZONE; a < STACK_HI; a++)
+		if (F.stack[a - STACK_LO] != 0xa5)
+			fail_msg("the stack was written at %#" PRIx64 ", above the red zone's end", a);
+	/* sockreap dies now, the mapping made: the thread returns into
+	 * rt_sigreturn, and is itself again */
+	struct arch_regs now = F.regs[0], want = restarted();
+	assert_true(fake_run_on(0));
+	assert_memory_equal(&F.regs[0], &want, sizeof(want));
+	assert_int_equal(F.mask[0], mask_before);
+	assert_true(F.exec_frame_checked);
+	/* ... or before the call ran: it runs, then the same */
+	F.regs[0] = now;
+	F.regs[0].r.rip = GUARD_CALL;
+	F.regs[0].r.rax = (uint64_t)arch_sysno(&before, ASYS_MUNMAP);
+	F.regs[0].r.rdi = MAP;
+	assert_true(fake_run_on(0));
+	assert_memory_equal(&F.regs[0], &want, sizeof(want));
+	assert_int_equal(F.mapped_len, 0);
+	/* sockreap lives on: its munmap, guarded too, then all back */
+	F.regs[0] = now;
+	F.mapped_len = 256 * 1024;
+	assert_int_equal(inj_release(&t), 0);
+	assert_int_equal(t.nguarded, 2);
+	assert_int_equal(t.nunguarded, 0);
+	assert_int_equal(F.mapped_len, 0);
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	assert_int_equal(F.mask[0], mask_before);
+}
+
+/* Where the frame cannot go (no gadgets in the code, a stack pointer
+ * outside [stack]), the calls are plain ones, and say so. */
+static void test_mapping_calls_unguarded(void **state)
+{
+	for (int c = 0; c < 2; c++) {
+		struct inj t = { 0 };
+		uint64_t addr;
+		setup_guard(state);
+		if (c == 0)
+			F.gadgets = false;
+		else
+			F.regs[0].r.rsp = 0x12345000;
+		before = F.regs[0];
+		assert_int_equal(inj_attach(&t, &fake_exec, 100), 0);
+		assert_int_equal(inj_scratch(&t, 256 * 1024, PROT_READ | PROT_EXEC, &addr), 0);
+		assert_int_equal(t.nguarded, 0);
+		assert_int_equal(t.nunguarded, 1);
+		assert_int_equal(at_guard.starts, 0);
+		assert_int_equal(F.regs[0].r.rip, INSN + 2);
+		assert_false(fake_run_on(0));
+		assert_int_equal(inj_release(&t), 0);
+		assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_ready_before_registers_change, setup),
 		cmocka_unit_test_setup(test_self_restored_thread_left_as_it_is, setup),
+		cmocka_unit_test_setup(test_mapping_calls_guarded, setup_guard),
+		cmocka_unit_test_setup(test_mapping_calls_unguarded, setup_guard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
