@@ -151,22 +151,31 @@ bool fake_frame_context(uint64_t frame_sp, const struct arch_regs *live, struct 
 #endif
 }
 
+/* Call nr with r's arguments, as the process would run it (on_call or
+ * ret), recorded in F.call: its result. */
+static long run_call(const struct arch_regs *r, long nr)
+{
+	struct fake_call c = { .nr = nr, .sys = ASYS__MAX };
+	for (int s = 0; s < ASYS__MAX; s++)
+		if (arch_sysno(r, (enum arch_sys)s) == c.nr)
+			c.sys = (enum arch_sys)s;
+	for (int k = 0; k < 6; k++)
+		c.a[k] = arch_syscall_arg(r, k);
+	c.ret = F.on_call ? F.on_call(&c) : F.ret;
+	if (F.ncalls < FAKE_CALLS)
+		F.call[F.ncalls] = c;
+	F.ncalls++;
+	return c.ret;
+}
+
 bool fake_run_on(int i)
 {
 #if defined(__x86_64__)
 	struct arch_regs *r = &F.regs[i];
 	if (!F.gadgets || (r->r.rip != GUARD_CALL && r->r.rip != GUARD_CALL + 2))
 		return false;
-	if (r->r.rip == GUARD_CALL) { /* the call, as the kernel runs it */
-		struct fake_call c = { .nr = (long)r->r.rax, .sys = ASYS__MAX };
-		for (int s = 0; s < ASYS__MAX; s++)
-			if (arch_sysno(r, (enum arch_sys)s) == c.nr)
-				c.sys = (enum arch_sys)s;
-		for (int k = 0; k < 6; k++)
-			c.a[k] = arch_syscall_arg(r, k);
-		c.ret = F.on_call ? F.on_call(&c) : F.ret;
-		r->r.rax = (uint64_t)c.ret;
-	}
+	if (r->r.rip == GUARD_CALL) /* the call, as the kernel runs it */
+		r->r.rax = (uint64_t)run_call(r, (long)r->r.rax);
 	uint64_t ret_to;
 	const uint8_t *sp = mem_at(r->r.rsp, sizeof(ret_to));
 	if (!sp)
@@ -255,19 +264,10 @@ static int f_resume(pid_t tid, bool to_syscall, int sig)
 		sigprocmask(SIG_BLOCK, NULL, &own);
 		F.own_sigint_blocked_during_call = sigismember(&own, SIGINT);
 		F.mask_blocked_during_call = F.mask[i] == ~0ull;
-		struct fake_call c = { .nr = arch_current_syscall(r), .sys = ASYS__MAX };
-		for (int s = 0; s < ASYS__MAX; s++)
-			if (arch_sysno(r, (enum arch_sys)s) == c.nr)
-				c.sys = (enum arch_sys)s;
-		for (int k = 0; k < 6; k++)
-			c.a[k] = arch_syscall_arg(r, k);
-		c.ret = F.on_call ? F.on_call(&c) : F.ret;
-		if (F.ncalls < FAKE_CALLS)
-			F.call[F.ncalls] = c;
-		F.ncalls++;
+		long ret = run_call(r, arch_current_syscall(r));
 		if (F.exited[i])
 			return 0; /* killed in the call (fake_kill) */
-		r->r.rax = (uint64_t)c.ret;
+		r->r.rax = (uint64_t)ret;
 		r->r.orig_rax = (uint64_t)-1; /* marks the exit stop for f_wait */
 		F.queued[i] = SYSCALL_STOP;
 		return 0;
