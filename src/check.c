@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -160,6 +161,40 @@ static void check_seccomp(struct check_report *r, const char *status)
 	else
 		add(r, "seccomp", CHECK_FAIL, "mode %d (%s): suspending it needs CAP_SYS_ADMIN, which sockreap lacks",
 		    r->seccomp, r->seccomp == 1 ? "strict" : "filter");
+}
+
+enum check_level check_dispatch(const char *release, bool wine, char *detail, size_t size)
+{
+	int major = 0, minor = 0;
+	bool readable = sscanf(release, "%d.%d", &major, &minor) == 2 && (major > 6 || (major == 6 && minor >= 4));
+	if (readable) {
+		snprintf(detail, size, "syscall user dispatch read per thread at each stop "
+				       "(PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG): a thread using it is passed over%s",
+			 wine ? " (the target maps Wine's ntdll.so)" : "");
+		return wine ? CHECK_INFO : CHECK_OK;
+	}
+	if (wine) {
+		snprintf(detail, size, "the target maps Wine's ntdll.so, and this kernel (%s) cannot tell which of its "
+				       "threads use syscall user dispatch (that needs Linux 6.4): refused", release);
+		return CHECK_FAIL;
+	}
+	snprintf(detail, size, "this kernel (%s) cannot report syscall user dispatch (Linux 6.4 can): only a target "
+			       "that maps Wine's ntdll.so is known to use it, and refused; this one does not", release);
+	return CHECK_INFO;
+}
+
+static void check_dispatch_of(struct check_report *r, const char *proc_root)
+{
+	char path[128], detail[sizeof(r->item[0].detail)];
+	_cleanup_free_ char *maps = NULL;
+	struct utsname u;
+	snprintf(path, sizeof(path), "%s/%d/maps", proc_root, (int)r->pid);
+	size_t len = 0;
+	bool wine = procinfo_read_file(AT_FDCWD, path, &maps, &len) == 0 && strstr(maps, "/ntdll.so");
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "unknown");
+	enum check_level level = check_dispatch(u.release, wine, detail, sizeof(detail));
+	add(r, "dispatch", level, "%s", detail);
 }
 
 static void check_tracer(struct check_report *r, const char *status, const char *proc_root)
@@ -480,6 +515,7 @@ int check_run(const char *proc_root, pid_t pid, const struct options *o, struct 
 	check_arch(r, proc_root);
 	check_ptrace(r, proc_root);
 	check_seccomp(r, status);
+	check_dispatch_of(r, proc_root);
 	check_tracer(r, status, proc_root);
 	count_fds(r, proc_root, &sockfd);
 	check_headroom(r, proc_root);

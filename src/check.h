@@ -47,3 +47,10 @@ void check_print(FILE *f, const struct check_report *r, bool json);
  * -EPERM no CAP_NET_ADMIN, other -errno. *private_netns: it ran in a
  * network namespace of its own. */
 int check_sock_destroy(bool *private_netns);
+
+/* Syscall user dispatch (Wine's PR_SET_SYSCALL_USER_DISPATCH): whether the
+ * engine can tell a thread that uses it, on a kernel of that release
+ * (uname -r: PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG came in 6.4), for a
+ * target that maps Wine's ntdll.so or not; the level of the "dispatch"
+ * item and its detail. */
+enum check_level check_dispatch(const char *release, bool wine, char *detail, size_t size);

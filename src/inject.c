@@ -624,20 +624,36 @@ static bool syscall_insn_at(struct inj *t, uint64_t addr)
  * mapping's calls are plain ones. */
 static void find_guard(struct inj *t, const char *maps)
 {
+	/* The C library's lines first: both are there (glibc's and musl's
+	 * __restore_rt, their syscall wrappers), and a large program's other
+	 * code (a JVM's) is not read for them; then every other mapping. */
+	_cleanup_free_ char *libc = malloc(strlen(maps) + 1);
+	size_t n = 0;
 	t->guard_call = t->guard_sigreturn = t->stack_lo = t->stack_hi = 0;
-	if (find_insn(t->ops, t->pid, maps, &arch_guard_call, 2, true, &t->guard_call) < 0)
-		return;
-	for (size_t k = 0; k < ARRAY_SIZE(arch_guard_sigreturn) && !t->guard_sigreturn; k++)
-		if (find_insn(t->ops, t->pid, maps, &arch_guard_sigreturn[k], 2, true, &t->guard_sigreturn) == 0)
-			t->guard_sigret = k;
-	for (const char *line = maps; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (const char *line = maps; libc && line && *line;) {
+		const char *next = strchr(line, '\n');
+		size_t len = next ? (size_t)(next - line) + 1 : strlen(line);
 		uint64_t lo, hi;
 		int name_at = 0;
+		if (memmem(line, len, "/libc.so", 8) || memmem(line, len, "/libc-", 6) || memmem(line, len, "/ld-musl-", 9))
+			memcpy(libc + n, line, len), n += len;
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " rw%*s %*s %*s %*s %n", &lo, &hi, &name_at) == 2 && name_at &&
 		    !strncmp(line + name_at, "[stack]", 7)) {
 			t->stack_lo = lo;
 			t->stack_hi = hi;
 		}
+		line = next ? next + 1 : NULL;
+	}
+	if (libc)
+		libc[n] = '\0';
+	for (int pass = libc && n ? 0 : 1; pass < 2 && !(t->guard_call && t->guard_sigreturn); pass++) {
+		const char *where = pass == 0 ? libc : maps;
+		t->guard_call = t->guard_sigreturn = 0;
+		if (find_insn(t->ops, t->pid, where, &arch_guard_call, 2, true, &t->guard_call) < 0)
+			continue;
+		for (size_t k = 0; k < ARRAY_SIZE(arch_guard_sigreturn) && !t->guard_sigreturn; k++)
+			if (find_insn(t->ops, t->pid, where, &arch_guard_sigreturn[k], 2, true, &t->guard_sigreturn) == 0)
+				t->guard_sigret = k;
 	}
 }
 

@@ -144,3 +144,22 @@ test_check_zombie_leader() {
 		([.checks[] | select(.check == "state" and .status == "fail")] | length) == 1' "$OUT" >/dev/null ||
 		fail "zombie leader: $(cat "$OUT")"
 }
+
+# Syscall user dispatch: said per kernel (Linux 6.4 reads it per thread),
+# and a target that maps Wine's ntdll.so is named as such.
+test_check_dispatch() {
+	local want=ok wine_want=info
+	kernel_at_least 6 4 || { want=info wine_want=fail; }
+	start_blocker blocker --leak 1 --threads 1 --block nanosleep --duration-ms 60000
+	check "$BPID" --json
+	jq -e --arg w "$want" '[.checks[] | select(.check == "dispatch" and .status == $w)] | length == 1' "$OUT" \
+		>/dev/null || fail "dispatch: not $want: $(cat "$OUT")"
+	cp "$(ldconfig -p | awk '/libdl\.so\.2 .*x86-64|libdl\.so\.2 \(libc6,AArch64/ {print $NF; exit}')" "$TMP/ntdll.so" ||
+		fail "no libdl.so.2 to map as ntdll.so"
+	BLK=w LD_PRELOAD=$TMP/ntdll.so start_blocker blocker --leak 1 --threads 1 --block nanosleep --duration-ms 60000
+	grep -q '/ntdll\.so$' "/proc/$BPID/maps" || fail "the blocker does not map ntdll.so"
+	check "$BPID" --json
+	jq -e --arg w "$wine_want" '[.checks[] | select(.check == "dispatch" and .status == $w
+		and (.detail | test("ntdll.so")))] | length == 1' "$OUT" >/dev/null ||
+		fail "dispatch with ntdll.so mapped: not $wine_want: $(cat "$OUT")"
+}
