@@ -1587,6 +1587,7 @@ int inj_exec(struct inj *t, const struct arch_regs *start, uint64_t done_addr, u
 			return fail(t, r, "cannot read the signal mask: %s", strerror(-r));
 		t->saved = now;
 		t->saved_mask = mask;
+		t->guard_sp = 0; /* a guarded call's frame must hold this now */
 		t->modified = t->masked = false;
 		t->self_restored++;
 		unsuspend(t); /* it runs its own code: its sandbox back now */

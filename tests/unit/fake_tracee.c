@@ -224,6 +224,8 @@ static void play_executor(int i)
 		assert_true(fake_frame_context(job.frame_sp, &F.regs[i], &r, &mask));
 		F.regs[i] = r;
 		F.mask[i] = mask;
+		if (F.exec_runs_on)
+			F.regs[i].r.rip += 0x10, F.regs[i].r.rbx ^= 0xff;
 	}
 }
 

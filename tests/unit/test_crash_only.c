@@ -181,6 +181,10 @@ static struct arch_regs restarted(void)
 	return want;
 }
 
+/* what the guarded call's frame must give back: restarted(), or (set)
+ * the thread's registers at the call */
+static bool guard_wants_live;
+
 static void on_guard_setregs(int i, const struct arch_regs *r)
 {
 	if (i != 0 || r->r.rip != GUARD_CALL)
@@ -188,7 +192,9 @@ static void on_guard_setregs(int i, const struct arch_regs *r)
 	at_guard.starts++;
 	at_guard.mask_still_own = F.mask[0] == mask_before;
 	uint64_t ret_to = 0, mask = 0;
-	struct arch_regs got, want = restarted();
+	struct arch_regs got, want = guard_wants_live ? F.regs[0] : restarted();
+	if (guard_wants_live)
+		want.r.orig_rax = (uint64_t)-1;
 	memcpy(&ret_to, F.stack + (r->r.rsp - STACK_LO), sizeof(ret_to));
 	F.exec_frame_checked = false;
 	at_guard.frame_ok = ret_to == GUARD_RET && fake_frame_context(r->r.rsp + 8, r, &got, &mask) &&
@@ -208,8 +214,31 @@ static int setup_guard(void **state)
 	before = F.regs[0];
 	memset(F.stack, 0xa5, sizeof(F.stack));
 	memset(&at_guard, 0, sizeof(at_guard));
+	guard_wants_live = false;
 	F.on_setregs = on_guard_setregs;
 	return 0;
+}
+
+/* The executor restored the thread itself (sockreap held up) and it ran
+ * on: the munmap's frame is made again, from where it is now, never the
+ * mmap's from before (a death in the munmap would rewind it). */
+static void test_guard_frame_after_self_restore(void **state)
+{
+	struct inj t = { 0 };
+	size_t ran;
+	F.exec_self_restore = F.exec_runs_on = true;
+	run_one_close(&t, &ran);
+	assert_int_equal(t.self_restored, 1);
+	assert_int_equal(at_guard.starts, 1);
+	assert_true(at_guard.frame_ok);
+	struct arch_regs now = F.regs[0];
+	memset(&at_guard, 0, sizeof(at_guard));
+	guard_wants_live = true;
+	assert_int_equal(inj_release(&t), 0);
+	assert_int_equal(t.nguarded, 2);
+	assert_int_equal(at_guard.starts, 1);
+	assert_true(at_guard.frame_ok);
+	assert_memory_equal(&F.regs[0], &now, sizeof(now));
 }
 
 static void test_mapping_calls_guarded(void **state)
@@ -288,6 +317,7 @@ int main(void)
 		cmocka_unit_test_setup(test_self_restored_thread_left_as_it_is, setup),
 		cmocka_unit_test_setup(test_mapping_calls_guarded, setup_guard),
 		cmocka_unit_test_setup(test_mapping_calls_unguarded, setup_guard),
+		cmocka_unit_test_setup(test_guard_frame_after_self_restore, setup_guard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
