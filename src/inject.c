@@ -1404,8 +1404,17 @@ static int guard_frame(struct inj *t, uint64_t *sp)
 
 	if (t->guard_sp)
 		return *sp = t->guard_sp, 0;
-	if (!t->guard_call || !t->guard_sigreturn || !t->stack_hi || th->tid != t->pid || !t->ops->getregset)
+	if (!t->guard_call || !t->guard_sigreturn || !t->stack_hi || th->tid != t->pid || !t->ops->getregset ||
+	    !t->ops->read_status)
 		return -EOPNOTSUPP;
+	/* a user shadow stack (x86 CET) would fault at the "ret", as it
+	 * rejects the executor's frame (remote.c reads the same, once) */
+	if (t->exec_ok_tid != th->tid) {
+		_cleanup_free_ char *status = NULL;
+		if (t->ops->read_status(th->tid, &status) < 0 || arch_exec_refusal(status))
+			return -EOPNOTSUPP;
+		t->exec_ok_tid = th->tid;
+	}
 	if (!t->guard_checked) {
 		if (!insn_at(t, t->guard_call, &arch_guard_call) ||
 		    !insn_at(t, t->guard_sigreturn, &arch_guard_sigreturn[t->guard_sigret]))

@@ -485,7 +485,8 @@ static int f_getregset(pid_t tid, int type, void *buf, size_t *len)
 
 static int f_read_status(pid_t pid, char **text)
 {
-	*text = strdup("Name:\tapp\nState:\tS (sleeping)\n");
+	*text = strdup(F.shstk ? "Name:\tapp\nState:\tS (sleeping)\nx86_Thread_features:\tshstk\n"
+			       : "Name:\tapp\nState:\tS (sleeping)\n");
 	return *text ? 0 : -ENOMEM;
 }
 

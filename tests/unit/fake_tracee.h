@@ -121,7 +121,8 @@ struct fake {
 	int exec_runs;
 	long exec_ret;
 	bool exec_self_restore;
-	bool exec_runs_on;          /* ... and runs some of its own code before sockreap looks */
+	bool exec_runs_on;
+	bool shstk;                 /* read_status: a user shadow stack (x86 CET) */          /* ... and runs some of its own code before sockreap looks */
 	bool exec_frame_checked;    /* the frame was read as rt_sigreturn would */
 	bool gadgets;               /* "syscall; ret" at GUARD_CALL, "mov $15, %rax; syscall"
 				     * at GUARD_RET, a [stack] mapping (x86_64) */

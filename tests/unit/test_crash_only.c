@@ -286,17 +286,20 @@ static void test_mapping_calls_guarded(void **state)
 }
 
 /* Where the frame cannot go (no gadgets in the code, a stack pointer
- * outside [stack]), the calls are plain ones, and say so. */
+ * outside [stack], a shadow stack that would fault at the "ret"), the
+ * calls are plain ones, and say so. */
 static void test_mapping_calls_unguarded(void **state)
 {
-	for (int c = 0; c < 2; c++) {
+	for (int c = 0; c < 3; c++) {
 		struct inj t = { 0 };
 		uint64_t addr;
 		setup_guard(state);
 		if (c == 0)
 			F.gadgets = false;
-		else
+		else if (c == 1)
 			F.regs[0].r.rsp = 0x12345000;
+		else
+			F.shstk = true;
 		before = F.regs[0];
 		assert_int_equal(inj_attach(&t, &fake_exec, 100), 0);
 		assert_int_equal(inj_scratch(&t, 256 * 1024, PROT_READ | PROT_EXEC, &addr), 0);
