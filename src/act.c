@@ -799,10 +799,8 @@ static void act_process(struct job *j)
 	if (j->o->verbose && t.nunguarded)
 		fprintf(stderr, "sockreap: pid %d: %u of the scratch mapping's own calls (mmap, munmap) were plain, "
 				"not guarded: had sockreap died inside one, the thread would have run on with its "
-				"registers (no %s)\n",
-			(int)j->pid, t.nunguarded, !t.guard_call || !t.guard_sigreturn ? "return gadgets in its code"
-					      : !t.stack_hi ? "[stack] mapping"
-					      : "room for a frame on the main thread's stack, or not from the main thread");
+				"registers (%s)\n",
+			(int)j->pid, t.nunguarded, t.guard_why ? t.guard_why : "no reason recorded");
 	else if (j->o->verbose > 1 && t.nguarded)
 		fprintf(stderr, "sockreap: pid %d: the scratch mapping's own calls guarded (%u)\n", (int)j->pid,
 			t.nguarded);

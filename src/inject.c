@@ -604,6 +604,7 @@ static int exec_or_kill_seen(struct inj *t)
 
 static int find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
 		     int passes, bool fixed, uint64_t *addr);
+static bool fixed_code(const char *line, const char *perms, int name_at);
 
 /* Is insn at addr in the target? */
 static bool insn_at(struct inj *t, uint64_t addr, const struct arch_insn *insn)
@@ -618,9 +619,39 @@ static bool syscall_insn_at(struct inj *t, uint64_t addr)
 	return insn_at(t, addr, &arch_syscall_insn);
 }
 
+/* Are the guarded call's gadgets still in code that nothing rewrites, and
+ * where is the main thread's stack ([stack], which grows), in this maps
+ * text (before the attach, and each time the threads ran)? If not, the
+ * scratch mapping's calls are plain from now on, and say why. */
+static void guard_maps(struct inj *t, const char *maps)
+{
+	bool call_ok = false, ret_ok = false;
+	t->stack_lo = t->stack_hi = 0;
+	for (const char *line = maps; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		uint64_t lo, hi;
+		char perms[8] = "";
+		int name_at = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) < 3)
+			continue;
+		if (name_at && perms[0] == 'r' && perms[1] == 'w' && !strncmp(line + name_at, "[stack]", 7)) {
+			t->stack_lo = lo;
+			t->stack_hi = hi;
+		}
+		if (t->guard_call && fixed_code(line, perms, name_at)) {
+			call_ok |= t->guard_call >= lo && t->guard_call + arch_guard_call.len <= hi;
+			ret_ok |= t->guard_sigreturn >= lo &&
+				  t->guard_sigreturn + arch_guard_sigreturn[t->guard_sigret].len <= hi;
+		}
+	}
+	if (t->guard_call && (!call_ok || !ret_ok))
+		t->guard_call = 0, t->guard_why = "its return gadgets' code was unmapped or replaced";
+	if (!t->stack_hi && t->guard_call)
+		t->guard_why = "no [stack] mapping";
+}
+
 /* The guarded call's gadgets (arch.h) and the main thread's stack, looked
  * for before the attach as the syscall instruction is; inj_prepare's
- * guard_frame reads them back at the stop. None found: the scratch
+ * guard_frame reads them back at each stop. None found: the scratch
  * mapping's calls are plain ones. */
 static void find_guard(struct inj *t, const char *maps)
 {
@@ -629,19 +660,12 @@ static void find_guard(struct inj *t, const char *maps)
 	 * code (a JVM's) is not read for them; then every other mapping. */
 	_cleanup_free_ char *libc = malloc(strlen(maps) + 1);
 	size_t n = 0;
-	t->guard_call = t->guard_sigreturn = t->stack_lo = t->stack_hi = 0;
+	t->guard_call = t->guard_sigreturn = 0;
 	for (const char *line = maps; libc && line && *line;) {
 		const char *next = strchr(line, '\n');
 		size_t len = next ? (size_t)(next - line) + 1 : strlen(line);
-		uint64_t lo, hi;
-		int name_at = 0;
 		if (memmem(line, len, "/libc.so", 8) || memmem(line, len, "/libc-", 6) || memmem(line, len, "/ld-musl-", 9))
 			memcpy(libc + n, line, len), n += len;
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " rw%*s %*s %*s %*s %n", &lo, &hi, &name_at) == 2 && name_at &&
-		    !strncmp(line + name_at, "[stack]", 7)) {
-			t->stack_lo = lo;
-			t->stack_hi = hi;
-		}
 		line = next ? next + 1 : NULL;
 	}
 	if (libc)
@@ -655,6 +679,9 @@ static void find_guard(struct inj *t, const char *maps)
 			if (find_insn(t->ops, t->pid, where, &arch_guard_sigreturn[k], 2, true, &t->guard_sigreturn) == 0)
 				t->guard_sigret = k;
 	}
+	if (!t->guard_call || !t->guard_sigreturn)
+		t->guard_call = 0, t->guard_why = "no return gadgets in its code";
+	guard_maps(t, maps);
 }
 
 /* The attach's reaper is of no use once every thread is seized. */
@@ -1010,9 +1037,25 @@ static const uint8_t *find_aligned(const uint8_t *buf, size_t len, uint64_t base
 	return NULL;
 }
 
+/* Is the executable mapping of this maps line code that nothing rewrites:
+ * the vdso, or a private mapping of a file that is there and not
+ * writable? Never a JIT's code: neither its anonymous pages nor a view of
+ * them that another mapping writes (shared, a memfd's, /dev/shm's, a file
+ * deleted once mapped, as JITs double-map their code). */
+static bool fixed_code(const char *line, const char *perms, int name_at)
+{
+	if (!name_at || perms[2] != 'x')
+		return false;
+	const char *name = line + name_at, *nl = strchr(name, '\n');
+	size_t len = nl ? (size_t)(nl - name) : strlen(name);
+	if (len >= 6 && !strncmp(name, "[vdso]", 6))
+		return true;
+	return name[0] == '/' && perms[1] != 'w' && perms[3] == 'p' && strncmp(name, "/memfd:", 7) &&
+	       strncmp(name, "/dev/shm/", 9) && !memmem(name, len, " (deleted)", 10);
+}
+
 /* inj_find_insn, in the vdso only (passes 1) or anywhere (2); fixed: in
- * the vdso or code read from a file and not writable only (never in a
- * JIT's code, which may be rewritten). */
+ * code that nothing rewrites only (fixed_code). */
 static int find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, const struct arch_insn *insn,
 		     int passes, bool fixed, uint64_t *addr)
 {
@@ -1034,8 +1077,7 @@ static int find_insn(const struct tracee_ops *ops, pid_t pid, const char *maps, 
 			if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) >= 3 &&
 			    perms[2] == 'x') {
 				bool vdso = name_at && !strncmp(line + name_at, "[vdso]", 6);
-				bool file = name_at && line[name_at] == '/' && perms[1] != 'w';
-				if (vdso == (pass == 0) && (vdso || file || !fixed)) {
+				if (vdso == (pass == 0) && (!fixed || fixed_code(line, perms, name_at))) {
 					/* at most 1 MiB of a mapping, in chunks */
 					for (uint64_t a = lo; a < hi && a < lo + (1u << 20); a += step) {
 						size_t len = MIN(sizeof(buf), hi - a);
@@ -1398,36 +1440,50 @@ int inj_call(struct inj *t, enum arch_sys sys, const uint64_t args[6], long *ret
  * runtime gives every handler an alternate stack). */
 static int guard_frame(struct inj *t, uint64_t *sp)
 {
-	static uint8_t xstate[ARCH_XSTATE_MAX], frame[ARCH_XSTATE_MAX + 1024];
+	/* stack: 64 KiB from the stack pointer up, where the frame of a
+	 * handler that is running would be */
+	static uint8_t xstate[ARCH_XSTATE_MAX], frame[ARCH_XSTATE_MAX + 1024], stack[1 << 16];
 	const struct inj_thread *th = &t->th[t->it];
 	int r;
 
 	if (t->guard_sp)
 		return *sp = t->guard_sp, 0;
-	if (!t->guard_call || !t->guard_sigreturn || !t->stack_hi || th->tid != t->pid || !t->ops->getregset ||
-	    !t->ops->read_status)
-		return -EOPNOTSUPP;
+	if (!t->guard_call || !t->stack_hi)
+		return -EOPNOTSUPP; /* guard_why says why */
+	if (th->tid != t->pid || !t->ops->getregset || !t->ops->read_status)
+		return t->guard_why = "not from the main thread", -EOPNOTSUPP;
 	/* a user shadow stack (x86 CET) would fault at the "ret", as it
 	 * rejects the executor's frame (remote.c reads the same, once) */
 	if (t->exec_ok_tid != th->tid) {
 		_cleanup_free_ char *status = NULL;
 		if (t->ops->read_status(th->tid, &status) < 0 || arch_exec_refusal(status))
-			return -EOPNOTSUPP;
+			return t->guard_why = "a user shadow stack (x86 CET), or its status unread", -EOPNOTSUPP;
 		t->exec_ok_tid = th->tid;
 	}
-	if (!t->guard_checked) {
-		if (!insn_at(t, t->guard_call, &arch_guard_call) ||
-		    !insn_at(t, t->guard_sigreturn, &arch_guard_sigreturn[t->guard_sigret]))
-			return t->guard_call = 0, -EOPNOTSUPP;
-		t->guard_checked = true;
-	}
+	/* at every stop: code may have been mapped over them meanwhile */
+	if (!insn_at(t, t->guard_call, &arch_guard_call) ||
+	    !insn_at(t, t->guard_sigreturn, &arch_guard_sigreturn[t->guard_sigret]))
+		return t->guard_why = "its return gadgets' code was rewritten", t->guard_call = 0, -EOPNOTSUPP;
 	size_t xlen = sizeof(xstate);
 	if (t->ops->getregset(th->tid, arch_xstate_regset, xstate, &xlen) < 0)
-		return -EOPNOTSUPP;
+		return t->guard_why = "its extended state unread", -EOPNOTSUPP;
 	uint64_t rsp = arch_sp(&t->saved), size = arch_exec_frame_size(xlen);
 	uint64_t at = (rsp - ARCH_RED_ZONE - size) & ~(uint64_t)63;
 	if (size > sizeof(frame) || rsp > t->stack_hi || rsp < ARCH_RED_ZONE + size || at < t->stack_lo)
-		return -EOPNOTSUPP;
+		return t->guard_why = "its stack pointer outside [stack], or no room there", -EOPNOTSUPP;
+	/* A handler on an alternate stack that is itself in [stack] (an
+	 * array of main()'s): below that stack lies live memory, so the
+	 * frame must fit in it, as the kernel's own would (get_sigframe()
+	 * refuses to overflow it). The frame of the handler's signal says
+	 * which stack it runs on. */
+	uint64_t ss_sp, ss_size;
+	int ss_flags;
+	size_t above = (size_t)MIN((uint64_t)sizeof(stack), t->stack_hi - rsp);
+	if (t->ops->read_mem(t->pid, rsp, stack, above) < 0)
+		return t->guard_why = "its stack unread", -EOPNOTSUPP;
+	if (arch_sigframe_altstack(&t->saved, stack, above, rsp, &ss_sp, &ss_size, &ss_flags) == 1 &&
+	    !(ss_flags & SS_DISABLE) && rsp > ss_sp && rsp - ss_sp <= ss_size && at < ss_sp)
+		return t->guard_why = "in a signal handler, on an alternate stack with no room for a frame", -EOPNOTSUPP;
 	/* what rt_sigreturn restores: the registers in the form the thread
 	 * must continue with (no stop follows it), its mask, its state */
 	struct arch_regs cont = t->saved;
@@ -1676,6 +1732,10 @@ static void check_scratch(struct inj *t)
 		}
 	if (at != end)
 		t->scratch = t->scratch_len = 0;
+	if (maps)
+		guard_maps(t, maps);
+	else
+		t->guard_call = 0, t->guard_why = "its maps unread after the threads ran";
 }
 
 /* Put the injection thread back as it was (mask, then registers, from a

@@ -92,7 +92,7 @@ struct inj {
 	 * calls were guarded and plain. */
 	uint64_t guard_call, guard_sigreturn, stack_lo, stack_hi, guard_sp;
 	size_t guard_sigret;    /* which of arch_guard_sigreturn */
-	bool guard_checked;     /* the gadgets were read back at a stop */
+	const char *guard_why;  /* why a call was plain (static text), or NULL */
 	unsigned nguarded, nunguarded;
 	uint64_t scratch, scratch_len; /* our mapping in the target, 0: none */
 	int scratch_prot;

@@ -176,6 +176,14 @@ int arch_guard_frame(void *buf, size_t size, uint64_t addr, const struct arch_re
 void arch_guard_set(struct arch_regs *r, uint64_t call, uint64_t sp, long nr, const uint64_t args[6]);
 uint64_t arch_sp(const struct arch_regs *r);
 
+/* The alternate signal stack saved in the nearest signal frame the kernel
+ * wrote in buf (len bytes of the stack of a thread with registers r, from
+ * its stack pointer up, at base): a handler that frame entered may be
+ * running, on that stack. 1 and the settings (sigaltstack's, as the
+ * kernel stored them at delivery), 0 none found. */
+int arch_sigframe_altstack(const struct arch_regs *r, const void *buf, size_t len, uint64_t base, uint64_t *ss_sp,
+			   uint64_t *ss_size, int *ss_flags);
+
 
 /* A thread stopped inside an interrupted system call that the kernel will
  * restart (its return register holds one of the -ERESTART* codes): true,

@@ -137,6 +137,12 @@ uint64_t arch_sp(const struct arch_regs *r)
 	return 0;
 }
 
+int arch_sigframe_altstack(const struct arch_regs *r, const void *buf, size_t len, uint64_t base, uint64_t *ss_sp,
+			   uint64_t *ss_size, int *ss_flags)
+{
+	return 0;
+}
+
 bool arch_handler_entry(const struct arch_regs *r, uint64_t *addr, size_t *len)
 {
 	return false;

@@ -393,6 +393,28 @@ int arch_guard_frame(void *buf, size_t size, uint64_t addr, const struct arch_re
 	return 0;
 }
 
+/* setup_rt_frame()'s frame: pretcode at a stack pointer 8 past a 16-byte
+ * boundary (as after a call), the flags frame_uc_flags() sets, no
+ * uc_link, and the thread's own code and stack segments in its context */
+int arch_sigframe_altstack(const struct arch_regs *r, const void *buf, size_t len, uint64_t base, uint64_t *ss_sp,
+			   uint64_t *ss_size, int *ss_flags)
+{
+	const uint8_t *b = buf;
+	for (size_t off = (24 - base % 16) % 16; off + sizeof(struct k_rt_sigframe) <= len; off += 16) {
+		struct k_rt_sigframe f;
+		memcpy(&f, b + off, sizeof(f));
+		uint64_t fl = f.uc.uc_flags;
+		if ((fl & ~(uint64_t)UC_FP_XSTATE) != (UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS) || f.uc.uc_link ||
+		    f.uc.uc_mcontext.cs != (uint16_t)r->r.cs || f.uc.uc_mcontext.ss != (uint16_t)r->r.ss)
+			continue;
+		*ss_sp = f.uc.uc_stack.ss_sp;
+		*ss_size = f.uc.uc_stack.ss_size;
+		*ss_flags = f.uc.uc_stack.ss_flags;
+		return 1;
+	}
+	return 0;
+}
+
 void arch_guard_set(struct arch_regs *r, uint64_t call, uint64_t sp, long nr, const uint64_t args[6])
 {
 	arch_set_syscall(r, call, nr, args);

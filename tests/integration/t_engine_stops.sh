@@ -210,6 +210,29 @@ test_engine_3_sigkill_in_mapping_call() {
 	done
 }
 
+# The main thread waits inside a signal handler, on an alternate stack
+# that is an array of its own stack, with too little room below the
+# handler for the guarded call's frame: the mapping's calls are plain
+# there, and say why. A frame put below the handler's stack pointer would
+# overwrite the live stack under the alternate one (the blocker checks a
+# pattern there).
+test_engine_3_guard_handler_on_altstack() {
+	need_root
+	[[ $(uname -m) == x86_64 ]] || skip "the guarded call is made on x86_64 only"
+	start_blocker blocker --leak 3 --threads 0 --no-heartbeat --block read --in-handler
+	wait_blocked "$BPID"
+	run_sockreap --port "$PORT" --state close-wait --pid "$BPID" --yes \
+		-v --audit-log "$TMP/audit.log"
+	assert_rc 0
+	grep -q 'were plain, not guarded.*in a signal handler, on an alternate stack' "$ERR" ||
+		fail "sockreap did not say the mapping's calls were plain, and why"
+	assert_all_threads_untraced "$BPID"
+	assert_sigmasks_unchanged
+	finish_call read
+	wait_report
+	assert_report_ok read 0
+}
+
 # A close that lingers (SO_LINGER {1,T}, a full send queue the peer does
 # not read): sockreap is SIGKILLed while the target blocks in it. The
 # close finishes on its own; the target goes on as before.

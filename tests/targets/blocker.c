@@ -43,6 +43,10 @@
  *   --seccomp-kill-close  right before blocking, install (on every thread) a
  *                   seccomp filter that kills the process on close(),
  *                   shutdown() or close_range() of any of its socket fds
+ *   --in-handler    (read) the read runs in a SIGURG handler, on an
+ *                   alternate stack that is an array on the main thread's
+ *                   stack with little room below the handler: the pattern
+ *                   under it must be intact afterwards
  *   --linger-full T make the ESTABLISHED socket's close linger: SO_LINGER
  *                   {1, T} and its send queue full (the peer never reads),
  *                   so a close() of it blocks for T seconds
@@ -106,6 +110,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -136,7 +141,7 @@ static struct {
 	bool v6, heartbeat, share, seccomp, linger, gaps, swap, usr1_restart;
 	int groups, linger_full;
 	bool io_uring;
-	bool check_state, epoll_thread;
+	bool check_state, epoll_thread, in_handler;
 	enum { TRAP_DEFAULT, TRAP_HANDLE, TRAP_IGNORE, TRAP_BLOCK } sigtrap;
 } opt = { .call = C_NONE, .dur_ms = 2000, .heartbeat = true };
 
@@ -610,6 +615,48 @@ static long read_checking_vectors(int fd, void *buf, size_t len)
 }
 #endif
 
+/* --in-handler: the read runs in a SIGURG handler on an alternate stack
+ * that is an array on the main thread's own stack, with just room for
+ * the kernel's frame and the handler; below it, a pattern that nothing
+ * may write (a frame sockreap put below the handler's stack pointer
+ * would land there) */
+static volatile long handler_ret;
+static volatile int handler_errno;
+static char handler_buf[256];
+
+static void on_urg(int sig)
+{
+	(void)sig;
+	handler_ret = read(L.fifo_fd, handler_buf, sizeof handler_buf);
+	handler_errno = errno;
+}
+
+static long read_in_handler(void)
+{
+	enum { BELOW = 16384, ALT_MAX = 65536 };
+	_Alignas(64) uint8_t mem[BELOW + ALT_MAX];
+	size_t min = (size_t)getauxval(AT_MINSIGSTKSZ);
+	stack_t ss = { .ss_sp = mem + BELOW, .ss_size = (min ? min : 4096) + 1024 }, old;
+	struct sigaction sa = { .sa_handler = on_urg, .sa_flags = SA_ONSTACK }, old_sa;
+	if (ss.ss_size > ALT_MAX)
+		die("AT_MINSIGSTKSZ %zu", min);
+	memset(mem, 0x5a, BELOW);
+	sigemptyset(&sa.sa_mask);
+	if (sigaltstack(&ss, &old) < 0 || sigaction(SIGURG, &sa, &old_sa) < 0)
+		die("sigaltstack");
+	handler_ret = -1, handler_errno = 0;
+	raise(SIGURG);
+	for (size_t i = 0; i < BELOW; i++)
+		if (((volatile uint8_t *)mem)[i] != 0x5a) {
+			state_bad = "the stack below the handler's alternate stack was written";
+			break;
+		}
+	sigaction(SIGURG, &old_sa, NULL);
+	sigaltstack(&old, NULL);
+	errno = handler_errno;
+	return handler_ret;
+}
+
 /* Run the chosen call once in the main thread; ret and errno as the
  * application sees them. */
 static void run_call(struct outcome *o)
@@ -641,7 +688,10 @@ static void run_call(struct outcome *o)
 			break;
 		}
 #endif
-		r = read(L.fifo_fd, buf, sizeof buf);
+		if (opt.in_handler)
+			r = read_in_handler();
+		else
+			r = read(L.fifo_fd, buf, sizeof buf);
 		break;
 	case C_ACCEPT:
 		r = accept(L.listen_fd, NULL, NULL);
@@ -983,6 +1033,8 @@ static void parse_args(int argc, char **argv)
 				opt.io_uring = true;
 			else if (!strcmp(a, "--seccomp-kill-close"))
 				opt.seccomp = true;
+			else if (!strcmp(a, "--in-handler"))
+				opt.in_handler = true;
 			else if (!strcmp(a, "--check-state"))
 				opt.check_state = true;
 			else if (!strcmp(a, "--epoll-thread"))

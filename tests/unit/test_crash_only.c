@@ -10,12 +10,14 @@
 #include "unit.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "fake_tracee.h"
 #include "inject.h"
 #include "remote.h"
+#include "util.h"
 
 #if defined(__x86_64__)
 #include <ucontext.h>
@@ -313,9 +315,103 @@ static void test_mapping_calls_unguarded(void **state)
 	}
 }
 
+/* A signal frame as the kernel writes it, at addr on the main stack, with
+ * the alternate stack it saved */
+static void put_sigframe(uint64_t addr, uint64_t ss_sp, int ss_flags, uint64_t ss_size)
+{
+	ucontext_t uc;
+	memset(&uc, 0, sizeof(uc));
+	uc.uc_flags = 7; /* UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+	uc.uc_stack.ss_sp = (void *)(uintptr_t)ss_sp;
+	uc.uc_stack.ss_flags = ss_flags;
+	uc.uc_stack.ss_size = ss_size;
+	uc.uc_mcontext.gregs[REG_CSGSFS] = (greg_t)((F.regs[0].r.cs & 0xffff) | (F.regs[0].r.ss & 0xffff) << 48);
+	memcpy(F.stack + (addr + 8 - STACK_LO), &uc, offsetof(ucontext_t, uc_mcontext) + sizeof(uc.uc_mcontext.gregs));
+}
+
+static void scratch_once(struct inj *t)
+{
+	uint64_t addr;
+	before = F.regs[0];
+	assert_int_equal(inj_attach(t, &fake_exec, 100), 0);
+	assert_int_equal(inj_scratch(t, 256 * 1024, PROT_READ | PROT_EXEC, &addr), 0);
+}
+
+/* The main thread runs a signal handler on an alternate stack that is an
+ * array on its own stack: the frame goes there only if it fits in that
+ * alternate stack (below it is live memory); else the call is plain. */
+static void test_guard_on_altstack_in_stack(void **state)
+{
+	for (int c = 0; c < 4; c++) {
+		struct inj t = { 0 };
+		setup_guard(state);
+		F.regs[0].r.cs = 0x33, F.regs[0].r.ss = 0x2b;
+		uint64_t sp = STACK_LO + 8192; /* 8 past a 16-byte boundary, as at a handler's entry */
+		F.regs[0].r.rsp = sp - 256;
+		uint64_t lo = c == 1 ? STACK_LO : sp - 1024; /* 1: room enough in it */
+		put_sigframe(sp - 8, lo, c == 2 ? SS_DISABLE : SS_ONSTACK, 4096);
+		if (c == 3) /* not the kernel's frame: no code segment of the thread's */
+			put_sigframe(sp - 8, lo, SS_ONSTACK, 4096), F.stack[sp + 40 + 144 - STACK_LO] ^= 1;
+		scratch_once(&t);
+		bool want_guarded = c != 0;
+		assert_int_equal(t.nguarded, want_guarded);
+		assert_int_equal(t.nunguarded, !want_guarded);
+		if (!want_guarded) {
+			assert_non_null(t.guard_why);
+			assert_non_null(strstr(t.guard_why, "alternate stack"));
+			for (uint64_t a = STACK_LO; a < lo; a++)
+				if (F.stack[a - STACK_LO] != 0xa5)
+					fail_msg("written below the alternate stack at %#" PRIx64, a);
+		}
+		assert_int_equal(inj_release(&t), 0);
+		assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	}
+}
+
+/* Gadgets only in code that nothing rewrites: not in a shared mapping, a
+ * memfd's or a deleted file's (a JIT's double-mapped view), and once the
+ * threads ran, only if their mapping is still such code. */
+static void test_guard_gadgets_fixed_code(void **state)
+{
+	static const char *const maps[] = {
+		"00400000-00401000 r-xs 00000000 08:01 1 /bin/app\n",
+		"00400000-00401000 r-xp 00000000 00:01 1 /memfd:jit (deleted)\n",
+		"00400000-00401000 r-xp 00000000 08:01 1 /bin/app (deleted)\n",
+		"00400000-00401000 r-xp 00000000 00:15 1 /dev/shm/jit\n",
+		"00400000-00401000 rwxp 00000000 08:01 1 /bin/app\n",
+	};
+	for (size_t c = 0; c < ARRAY_SIZE(maps); c++) {
+		struct inj t = { 0 };
+		char text[256];
+		setup_guard(state);
+		snprintf(text, sizeof(text), "%s00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n", maps[c]);
+		F.maps = text;
+		scratch_once(&t);
+		assert_int_equal(t.nguarded, 0);
+		assert_int_equal(t.nunguarded, 1);
+		assert_int_equal(inj_release(&t), 0);
+	}
+	/* fixed code at the first stop; between batches it is replaced by
+	 * anonymous memory with the same bytes: the munmap is plain */
+	struct inj t = { 0 };
+	setup_guard(state);
+	scratch_once(&t);
+	assert_int_equal(t.nguarded, 1);
+	F.maps = "00400000-00401000 r-xp 00000000 00:00 0 \n00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n";
+	assert_int_equal(inj_pause(&t), 0);
+	assert_int_equal(inj_restop(&t), 0);
+	assert_int_equal(inj_release(&t), 0);
+	assert_int_equal(t.nguarded, 1);
+	assert_int_equal(t.nunguarded, 1);
+	assert_non_null(strstr(t.guard_why, "gadgets"));
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_guard_on_altstack_in_stack, setup_guard),
+		cmocka_unit_test_setup(test_guard_gadgets_fixed_code, setup_guard),
 		cmocka_unit_test_setup(test_ready_before_registers_change, setup),
 		cmocka_unit_test_setup(test_self_restored_thread_left_as_it_is, setup),
 		cmocka_unit_test_setup(test_mapping_calls_guarded, setup_guard),
@@ -330,9 +426,103 @@ static void test_not_here(void **state)
 	skip(); /* the fake plays the x86_64 executor only */
 }
 
+/* A signal frame as the kernel writes it, at addr on the main stack, with
+ * the alternate stack it saved */
+static void put_sigframe(uint64_t addr, uint64_t ss_sp, int ss_flags, uint64_t ss_size)
+{
+	ucontext_t uc;
+	memset(&uc, 0, sizeof(uc));
+	uc.uc_flags = 7; /* UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+	uc.uc_stack.ss_sp = (void *)(uintptr_t)ss_sp;
+	uc.uc_stack.ss_flags = ss_flags;
+	uc.uc_stack.ss_size = ss_size;
+	uc.uc_mcontext.gregs[REG_CSGSFS] = (greg_t)((F.regs[0].r.cs & 0xffff) | (F.regs[0].r.ss & 0xffff) << 48);
+	memcpy(F.stack + (addr + 8 - STACK_LO), &uc, offsetof(ucontext_t, uc_mcontext) + sizeof(uc.uc_mcontext.gregs));
+}
+
+static void scratch_once(struct inj *t)
+{
+	uint64_t addr;
+	before = F.regs[0];
+	assert_int_equal(inj_attach(t, &fake_exec, 100), 0);
+	assert_int_equal(inj_scratch(t, 256 * 1024, PROT_READ | PROT_EXEC, &addr), 0);
+}
+
+/* The main thread runs a signal handler on an alternate stack that is an
+ * array on its own stack: the frame goes there only if it fits in that
+ * alternate stack (below it is live memory); else the call is plain. */
+static void test_guard_on_altstack_in_stack(void **state)
+{
+	for (int c = 0; c < 4; c++) {
+		struct inj t = { 0 };
+		setup_guard(state);
+		F.regs[0].r.cs = 0x33, F.regs[0].r.ss = 0x2b;
+		uint64_t sp = STACK_LO + 8192; /* 8 past a 16-byte boundary, as at a handler's entry */
+		F.regs[0].r.rsp = sp - 256;
+		uint64_t lo = c == 1 ? STACK_LO : sp - 1024; /* 1: room enough in it */
+		put_sigframe(sp - 8, lo, c == 2 ? SS_DISABLE : SS_ONSTACK, 4096);
+		if (c == 3) /* not the kernel's frame: no code segment of the thread's */
+			put_sigframe(sp - 8, lo, SS_ONSTACK, 4096), F.stack[sp + 40 + 144 - STACK_LO] ^= 1;
+		scratch_once(&t);
+		bool want_guarded = c != 0;
+		assert_int_equal(t.nguarded, want_guarded);
+		assert_int_equal(t.nunguarded, !want_guarded);
+		if (!want_guarded) {
+			assert_non_null(t.guard_why);
+			assert_non_null(strstr(t.guard_why, "alternate stack"));
+			for (uint64_t a = STACK_LO; a < lo; a++)
+				if (F.stack[a - STACK_LO] != 0xa5)
+					fail_msg("written below the alternate stack at %#" PRIx64, a);
+		}
+		assert_int_equal(inj_release(&t), 0);
+		assert_memory_equal(&F.regs[0], &before, sizeof(before));
+	}
+}
+
+/* Gadgets only in code that nothing rewrites: not in a shared mapping, a
+ * memfd's or a deleted file's (a JIT's double-mapped view), and once the
+ * threads ran, only if their mapping is still such code. */
+static void test_guard_gadgets_fixed_code(void **state)
+{
+	static const char *const maps[] = {
+		"00400000-00401000 r-xs 00000000 08:01 1 /bin/app\n",
+		"00400000-00401000 r-xp 00000000 00:01 1 /memfd:jit (deleted)\n",
+		"00400000-00401000 r-xp 00000000 08:01 1 /bin/app (deleted)\n",
+		"00400000-00401000 r-xp 00000000 00:15 1 /dev/shm/jit\n",
+		"00400000-00401000 rwxp 00000000 08:01 1 /bin/app\n",
+	};
+	for (size_t c = 0; c < ARRAY_SIZE(maps); c++) {
+		struct inj t = { 0 };
+		char text[256];
+		setup_guard(state);
+		snprintf(text, sizeof(text), "%s00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n", maps[c]);
+		F.maps = text;
+		scratch_once(&t);
+		assert_int_equal(t.nguarded, 0);
+		assert_int_equal(t.nunguarded, 1);
+		assert_int_equal(inj_release(&t), 0);
+	}
+	/* fixed code at the first stop; between batches it is replaced by
+	 * anonymous memory with the same bytes: the munmap is plain */
+	struct inj t = { 0 };
+	setup_guard(state);
+	scratch_once(&t);
+	assert_int_equal(t.nguarded, 1);
+	F.maps = "00400000-00401000 r-xp 00000000 00:00 0 \n00007000-00009000 r-xp 00000000 00:00 0 [vdso]\n";
+	assert_int_equal(inj_pause(&t), 0);
+	assert_int_equal(inj_restop(&t), 0);
+	assert_int_equal(inj_release(&t), 0);
+	assert_int_equal(t.nguarded, 1);
+	assert_int_equal(t.nunguarded, 1);
+	assert_non_null(strstr(t.guard_why, "gadgets"));
+	assert_memory_equal(&F.regs[0], &before, sizeof(before));
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_not_here) };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_guard_on_altstack_in_stack, setup_guard),
+		cmocka_unit_test_setup(test_guard_gadgets_fixed_code, setup_guard), cmocka_unit_test(test_not_here) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
 #endif
