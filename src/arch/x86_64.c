@@ -3,6 +3,7 @@
 #include "arch/arch.h"
 
 #include <asm/unistd_64.h>
+#include <cpuid.h>
 #include <elf.h>
 #include <errno.h>
 #include <stddef.h>
@@ -325,6 +326,36 @@ const char *arch_exec_refusal(const char *status)
 	return NULL;
 }
 
+/* How much of the XSAVE area ptrace gave (standard format, every feature
+ * the kernel lets user space have) the frame carries, and the features it
+ * names. Not all of it: the kernel takes a frame's state whole only if it
+ * is no larger than the thread's own (check_xstate_in_sigframe), and a
+ * thread that never used a dynamic feature (AMX tiles, ~8 KiB) has a
+ * smaller one; else it restores x87/SSE only, and the AVX upper halves,
+ * AVX-512 and the rest come back as at reset. So: the legacy area and the
+ * header, then each component XSTATE_BV marks as in use, at its offset in
+ * the standard format (CPUID leaf 0xd); the others are left to the kernel
+ * to initialize, as they were. A component it cannot place: all of it. */
+static size_t xstate_used(const void *xstate, size_t len, uint64_t xcr0, uint64_t *features)
+{
+	uint64_t bv;
+	size_t end = 512 + 64;
+	memcpy(&bv, (const uint8_t *)xstate + 512, sizeof(bv));
+	*features = xcr0 & 3; /* x87 and SSE, in the legacy area */
+	for (unsigned i = 2; i < 64; i++) {
+		unsigned size, offset, ecx, edx;
+		if (!(xcr0 & bv & 1ull << i))
+			continue;
+		if (!__get_cpuid_count(0xd, i, &size, &offset, &ecx, &edx) || !size || offset < 512 + 64 ||
+		    (size_t)offset + size > len)
+			return *features = xcr0, len;
+		if ((size_t)offset + size > end)
+			end = (size_t)offset + size;
+		*features |= 1ull << i;
+	}
+	return end;
+}
+
 size_t arch_exec_frame_size(size_t xstate_len)
 {
 	return sizeof(struct k_rt_sigframe) + 64 + xstate_len + 4 + 64;
@@ -359,15 +390,16 @@ int arch_exec_build_frame(void *buf, size_t size, uint64_t addr, const struct ar
 	 * check_xstate_in_sigframe), and would otherwise restore the legacy
 	 * x87/SSE part only. ptrace stores XCR0 in the first 8 of those bytes. */
 	uint8_t *x = (uint8_t *)buf + (fp - addr);
-	memcpy(x, xstate, xstate_len);
-	uint64_t xcr0;
-	memcpy(&xcr0, x + FX_SW_OFFSET, sizeof(xcr0));
+	uint64_t xcr0, features;
+	memcpy(&xcr0, (const uint8_t *)xstate + FX_SW_OFFSET, sizeof(xcr0));
+	size_t used = xstate_used(xstate, xstate_len, xcr0, &features);
+	memcpy(x, xstate, used);
 	struct { uint32_t magic1, extended_size; uint64_t xfeatures; uint32_t xstate_size, padding[7]; } sw = {
-		FP_XSTATE_MAGIC1, (uint32_t)xstate_len + 4, xcr0, (uint32_t)xstate_len, { 0 }
+		FP_XSTATE_MAGIC1, (uint32_t)used + 4, features, (uint32_t)used, { 0 }
 	};
 	memcpy(x + FX_SW_OFFSET, &sw, sizeof(sw));
 	uint32_t magic2 = FP_XSTATE_MAGIC2;
-	memcpy(x + xstate_len, &magic2, sizeof(magic2));
+	memcpy(x + used, &magic2, sizeof(magic2));
 
 	*frame_sp = frame + 8;
 	*altstack = frame + offsetof(struct k_rt_sigframe, uc.uc_stack);

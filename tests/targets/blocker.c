@@ -35,7 +35,7 @@
  *                   main thread's call is over; it must see no EINTR
  *                   ("thread_eintr" in the report)
  *   --check-state   (read, x86_64) the main thread's read is one syscall
- *                   instruction with xmm8-15 and MXCSR set to a pattern
+ *                   instruction with xmm8-15, MXCSR (and with AVX ymm7) set to a pattern
  *                   around it, and a sigaltstack of its own: all must be
  *                   as they were after it (an executor that restored the
  *                   thread from its own frame after sockreap died restored
@@ -588,10 +588,17 @@ static long read_checking_vectors(int fd, void *buf, size_t len)
 		0x7777777777777777ull, 0x8888888888888888ull, 0x9999999999999999ull, 0xaaaaaaaaaaaaaaaaull,
 		0xbbbbbbbbbbbbbbbbull, 0xccccccccccccccccull, 0xddddddddddddddddull, 0xeeeeeeeeeeeeeeeeull,
 	};
-	static uint64_t out[16] __attribute__((aligned(16)));
+	static uint64_t out[16] __attribute__((aligned(16))), ymm_out[4];
+	static const uint64_t ymm_pat[4] = { 0x1212121212121212ull, 0x3434343434343434ull, 0x5656565656565656ull,
+					     0x7878787878787878ull };
 	uint32_t mx_in = 0x7f80 /* every exception masked, round toward zero */, mx_out = 0, mx_default = 0x1f80;
-	long r;
-	__asm__ volatile("ldmxcsr %[mi]\n\t"
+	/* with AVX, ymm7's upper half too: a frame the kernel would not take
+	 * whole (its XSAVE size too large for the thread) restores the
+	 * x87/SSE part only, and that half comes back zero */
+	long avx = __builtin_cpu_supports("avx"), r;
+	__asm__ volatile("test %[avx], %[avx]\n\t jz 1f\n\t vmovdqu (%[y]), %%ymm7\n"
+			 "1:\n\t"
+			 "ldmxcsr %[mi]\n\t"
 			 "movdqa 0(%[p]), %%xmm8\n\t movdqa 16(%[p]), %%xmm9\n\t"
 			 "movdqa 32(%[p]), %%xmm10\n\t movdqa 48(%[p]), %%xmm11\n\t"
 			 "movdqa 64(%[p]), %%xmm12\n\t movdqa 80(%[p]), %%xmm13\n\t"
@@ -602,13 +609,18 @@ static long read_checking_vectors(int fd, void *buf, size_t len)
 			 "movdqa %%xmm12, 64(%[o])\n\t movdqa %%xmm13, 80(%[o])\n\t"
 			 "movdqa %%xmm14, 96(%[o])\n\t movdqa %%xmm15, 112(%[o])\n\t"
 			 "stmxcsr %[mo]\n\t"
-			 "ldmxcsr %[md]"
+			 "ldmxcsr %[md]\n\t"
+			 "test %[avx], %[avx]\n\t jz 2f\n\t vmovdqu %%ymm7, (%[yo])\n\t vzeroupper\n"
+			 "2:"
 			 : "=a"(r), [mo] "=m"(mx_out)
 			 : "a"(0L), "D"((long)fd), "S"(buf), "d"(len), [p] "r"(pat), [o] "r"(out), [mi] "m"(mx_in),
-			   [md] "m"(mx_default)
-			 : "rcx", "r11", "memory", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+			   [md] "m"(mx_default), [avx] "r"(avx), [y] "r"(ymm_pat), [yo] "r"(ymm_out)
+			 : "rcx", "r11", "memory", "cc", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+			   "xmm15");
 	if (memcmp(out, pat, sizeof(pat)))
 		state_bad = "xmm8-15 changed across the read";
+	else if (avx && memcmp(ymm_out, ymm_pat, sizeof(ymm_pat)))
+		state_bad = "ymm7 changed across the read (its upper half: the XSAVE state was not restored whole)";
 	else if (mx_out != mx_in)
 		state_bad = "MXCSR changed across the read";
 	return r;

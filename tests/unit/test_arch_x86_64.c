@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include <asm/unistd_64.h>
+#include <cpuid.h>
 #include <elf.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -202,6 +203,52 @@ static void test_exec_frame(void **state)
 	assert_int_equal(arch_exec_build_frame(buf, 600, base, &r, 0, xs, sizeof(xs), &sp, &alt), -EINVAL);
 }
 
+/* The frame's XSAVE part is the state in use, never more: the kernel takes
+ * a frame whole only if its size is at most the thread's own, which for a
+ * thread that has not used AMX is smaller than the area ptrace gives on an
+ * AMX machine (else it restores x87/SSE only). A 12 KiB area from ptrace
+ * with x87, SSE and AVX in use becomes the legacy area, the header and AVX's
+ * component, with its magic word right after. */
+static void test_exec_frame_xstate_in_use(void **state)
+{
+	static uint8_t xs[12288], buf[16384];
+	struct arch_regs r;
+	uint64_t sp, alt, base = 0x100000;
+	unsigned avx_size = 0, avx_off = 0, ecx, edx;
+	if (!__get_cpuid_count(0xd, 2, &avx_size, &avx_off, &ecx, &edx) || !avx_size)
+		skip(); /* no AVX component on this CPU */
+	memset(&r, 0, sizeof(r));
+	r.r.cs = 0x33, r.r.ss = 0x2b;
+	for (int c = 0; c < 3; c++) {
+		memset(xs, 0xab, sizeof(xs));
+		const uint64_t xcr0 = 0x600e7, /* x87 SSE AVX, AVX-512's three, AMX's two */
+			bv = c == 0 ? 0x3 : c == 1 ? 0x7 : 0x40007, /* 2: tiles in use, not placed below */
+			zero = 0;
+		memcpy(xs + 464, &xcr0, sizeof(xcr0));
+		memcpy(xs + 512, &bv, sizeof(bv));
+		memcpy(xs + 520, &zero, sizeof(zero));
+		assert_int_equal(arch_exec_build_frame(buf, sizeof(buf), base, &r, 0, xs, sizeof(xs), &sp, &alt), 0);
+		uint64_t fp;
+		memcpy(&fp, buf + (sp - 8 - base) + 48 + 18 * 8 + 8 + 4 * 8, 8);
+		const uint8_t *x = buf + (fp - base);
+		uint32_t ext, xsize, m2;
+		uint64_t features;
+		memcpy(&ext, x + 468, 4);
+		memcpy(&features, x + 472, 8);
+		memcpy(&xsize, x + 480, 4);
+		size_t want = c == 0 ? 576 : c == 1 ? avx_off + avx_size : sizeof(xs);
+		unsigned tsize, toff;
+		if (c == 2 && __get_cpuid_count(0xd, 18, &tsize, &toff, &ecx, &edx) && tsize && toff + tsize <= sizeof(xs))
+			want = toff + tsize; /* this CPU has AMX tiles: placed */
+		assert_int_equal(xsize, want);
+		assert_int_equal(ext, want + 4);
+		assert_int_equal(features, c == 2 && want == sizeof(xs) ? xcr0 : (bv & xcr0));
+		memcpy(&m2, x + want, 4);
+		assert_int_equal(m2, 0x46505845);
+		assert_int_equal(x[want - 1], 0xab); /* the state itself, as ptrace gave it */
+	}
+}
+
 static void test_exec_refusal(void **state)
 {
 	assert_null(arch_exec_refusal("Name:\tx\nx86_Thread_features:\t\nx86_Thread_features_locked:\tshstk\n"));
@@ -304,7 +351,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_restart_table), cmocka_unit_test(test_set_syscall), cmocka_unit_test(test_own_flags_cleared),
 		cmocka_unit_test(test_sysno_and_mode), cmocka_unit_test(test_interrupted_call),
-		cmocka_unit_test(test_exec_frame), cmocka_unit_test(test_exec_refusal),
+		cmocka_unit_test(test_exec_frame), cmocka_unit_test(test_exec_frame_xstate_in_use),
+		cmocka_unit_test(test_exec_refusal),
 		cmocka_unit_test(test_insn_and_regsets), cmocka_unit_test(test_handler_entry_real_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
