@@ -736,6 +736,12 @@ static void run_call(struct outcome *o)
 		sigset_t none;
 		sigemptyset(&none);
 		r = sigsuspend(&none);
+		int e = errno;
+		/* its mask was a temporary one: the thread's own is back */
+		sigset_t now;
+		if (sigprocmask(SIG_BLOCK, NULL, &now) < 0 || !sigismember(&now, SIGUSR2))
+			state_bad = "SIGUSR2 unblocked after sigsuspend(): its temporary mask stayed";
+		errno = e;
 		break;
 	}
 	case C_SELECT:
