@@ -190,7 +190,7 @@ static void check_dispatch_of(struct check_report *r, const char *proc_root)
 	struct utsname u;
 	snprintf(path, sizeof(path), "%s/%d/maps", proc_root, (int)r->pid);
 	size_t len = 0;
-	bool wine = procinfo_read_file(AT_FDCWD, path, &maps, &len) == 0 && strstr(maps, "/ntdll.so");
+	bool wine = procinfo_read_file(AT_FDCWD, path, &maps, &len) == 0 && procinfo_maps_wine(maps);
 	if (uname(&u) < 0)
 		snprintf(u.release, sizeof(u.release), "unknown");
 	enum check_level level = check_dispatch(u.release, wine, detail, sizeof(detail));

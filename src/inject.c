@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "procinfo.h"
 #include "reaper.h"
 #include "util.h"
 
@@ -748,7 +749,7 @@ int inj_attach_checked(struct inj *t, const struct tracee_ops *ops, pid_t pid, u
 		t->insn = 0;
 	if (maps)
 		find_guard(t, maps);
-	t->wine = maps && strstr(maps, "/ntdll.so");
+	t->wine = procinfo_maps_wine(maps);
 
 	/* TRACEEXEC: an exec while we attach stops its thread with an event
 	 * (after the kernel let go of cred_guard_mutex), so we see it. */

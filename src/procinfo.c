@@ -8,6 +8,11 @@
 
 #include "util.h"
 
+bool procinfo_maps_wine(const char *maps)
+{
+	return maps && strstr(maps, "/ntdll.so");
+}
+
 int procinfo_read_file(int dirfd, const char *path, char **text, size_t *len)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);

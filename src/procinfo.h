@@ -4,6 +4,7 @@
  * supplementary groups has a status file well past 4 KiB, and the fields
  * safety depends on (Seccomp, CapEff) come after the Groups line. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -11,6 +12,10 @@
 /* The whole of path (under dirfd, or AT_FDCWD), malloc'ed and
  * NUL-terminated, its length in *len (may be NULL). 0 or -errno. */
 int procinfo_read_file(int dirfd, const char *path, char **text, size_t *len);
+
+/* Does this /proc/PID/maps text map Wine's ntdll.so (the one known user of
+ * syscall user dispatch: inject.c's refusal, check.c's "dispatch")? */
+bool procinfo_maps_wine(const char *maps);
 
 /* The value of field name ("Seccomp", "TracerPid", "State", "CapEff") in
  * the text of a status file, without the name and leading white space, up
